@@ -20,6 +20,7 @@ Lattice group
     spins) and leaves even fields (couplings, learned encodings) alone.
     Bond fields have shape (..., 2, L, L): channel 0 is the horizontal coupling J_x on the bond
     (i, j)–(i, j+1), channel 1 the vertical coupling J_y on the bond (i, j)–(i+1, j).
+    Batched elements broadcast against the batch dimensions of a field, right-aligned as in numpy.
     Group-channel features of a group CNN have shape (..., C, 8, L, L) and are functions on p4m:
     F(k, p) is the value at the element (R_k, p); (g·F)(k, p) = F(k_g⁻¹ k, g⁻¹ p).
 """
@@ -216,10 +217,12 @@ class LatticeElement:
         L = self.L
         src = self.site_sources()  # (*batch, L·L)
         flat = f.reshape(*f.shape[:-2], L * L)  # (*batch, C, L·L)
-        idx = src.unsqueeze(-2).expand_as(flat)
-        out = torch.gather(flat, -1, idx).reshape(f.shape)
+        shape = torch.broadcast_shapes(src.shape[:-1], flat.shape[:-2])
+        flat = flat.expand(*shape, *flat.shape[-2:])
+        idx = src.reshape(*src.shape[:-1], 1, L * L).expand_as(flat)
+        out = torch.gather(flat, -1, idx).reshape(*flat.shape[:-1], L, L)
         if odd:
-            out = out * self.sign.reshape(*self.batch_shape, *([1] * (f.dim() - len(self.batch_shape)))).to(f.dtype)
+            out = out * self.sign.reshape(*self.batch_shape, 1, 1, 1).to(f.dtype)
         return out
 
     def act_bonds(self, J: torch.Tensor) -> torch.Tensor:
@@ -242,14 +245,16 @@ class LatticeElement:
             parts.append(d[..., None] * L * L + start[..., 0] * L + start[..., 1])
         idx = torch.cat(parts, dim=-1)  # (*batch, 2·L·L)
         flat = J.reshape(*J.shape[:-3], 2 * L * L)
-        idx = idx.reshape(*idx.shape[:-1], *([1] * (flat.dim() - idx.dim())), idx.shape[-1]).expand_as(flat)
-        return torch.gather(flat, -1, idx).reshape(J.shape)
+        idx = idx.expand(*torch.broadcast_shapes(idx.shape[:-1], flat.shape[:-1]), idx.shape[-1])
+        flat = flat.expand(*idx.shape)
+        return torch.gather(flat, -1, idx).reshape(*idx.shape[:-1], 2, L, L)
 
     def act_group_channels(self, F: torch.Tensor, odd: bool = False) -> torch.Tensor:
         """(g·F)(k, p) = F(k_g⁻¹ k, g⁻¹ p) for F of shape (*batch, C, 8, L, L)."""
-        spatial = self.act_sites(F.flatten(-4, -3), odd=odd).reshape(F.shape)
+        spatial = self.act_sites(F.flatten(-4, -3), odd=odd)
+        spatial = spatial.reshape(*spatial.shape[:-3], F.shape[-4], 8, self.L, self.L)
         rows = D4_MUL[D4_INV[self.point]]  # (*batch, 8): source point index for each target k
-        idx = rows.reshape(*self.batch_shape, *([1] * (F.dim() - len(self.batch_shape) - 3)), 8, 1, 1)
+        idx = rows.reshape(*self.batch_shape, 1, 8, 1, 1)
         return torch.gather(spatial, -3, idx.expand_as(spatial))
 
     def act_site_coords(self, p: torch.Tensor) -> torch.Tensor:
