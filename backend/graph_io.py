@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,7 +217,8 @@ def graph_from_networkx(
     if G.is_multigraph():
         for u, v in G.edges():
             if G.number_of_edges(u, v) > 1:
-                raise GraphInputError(f"{source}: parallel edges between {_show(str(u))} and {_show(str(v))}")
+                pair = f"{_show(str(u))} and {_show(str(v))}"
+                raise GraphInputError(f"{source}: parallel edges between {pair}")
     index = {node: i for i, node in enumerate(G.nodes)}
     edges = [(index[u], index[v]) for u, v in G.edges()]
     node_colors = _attribute_colours([d for _, d in G.nodes(data=True)], "node", source)
@@ -229,7 +231,9 @@ def graph_from_networkx(
 # Format readers
 
 
-def _parse_guarded(payload: bytes | str, fmt: str, source: str, max_nodes: int, max_edges: int) -> ParsedGraph:
+def _parse_guarded(
+    payload: bytes | str, fmt: str, source: str, max_nodes: int, max_edges: int
+) -> ParsedGraph:
     """Dispatch to the reader for ``fmt``; any failure inside becomes a GraphInputError."""
     try:
         if fmt == "graph6":
@@ -249,7 +253,9 @@ def _parse_text(text: str, fmt: str, source: str, max_nodes: int, max_edges: int
     if fmt == "json":
         return _parse_json(text, source, max_nodes, max_edges)
     if fmt == "graphml":
-        G = nx.parse_graphml(text)
+        with warnings.catch_warnings():  # e.g. "No key type ... Using string", unsupported ports
+            warnings.simplefilter("ignore")
+            G = nx.parse_graphml(text)
         return graph_from_networkx(G, max_nodes, max_edges, source=source)
     if fmt == "gml":
         return _parse_gml(text, source, max_nodes, max_edges)
@@ -333,7 +339,9 @@ def _parse_json(text: str, source: str, max_nodes: int, max_edges: int) -> Parse
         def endpoint(x: Any, k: int) -> int:
             if _is_int(x) and 0 <= x < n:
                 return int(x)
-            raise GraphInputError(f"{source}: edge #{k} refers to unknown node {_show(x)} (ids are 0..{n - 1})")
+            raise GraphInputError(
+                f"{source}: edge #{k} refers to unknown node {_show(x)} (ids are 0..{n - 1})"
+            )
 
     else:
         raise GraphInputError(f"{source}: expected an 'n' or a 'nodes' entry")

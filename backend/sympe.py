@@ -1,0 +1,171 @@
+"""Symmetry-breaking encodings: none, noise, SymPE and a fixed (non-equivariant) contrast.
+
+Every encoder is a small module with the same interface and returns the features to concatenate to the
+backbone's input together with the group elements it used. Transformation laws (g acts on the input x):
+
+- ``none``:  no features. The model stays a deterministic equivariant function and cannot break symmetry.
+- ``noise``: i.i.d. N(0, 1) features per node or site. Equivariant in distribution (the law of the noise is
+  invariant), but it spends randomness over the whole group.
+- ``sympe``: e = h·v with h drawn from the inversion kernel of x and v a learned table on which G acts freely.
+  For the joint input, e(g·x, g·h) = g·e(x, h), so a jointly equivariant backbone gives a model that is
+  equivariant in distribution and free to break the symmetry of x.
+  Graphs: v has one row per canonical position; node h[k] (the node at canonical position k) receives v[k].
+  The "nodes and edges" variant also gives every pair the features (e_i ⊙ e_j, (e_i − e_j)²).
+  Lattices: v is a learned L×L field; h translates, rotates and reflects it (even under the spin flip).
+- ``fixed``: e = v without canonicalization (h = identity): breaks symmetry but is not equivariant.
+
+Randomness is always an argument: pass a torch.Generator, or the elements themselves (``elements=``) to make
+the encoder deterministic, which is how joint equivariance is tested.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .canonical import LatticeCanonicalForm, canonicalize_lattice, sample_graph_inversion_kernel
+from .groups import LatticeElement, LatticeGroup, Permutation
+
+__all__ = [
+    "ENCODINGS",
+    "GraphEncoding",
+    "GraphEncoder",
+    "make_graph_encoder",
+    "LatticeEncoding",
+    "LatticeEncoder",
+]
+
+ENCODINGS = ("none", "noise", "sympe", "sympe-edges", "fixed")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Graphs
+
+
+@dataclass
+class GraphEncoding:
+    """Shapes: nodes (B, n, node_dim) or None; edges (B, n, n, edge_dim) or None; elements (B, n) or None."""
+
+    nodes: torch.Tensor | None
+    edges: torch.Tensor | None
+    elements: Permutation | None
+
+
+class GraphEncoder(nn.Module):
+    """Encodings for padded graph batches.
+
+    Args:
+        kind: one of ENCODINGS.
+        n_max: the largest graph (rows of the learned table v).
+        dim: width d of the node encoding.
+
+    Shapes:
+        adj: (B, n, n); mask: (B, n) bool with real nodes first; node_colors: (B, n); edge_types: (B, n, n)
+    """
+
+    def __init__(self, kind: str, n_max: int, dim: int = 8):
+        super().__init__()
+        if kind not in ENCODINGS:
+            raise ValueError(f"unknown encoding {kind!r}; choose from {', '.join(ENCODINGS)}")
+        self.kind, self.n_max, self.dim = kind, n_max, dim
+        self.node_dim = 0 if kind == "none" else dim
+        self.edge_dim = 2 * dim if kind == "sympe-edges" else 0
+        if kind in ("sympe", "sympe-edges", "fixed"):
+            self.table = nn.Parameter(torch.randn(n_max, dim))
+
+    @property
+    def needs_canonicalization(self) -> bool:
+        return self.kind in ("sympe", "sympe-edges")
+
+    def forward(
+        self,
+        adj: torch.Tensor,
+        mask: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        elements: Permutation | None = None,
+        node_colors: torch.Tensor | None = None,
+        edge_types: torch.Tensor | None = None,
+    ) -> GraphEncoding:
+        B, n = mask.shape
+        if self.kind == "none":
+            return GraphEncoding(None, None, None)
+        m = mask.unsqueeze(-1).to(adj.dtype)
+        if self.kind == "noise":
+            noise = torch.randn(B, n, self.dim, generator=generator, dtype=adj.dtype).to(adj.device)
+            return GraphEncoding(noise * m, None, None)
+        if n > self.n_max:
+            raise ValueError(f"graph with {n} nodes exceeds the encoder's table of {self.n_max} rows")
+        v = self.table[:n].to(adj.dtype).expand(B, n, self.dim) * m  # row k for canonical position k
+        if self.kind == "fixed":
+            return GraphEncoding(v, None, None)
+        if elements is None:
+            elements = sample_graph_inversion_kernel(adj, mask, generator, node_colors, edge_types)
+        e = elements.act_nodes(v)  # e[h[k]] = v[k]
+        edges = None
+        if self.kind == "sympe-edges":
+            pair = torch.cat([e.unsqueeze(2) * e.unsqueeze(1), (e.unsqueeze(2) - e.unsqueeze(1)) ** 2], dim=-1)
+            edges = pair * (m.unsqueeze(2) * m.unsqueeze(1))  # (B, n, n, 2d)
+        return GraphEncoding(e, edges, elements)
+
+
+def make_graph_encoder(kind: str, n_max: int, dim: int = 8) -> GraphEncoder:
+    return GraphEncoder(kind, n_max, dim)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Lattices
+
+
+@dataclass
+class LatticeEncoding:
+    """Shapes: fields (B, dim, L, L) or None; elements (B,) or None."""
+
+    fields: torch.Tensor | None
+    elements: LatticeElement | None
+
+
+class LatticeEncoder(nn.Module):
+    """Encodings for batches of lattice inputs on the group ``group``.
+
+    Shapes:
+        sites: (B, C, L, L) site fields; bonds: (B, 2, L, L) or None; odd: flags of the site channels that change
+        sign under the spin flip.
+    """
+
+    def __init__(self, kind: str, group: LatticeGroup, dim: int = 4):
+        super().__init__()
+        if kind not in ("none", "noise", "sympe", "fixed"):
+            raise ValueError(f"unknown lattice encoding {kind!r}; choose from none, noise, sympe, fixed")
+        self.kind, self.group, self.dim = kind, group, dim
+        self.out_dim = 0 if kind == "none" else dim
+        if kind in ("sympe", "fixed"):
+            self.field = nn.Parameter(torch.randn(dim, group.L, group.L))
+
+    def forward(
+        self,
+        sites: torch.Tensor,
+        bonds: torch.Tensor | None = None,
+        *,
+        odd=None,
+        generator: torch.Generator | None = None,
+        elements: LatticeElement | None = None,
+        canonical: LatticeCanonicalForm | None = None,
+    ) -> LatticeEncoding:
+        B, _, L, _ = sites.shape
+        if self.kind == "none":
+            return LatticeEncoding(None, None)
+        if self.kind == "noise":
+            noise = torch.randn(B, self.dim, L, L, generator=generator, dtype=sites.dtype).to(sites.device)
+            return LatticeEncoding(noise, None)
+        if L != self.group.L:
+            raise ValueError(f"this encoder's field is {self.group.L}×{self.group.L}, the input is {L}×{L}")
+        v = self.field.to(sites.dtype)
+        if self.kind == "fixed":
+            return LatticeEncoding(v.expand(B, *v.shape), None)
+        if elements is None:
+            if canonical is None:
+                canonical = canonicalize_lattice(self.group, sites.detach().cpu(), None if bonds is None else bonds.detach().cpu(), odd)
+            elements = canonical.sample(generator)
+        return LatticeEncoding(elements.act_sites(v.expand(B, *v.shape)), elements)
