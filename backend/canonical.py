@@ -230,6 +230,19 @@ class LatticeCanonicalForm:
     coset_mask: torch.Tensor
     stabilizer_mask: torch.Tensor
 
+    def __getitem__(self, index) -> "LatticeCanonicalForm":
+        """The canonical data of a sub-batch."""
+        return LatticeCanonicalForm(self.group, self.canonical_index[index], self.coset_mask[index], self.stabilizer_mask[index])
+
+    @staticmethod
+    def concat(forms: Sequence["LatticeCanonicalForm"]) -> "LatticeCanonicalForm":
+        return LatticeCanonicalForm(
+            forms[0].group,
+            torch.cat([f.canonical_index for f in forms]),
+            torch.cat([f.coset_mask for f in forms]),
+            torch.cat([f.stabilizer_mask for f in forms]),
+        )
+
     @property
     def gamma(self) -> LatticeElement:
         return self.group.elements()[self.canonical_index]

@@ -1,0 +1,1 @@
+"""Shared UI pieces of the Streamlit app (no page logic here)."""

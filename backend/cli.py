@@ -1,0 +1,105 @@
+"""Command-line interface: ``python -m backend <command> ...``.
+
+Commands (JSON on stdout; any bad input gives one line on stderr and exit code 2):
+
+    canon graph PATH [--format F] [--samples K] [--seed S] [--max-nodes N]
+    predict ising --jx X --jy Y --h H [--L 8] [--variant sympe] [--samples K] [--seed S] [--couplings FILE]
+    bench [--quick] [--repeats R] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable
+
+import torch
+
+__all__ = ["main", "UsageError"]
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line on stderr with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit code 2, no usage dump
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _canon_graph(args) -> dict:
+    from .canonical import canonicalize_graph
+    from .graph_io import GraphInputError, load_graph
+
+    if args.samples < 0 or args.samples > 100_000:
+        raise UsageError("--samples must be between 0 and 100000")
+    try:
+        graph = load_graph(args.path, args.format, max_nodes=args.max_nodes)
+    except GraphInputError as e:
+        raise UsageError(str(e)) from None
+    form = canonicalize_graph(graph.n, graph.edges, graph.node_colors, graph.edge_colors)
+    generator = torch.Generator().manual_seed(args.seed)
+    samples = form.sample(args.samples, generator).tolist() if args.samples else []
+    return {
+        "n": graph.n,
+        "nodes": graph.nodes,
+        "automorphism_group_order": str(form.automorphism_group_order),
+        "orbits": form.orbits,
+        "canonical_order": list(form.order),
+        "canonical_edges": [[k, l] for k, l, _ in form.canonical_edges],
+        "generators": [list(g) for g in form.generators],
+        "samples": samples,
+        "seed": args.seed,
+    }
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(prog="python -m backend", description="SymPE Lab backend")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    canon = sub.add_parser("canon", help="canonical form, automorphism group and inversion-kernel samples")
+    canon_sub = canon.add_subparsers(dest="kind", required=True, parser_class=_Parser)
+    graph = canon_sub.add_parser("graph", help="a graph file")
+    graph.add_argument("path")
+    graph.add_argument("--format", choices=["edgelist", "json", "graphml", "gml", "graph6"], default=None)
+    graph.add_argument("--samples", type=int, default=0)
+    graph.add_argument("--seed", type=int, default=0)
+    graph.add_argument("--max-nodes", type=int, default=2000)
+    graph.set_defaults(handler=_canon_graph)
+
+    predict = sub.add_parser("predict", help="run a pretrained model")
+    predict_sub = predict.add_subparsers(dest="task", required=True, parser_class=_Parser)
+    from .tasks import ising_cli
+
+    ising_cli.add_parser(predict_sub)
+
+    bench = sub.add_parser("bench", help="benchmarks (prints ratios measured in one run)", add_help=False)
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(handler=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        parser = _build_parser()
+        args = parser.parse_args(argv)
+        if args.command == "bench":
+            from .bench import main as bench_main
+
+            return bench_main(args.rest)
+        handler: Callable = args.handler
+        result = handler(args)
+    except UsageError as e:
+        print(f"error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

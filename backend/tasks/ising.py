@@ -1,0 +1,299 @@
+"""Ising ground states on the periodic L×L lattice: Hamiltonians, exact references, data, model and metrics.
+
+Hamiltonian (i is the row, j the column, indices mod L):
+
+    H(s) = -Σ J_x[i,j] s[i,j] s[i,j+1] - Σ J_y[i,j] s[i,j] s[i+1,j] - Σ h[i,j] s[i,j].
+
+Couplings are a bond field J of shape (2, L, L) (J[0] = J_x, J[1] = J_y) and the field a site field h of
+shape (L, L). The symmetry group is p4m × Z2: the spin flip changes the sign of h and of the spins.
+
+Exact reference for constant parameters and even L: the ground state is one of the 16 states that are
+periodic with period 2 in both directions (checked by brute force on 4×4 in the tests), so the exact ground
+energy is the smallest of their energies, and the set of degenerate ground states is the set of such states
+that reach it.
+
+Training is unsupervised: the network outputs logits a and the loss is the energy of the magnetisation
+m = tanh(a), which is the exact expected energy of independent spins with E[s] = m (mean-field relaxation).
+At evaluation the spins are s = sign(a) (a ≥ 0 gives +1).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from ..canonical import LatticeCanonicalForm, canonicalize_lattice
+from ..groups import LatticeElement, LatticeGroup
+from ..nn.lattice import P4MCNN, P4MCNNConfig
+from ..sympe import LatticeEncoder
+
+__all__ = [
+    "VARIANTS",
+    "PHASES",
+    "energy",
+    "mean_field_energy",
+    "constant_couplings",
+    "periodic2_states",
+    "exact_ground",
+    "phase_of",
+    "sample_constant_hamiltonians",
+    "sample_varying_hamiltonians",
+    "simulated_annealing",
+    "IsingConfig",
+    "IsingModel",
+    "IsingOutput",
+    "spins_from_logits",
+]
+
+VARIANTS = ("none", "noise", "sympe", "fixed")
+PHASES = ("ferromagnet", "antiferromagnet", "stripes-horizontal", "stripes-vertical", "field-polarized")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Energies
+
+
+def energy(J: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """H(s) for J (..., 2, L, L), h (..., L, L), s (..., L, L) (broadcast). Returns (...)."""
+    horizontal = J[..., 0, :, :] * s * s.roll(-1, dims=-1)
+    vertical = J[..., 1, :, :] * s * s.roll(-1, dims=-2)
+    return -(horizontal + vertical + h * s).sum(dim=(-1, -2))
+
+
+def mean_field_energy(J: torch.Tensor, h: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Expected energy of independent spins with E[s] = tanh(logits). Returns (...)."""
+    return energy(J, h, torch.tanh(logits))
+
+
+def constant_couplings(jx, jy, h, L: int, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Constant fields from parameters of shape (B,) (or scalars): J (B, 2, L, L), h (B, L, L)."""
+    jx, jy, h = (torch.as_tensor(v, dtype=dtype).reshape(-1) for v in (jx, jy, h))
+    J = torch.stack([jx, jy], -1)[:, :, None, None].expand(-1, 2, L, L).contiguous()
+    return J, h[:, None, None].expand(-1, L, L).contiguous()
+
+
+def periodic2_states(L: int, dtype=torch.float64) -> torch.Tensor:
+    """The 16 spin states with period 2 in both directions, tiled to L×L (L even). Shape (16, L, L)."""
+    if L % 2:
+        raise ValueError("2-periodic states need an even L")
+    cells = torch.tensor(list(itertools.product([1.0, -1.0], repeat=4)), dtype=dtype).reshape(16, 2, 2)
+    return cells.repeat(1, L // 2, L // 2)
+
+
+@dataclass(frozen=True)
+class ExactGround:
+    """Exact ground data of constant Hamiltonians. Shapes: energy (B,), states (B, 16, L, L) the
+    2-periodic states, is_ground (B, 16) which of them reach the minimum (distinct states, no duplicates)."""
+
+    energy: torch.Tensor
+    states: torch.Tensor
+    is_ground: torch.Tensor
+
+
+def exact_ground(J: torch.Tensor, h: torch.Tensor, atol: float = 1e-9) -> ExactGround:
+    """Exact ground energies of constant Hamiltonians (J (B, 2, L, L), h (B, L, L), even L)."""
+    L = h.shape[-1]
+    states = periodic2_states(L, J.dtype).to(J.device)  # (16, L, L)
+    e = energy(J[:, None], h[:, None], states[None])  # (B, 16)
+    best = e.min(-1).values
+    return ExactGround(best, states.expand(J.shape[0], 16, L, L), (e - best[:, None]).abs() <= atol * (1 + best.abs()[:, None]))
+
+
+def phase_of(jx: float, jy: float, h: float) -> str:
+    """The phase of a constant Hamiltonian, named by its 2-periodic ground state.
+
+    ferromagnet: uniform ground state that is uniform without the field too; field-polarized: uniform only
+    because of the field; antiferromagnet: checkerboard; stripes-horizontal: rows alternate (ferromagnetic
+    along rows, J_x > 0 > J_y); stripes-vertical: columns alternate. Ties go to the first in this order.
+    """
+    per_site = {
+        "uniform": -(jx + jy) - abs(h),
+        "antiferromagnet": jx + jy,
+        "stripes-horizontal": -jx + jy,
+        "stripes-vertical": jx - jy,
+        "three-one": -abs(h) / 2,
+    }
+    best = min(per_site, key=per_site.get)
+    if best == "uniform":
+        return "ferromagnet" if -(jx + jy) <= min(jx + jy, -jx + jy, jx - jy) else "field-polarized"
+    if best == "three-one":
+        return "field-polarized"
+    return best
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Data
+
+
+def sample_constant_hamiltonians(
+    num: int, L: int, generator: torch.Generator, zero_field_fraction: float = 0.25, field_scale: float = 3.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Constant Hamiltonians covering every phase: J_x, J_y ~ U[-1, 1]; h = 0 with probability
+    ``zero_field_fraction`` (the degenerate cases), else U[-field_scale, field_scale]; then a random 90°
+    rotation (which swaps J_x and J_y) with probability 1/2. Returns J (num, 2, L, L), h (num, L, L)."""
+    u = torch.rand(num, 3, generator=generator, dtype=torch.float64) * 2 - 1
+    jx, jy = u[:, 0], u[:, 1]
+    zero = torch.rand(num, generator=generator) < zero_field_fraction
+    hval = torch.where(zero, torch.zeros_like(u[:, 2]), u[:, 2] * field_scale)
+    rotate = torch.rand(num, generator=generator) < 0.5
+    jx, jy = torch.where(rotate, jy, jx), torch.where(rotate, jx, jy)
+    return constant_couplings(jx, jy, hval, L)
+
+
+VARYING_KINDS = ("defect-bond", "defect-site", "painted-region", "random-bonds")
+
+
+def sample_varying_hamiltonians(num: int, L: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Spatially varying inputs with partial symmetry, cycling through VARYING_KINDS:
+
+    defect-bond: a constant Hamiltonian with one bond set to another value (stabilizer: the reflections of the bond);
+    defect-site: one site's field changed (stabilizer: the point group around the site);
+    painted-region: a random rectangle with its own field and couplings (small or trivial stabilizer);
+    random-bonds: ±J couplings on every bond and a small constant field (usually trivial stabilizer).
+    """
+    J, h = sample_constant_hamiltonians(num, L, generator)
+    kinds = []
+    for b in range(num):
+        kind = VARYING_KINDS[b % len(VARYING_KINDS)]
+        kinds.append(kind)
+        r = lambda *shape: torch.rand(*shape, generator=generator, dtype=torch.float64)  # noqa: E731
+        i, j = (int(x) for x in torch.randint(L, (2,), generator=generator))
+        if kind == "defect-bond":
+            J[b, int(torch.randint(2, (1,), generator=generator)), i, j] = float(r(1) * 4 - 2)
+        elif kind == "defect-site":
+            h[b, i, j] = float(r(1) * 6 - 3)
+        elif kind == "painted-region":
+            hh, ww = (int(x) for x in torch.randint(1, L // 2 + 1, (2,), generator=generator))
+            rows, cols = [(i + a) % L for a in range(hh)], [(j + a) % L for a in range(ww)]
+            region = torch.zeros(L, L, dtype=torch.bool)
+            region[torch.tensor(rows)[:, None], torch.tensor(cols)[None, :]] = True
+            h[b][region] = float(r(1) * 6 - 3)
+            J[b, :, region] = (r(2, 1) * 2 - 1).expand(2, int(region.sum()))
+        else:
+            J[b] = torch.where(r(2, L, L) < 0.5, -1.0, 1.0)
+            h[b] = float(r(1) * 0.5 - 0.25)
+    return J, h, kinds
+
+
+def simulated_annealing(
+    J: torch.Tensor, h: torch.Tensor, generator: torch.Generator, runs: int = 32, sweeps: int = 1500,
+    t_start: float = 3.0, t_end: float = 0.02,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Best of ``runs`` independent annealing runs (checkerboard Metropolis updates, geometric schedule, a
+    final zero-temperature sweep) for each Hamiltonian. Needs even L. Returns (energies (B,), states (B, L, L))."""
+    B, L = h.shape[0], h.shape[-1]
+    if L % 2:
+        raise ValueError("checkerboard updates need an even L")
+    Jr, hr = J.repeat_interleave(runs, 0), h.repeat_interleave(runs, 0)
+    s = torch.where(torch.rand(B * runs, L, L, generator=generator) < 0.5, -1.0, 1.0).to(J.dtype)
+    ii, jj = torch.meshgrid(torch.arange(L), torch.arange(L), indexing="ij")
+    colours = [((ii + jj) % 2 == c) for c in range(2)]
+    temps = [t_start * (t_end / t_start) ** (k / max(sweeps - 1, 1)) for k in range(sweeps)] + [0.0]
+    for t in temps:
+        for colour in colours:
+            local = (
+                Jr[:, 0] * s.roll(-1, -1) + Jr[:, 0].roll(1, -1) * s.roll(1, -1)
+                + Jr[:, 1] * s.roll(-1, -2) + Jr[:, 1].roll(1, -2) * s.roll(1, -2) + hr
+            )
+            delta = 2 * s * local  # energy change of flipping each spin
+            if t > 0:
+                accept = torch.rand(s.shape, generator=generator, dtype=J.dtype) < torch.exp(-delta.clamp_min(0) / t)
+            else:
+                accept = delta < 0
+            s = torch.where(accept & colour, -s, s)
+    e = energy(Jr, hr, s).reshape(B, runs)
+    best = e.argmin(-1)
+    return e[torch.arange(B), best], s.reshape(B, runs, L, L)[torch.arange(B), best]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Model
+
+
+@dataclass
+class IsingConfig:
+    """Model config, stored in every checkpoint."""
+
+    L: int = 8
+    variant: str = "sympe"
+    hidden: int = 8
+    num_layers: int = 4
+    kernel_size: int = 3
+    encoding_dim: int = 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class IsingOutput:
+    """Shapes: logits (B, L, L); elements (B,) or None (the sampled group elements for sympe)."""
+
+    logits: torch.Tensor
+    elements: LatticeElement | None = field(default=None)
+
+
+class IsingModel(nn.Module):
+    """A p4m group CNN from (couplings, field) to spin logits, with one of the four encodings.
+
+    For ``sympe`` the group is p4m × Z2 and the model is f(x, h) = z · core(z ⋆ x, g·v) for h = (g, z):
+    z ⋆ x flips the field, g·v is the SymPE field. core is p4m-equivariant, so f is jointly equivariant
+    under p4m × Z2: f(k·x, k∘h) = k·f(x, h), with spins odd under the flip. The other variants use core
+    alone (equivariant under p4m only; ``fixed`` is not equivariant at all).
+    """
+
+    def __init__(self, config: IsingConfig):
+        super().__init__()
+        if config.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {config.variant!r}; choose from {', '.join(VARIANTS)}")
+        self.config = config
+        self.group = LatticeGroup(config.L, spin_flip=True)
+        self.encoder = LatticeEncoder(config.variant, self.group, config.encoding_dim)
+        self.core = P4MCNN(P4MCNNConfig(
+            site_in=1 + self.encoder.out_dim, bond_in=True, hidden=config.hidden,
+            num_layers=config.num_layers, kernel_size=config.kernel_size, out=1,
+        ))
+
+    def canonicalize(self, J: torch.Tensor, h: torch.Tensor) -> LatticeCanonicalForm:
+        return canonicalize_lattice(self.group, h.detach().cpu().unsqueeze(1), J.detach().cpu(), odd=[True])
+
+    def forward(
+        self,
+        J: torch.Tensor,
+        h: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        elements: LatticeElement | None = None,
+        canonical: LatticeCanonicalForm | None = None,
+    ) -> IsingOutput:
+        """J (B, 2, L, L), h (B, L, L) -> logits (B, L, L)."""
+        sites = h.unsqueeze(1)
+        enc = self.encoder(sites, J, odd=[True], generator=generator, elements=elements, canonical=canonical)
+        if enc.elements is None:
+            inputs = sites if enc.fields is None else torch.cat([sites, enc.fields], 1)
+            return IsingOutput(self.core(inputs, J)[:, 0])
+        z = enc.elements.sign.to(device=h.device, dtype=h.dtype)[:, None, None, None]  # (B, 1, 1, 1)
+        logits = z * self.core(torch.cat([z * sites, enc.fields], 1), J)
+        return IsingOutput(logits[:, 0], enc.elements)
+
+    def at_size(self, L: int) -> "IsingModel":
+        """A copy for another lattice size (the weights are shared in value, never mutated here). The learned
+        field v of sympe/fixed is extended periodically (tiled or cropped): exact in spirit only when L is a
+        multiple of the training size."""
+        config = IsingConfig(**{**self.config.to_dict(), "L": L})
+        other = IsingModel(config).to(next(self.parameters()).device, next(self.parameters()).dtype)
+        state = {k: v.clone() for k, v in self.state_dict().items()}
+        if "encoder.field" in state:
+            v = state["encoder.field"]
+            reps = math.ceil(L / v.shape[-1])
+            state["encoder.field"] = v.repeat(1, reps, reps)[:, :L, :L].contiguous()
+        other.load_state_dict(state)
+        return other
+
+
+def spins_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """s = sign(a) with a ≥ 0 giving +1."""
+    return torch.where(logits >= 0, 1.0, -1.0).to(logits.dtype)

@@ -1,0 +1,178 @@
+"""``python -m backend predict ising``: sample spin states from a shipped Ising model.
+
+    --jx X --jy Y --h H       constant couplings and field (finite numbers, |value| ≤ 1000)
+    --couplings FILE          spatially varying input instead: JSON {"jx": .., "jy": .., "h": ..} where each entry is a
+                              number or an L×L list of numbers, or a .npy array of shape (3, L, L) = (J_x, J_y, h)
+    --L 8                     lattice size (even, 4..64); taken from FILE when given
+    --variant sympe           none | noise | sympe | fixed
+    --samples 1 --seed 0
+
+Output JSON: "spins" grids are lists of rows of ±1 (row i is the vertical index), their energies, the exact ground
+energy for constant inputs (null otherwise, with a simulated-annealing reference instead) and the sampled group
+elements (sympe only).
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+MAX_FILE_BYTES = 1_000_000
+MAX_ABS_VALUE = 1000.0
+
+
+class _Usage(Exception):
+    pass
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("ising", help="spin states of an Ising Hamiltonian")
+    p.add_argument("--jx", type=str, default=None)
+    p.add_argument("--jy", type=str, default=None)
+    p.add_argument("--h", dest="field", type=str, default=None)
+    p.add_argument("--L", type=str, default=None)
+    p.add_argument("--variant", choices=["none", "noise", "sympe", "fixed"], default="sympe")
+    p.add_argument("--samples", type=str, default="1")
+    p.add_argument("--seed", type=str, default="0")
+    p.add_argument("--couplings", default=None)
+    p.set_defaults(handler=run)
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise _Usage(f"--{name} must be a number, got {text!r}") from None
+    if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
+        raise _Usage(f"--{name} must be finite with |value| <= {MAX_ABS_VALUE:g}, got {text!r}")
+    return value
+
+
+def _integer(name: str, text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise _Usage(f"--{name} must be an integer, got {text!r}") from None
+    if not low <= value <= high:
+        raise _Usage(f"--{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _check_L(L: int) -> int:
+    if L % 2 or not 4 <= L <= 64:
+        raise _Usage(f"L must be even and between 4 and 64, got {L}")
+    return L
+
+
+def _field(name: str, value, L: int | None) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        if L is None:
+            raise _Usage(f"couplings file: {name} is a number but no L×L entry gives the size (pass --L)")
+        arr = np.full((L, L), float(arr))
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise _Usage(f"couplings file: {name} must be a number or a square L×L list, got shape {list(arr.shape)}")
+    return arr
+
+
+def read_couplings(path: str, L: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """J (2, L, L) and h (L, L) in float64 from a JSON or .npy file; raises ValueError with one-line messages."""
+    p = Path(path)
+    if not p.is_file():
+        raise _Usage(f"couplings file {path!r} does not exist")
+    if p.stat().st_size > MAX_FILE_BYTES:
+        raise _Usage(f"couplings file is larger than {MAX_FILE_BYTES} bytes")
+    data = p.read_bytes()
+    try:
+        if p.suffix.lower() == ".npy":
+            arr = np.load(io.BytesIO(data), allow_pickle=False)
+            if arr.dtype.kind not in "fiu" or arr.ndim != 3 or arr.shape[0] != 3 or arr.shape[1] != arr.shape[2]:
+                raise _Usage(f"couplings .npy must be a numeric array of shape (3, L, L), got {arr.dtype} {list(arr.shape)}")
+            fields = [np.asarray(a, dtype=np.float64) for a in arr]
+        elif p.suffix.lower() == ".json":
+            obj = json.loads(data.decode("utf-8"))
+            if not isinstance(obj, dict) or not {"jx", "jy", "h"} <= set(obj):
+                raise _Usage('couplings JSON must be an object with keys "jx", "jy" and "h"')
+            sizes = [len(obj[k]) for k in ("jx", "jy", "h") if isinstance(obj[k], list)]
+            size = sizes[0] if sizes else L
+            fields = [_field(k, obj[k], size) for k in ("jx", "jy", "h")]
+        else:
+            raise _Usage(f"couplings file must end in .json or .npy, got {p.name!r}")
+    except _Usage:
+        raise
+    except (ValueError, TypeError, UnicodeDecodeError, OSError) as e:
+        raise _Usage(f"couplings file {p.name!r} cannot be read: {e}") from None
+    shapes = {f.shape for f in fields}
+    if len(shapes) != 1:
+        raise _Usage(f"couplings file: jx, jy and h must have the same L×L shape, got {sorted(shapes)}")
+    stacked = np.stack(fields)
+    if not np.isfinite(stacked).all() or np.abs(stacked).max() > MAX_ABS_VALUE:
+        raise _Usage(f"couplings file: all values must be finite with |value| <= {MAX_ABS_VALUE:g}")
+    _check_L(stacked.shape[-1])
+    t = torch.from_numpy(stacked)
+    return t[:2].contiguous(), t[2].contiguous()
+
+
+def run(args) -> dict:
+    from ..checkpoints import CheckpointError
+    from .ising import constant_couplings, energy, exact_ground, phase_of, simulated_annealing, spins_from_logits
+    from .ising_eval import load_ising
+
+    try:
+        samples = _integer("samples", args.samples, 1, 1000)
+        seed = _integer("seed", args.seed, 0, 2**63 - 1)
+        L_arg = None if args.L is None else _check_L(_integer("L", args.L, 2, 64))
+        if args.couplings is not None:
+            if any(v is not None for v in (args.jx, args.jy, args.field)):
+                raise _Usage("give either --couplings FILE or --jx/--jy/--h, not both")
+            J, h = read_couplings(args.couplings, L_arg)
+            if L_arg is not None and L_arg != h.shape[-1]:
+                raise _Usage(f"--L {L_arg} does not match the {h.shape[-1]}×{h.shape[-1]} couplings file")
+            constant = bool((J == J[:, :1, :1]).all() and (h == h[0, 0]).all())
+        else:
+            missing = [n for n, v in (("jx", args.jx), ("jy", args.jy), ("h", args.field)) if v is None]
+            if missing:
+                raise _Usage("missing " + ", ".join(f"--{m}" for m in missing) + " (or give --couplings FILE)")
+            L = L_arg or 8
+            J, h = constant_couplings(_number("jx", args.jx), _number("jy", args.jy), _number("h", args.field), L)
+            J, h = J[0], h[0]
+            constant = True
+        model = load_ising(args.variant)
+    except _Usage as e:
+        from ..cli import UsageError
+
+        raise UsageError(str(e)) from None
+    except CheckpointError as e:
+        from ..cli import UsageError
+
+        raise UsageError(f"model ising/{args.variant} is not available: {e}") from None
+
+    L = h.shape[-1]
+    if L != model.config.L:
+        model = model.at_size(L)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        out = model(J[None].expand(samples, 2, L, L).float(), h[None].expand(samples, L, L).float(), generator=generator)
+    spins = spins_from_logits(out.logits).double()
+    energies = energy(J[None], h[None], spins)
+    result = {
+        "L": L,
+        "variant": args.variant,
+        "seed": seed,
+        "input": {"constant": constant},
+        "samples": [{"spins": s.int().tolist(), "energy": float(e)} for s, e in zip(spins, energies)],
+        "elements": None if out.elements is None else out.elements.to_dicts(),
+    }
+    if constant:
+        jx, jy, hv = float(J[0, 0, 0]), float(J[1, 0, 0]), float(h[0, 0])
+        result["input"].update(jx=jx, jy=jy, h=hv, phase=phase_of(jx, jy, hv))
+        result["exact_ground_energy"] = float(exact_ground(J[None], h[None]).energy[0])
+    else:
+        result["exact_ground_energy"] = None
+        ref, _ = simulated_annealing(J[None], h[None], torch.Generator().manual_seed(seed), runs=16, sweeps=600)
+        result["annealing_reference_energy"] = float(ref[0])
+    return result

@@ -1,0 +1,189 @@
+"""Evaluate the shipped Ising variants: ``python -m backend.tasks.ising_eval [--write-manifest]``.
+
+Metrics (all sampled with fixed seeds, so one run reproduces them):
+
+- constant: 1000 held-out constant Hamiltonians (L = 8, seed 1000); per phase the mean relative energy gap
+  (E_model - E_0)/|E_0| of the sign of the output and the rate of exact ground states (|E_model - E_0| ≤ 1e-9·|E_0|).
+- degeneracy: for held-out Hamiltonians with two degenerate ground states (up to 25 per phase), K = 200 samples
+  each; the total-variation distance between the sampled states and the uniform law on the ground states
+  (states that are not ground states count as error mass), averaged per phase.
+- varying: 200 held-out spatially varying Hamiltonians (seed 2000) against the best of 32 simulated-annealing
+  runs; mean relative gap and the rate of matching (or beating) the reference.
+- cross_size: the L = 8 model on L = 4, 6, 12, 16 (500 constant Hamiltonians each): exact-ground rate overall and
+  per phase.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+
+import torch
+
+from ..checkpoints import MANIFEST, load_state_dict, read_manifest
+from .ising import (
+    PHASES,
+    VARIANTS,
+    IsingConfig,
+    IsingModel,
+    energy,
+    exact_ground,
+    phase_of,
+    sample_constant_hamiltonians,
+    sample_varying_hamiltonians,
+    simulated_annealing,
+    spins_from_logits,
+)
+
+__all__ = ["load_ising", "predict_spins", "small_eval", "evaluate", "degeneracy_coverage"]
+
+
+def load_ising(variant: str) -> IsingModel:
+    """The shipped model for ``variant`` (sha256-checked safetensors), in eval mode on the CPU."""
+    state, entry = load_state_dict(f"ising/{variant}")
+    model = IsingModel(IsingConfig(**entry["config"]))
+    model.load_state_dict(state)
+    return model.eval()
+
+
+@torch.no_grad()
+def predict_spins(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator: torch.Generator, batch: int = 256):
+    """One sample per Hamiltonian: spins (B, L, L) in J's dtype."""
+    dtype = next(model.parameters()).dtype
+    out = []
+    for i in range(0, len(J), batch):
+        logits = model(J[i : i + batch].to(dtype), h[i : i + batch].to(dtype), generator=generator).logits
+        out.append(spins_from_logits(logits).to(J.dtype))
+    return torch.cat(out)
+
+
+def _constant_metrics(model: IsingModel, J, h, generator) -> dict:
+    s = predict_spins(model, J, h, generator)
+    e = energy(J, h, s)
+    e0 = exact_ground(J, h).energy
+    gap = (e - e0) / e0.abs().clamp_min(1e-12)
+    exact = gap.abs() <= 1e-9
+    phases = [phase_of(float(J[b, 0, 0, 0]), float(J[b, 1, 0, 0]), float(h[b, 0, 0])) for b in range(len(J))]
+    per_phase = {}
+    for phase in PHASES:
+        idx = torch.tensor([p == phase for p in phases])
+        if idx.any():
+            per_phase[phase] = {"count": int(idx.sum()), "exact_rate": round(float(exact[idx].double().mean()), 4),
+                                "mean_rel_gap": round(float(gap[idx].mean()), 5)}
+    return {"count": len(J), "exact_rate": round(float(exact.double().mean()), 4),
+            "mean_rel_gap": round(float(gap.mean()), 5), "per_phase": per_phase}
+
+
+def small_eval(model: IsingModel) -> dict:
+    """The checkpoint tests' fixed set: 128 constant Hamiltonians (seed 12345), one sample each (seed 0)."""
+    J, h = sample_constant_hamiltonians(128, model.config.L, torch.Generator().manual_seed(12345))
+    m = _constant_metrics(model, J, h, torch.Generator().manual_seed(0))
+    return {"count": m["count"], "exact_rate": m["exact_rate"], "mean_rel_gap": m["mean_rel_gap"]}
+
+
+@torch.no_grad()
+def degeneracy_coverage(model: IsingModel, J: torch.Tensor, h: torch.Tensor, samples: int, generator: torch.Generator) -> dict:
+    """For one Hamiltonian (J (2, L, L), h (L, L)): how often each 2-periodic ground state is hit.
+
+    Returns the counts per ground state (keyed by the 2×2 cell as a string), the count of non-ground samples and
+    the total-variation distance to the uniform law on the ground states."""
+    ground = exact_ground(J[None], h[None])
+    s = predict_spins(model, J[None].expand(samples, *J.shape), h[None].expand(samples, *h.shape), generator)
+    match = (s[:, None] == ground.states[0][None]).flatten(-2).all(-1)  # (samples, 16)
+    counts = match.sum(0)
+    ground_idx = ground.is_ground[0].nonzero().flatten().tolist()
+    p = counts.double() / samples
+    uniform = 1.0 / len(ground_idx)
+    tv = 0.5 * (sum(abs(float(p[i]) - uniform) for i in ground_idx) + (1 - sum(float(p[i]) for i in ground_idx)))
+    cells = ground.states[0][:, :2, :2]
+    return {"ground_states": {json.dumps(cells[i].int().tolist()): int(counts[i]) for i in ground_idx},
+            "non_ground": samples - int(sum(int(counts[i]) for i in ground_idx)), "tv": tv}
+
+
+def evaluate(model: IsingModel, quick: bool = False) -> dict:
+    L = model.config.L
+    n_const, n_deg, n_var, n_cross = (200, 5, 40, 100) if quick else (1000, 25, 200, 500)
+    results: dict = {}
+    J, h = sample_constant_hamiltonians(n_const, L, torch.Generator().manual_seed(1000))
+    results["constant"] = _constant_metrics(model, J, h, torch.Generator().manual_seed(1))
+
+    ground = exact_ground(J, h)
+    by_phase: dict[str, list[float]] = defaultdict(list)
+    gen = torch.Generator().manual_seed(2)
+    for b in range(len(J)):
+        if int(ground.is_ground[b].sum()) != 2:
+            continue
+        phase = phase_of(float(J[b, 0, 0, 0]), float(J[b, 1, 0, 0]), float(h[b, 0, 0]))
+        if len(by_phase[phase]) < n_deg:
+            by_phase[phase].append(degeneracy_coverage(model, J[b], h[b], 200, gen)["tv"])
+    results["degeneracy_tv"] = {p: {"hamiltonians": len(v), "mean_tv": round(sum(v) / len(v), 4), "max_tv": round(max(v), 4)}
+                                for p, v in by_phase.items()}
+
+    Jv, hv, kinds = sample_varying_hamiltonians(n_var, L, torch.Generator().manual_seed(2000))
+    e_ref, _ = simulated_annealing(Jv, hv, torch.Generator().manual_seed(3), runs=32, sweeps=1500)
+    e_model = energy(Jv, hv, predict_spins(model, Jv, hv, torch.Generator().manual_seed(4)))
+    gap = (e_model - e_ref) / e_ref.abs().clamp_min(1e-12)
+    per_kind = {}
+    for kind in sorted(set(kinds)):
+        idx = torch.tensor([k == kind for k in kinds])
+        per_kind[kind] = {"count": int(idx.sum()), "mean_rel_gap": round(float(gap[idx].mean()), 4),
+                          "match_rate": round(float((gap[idx] <= 1e-9).double().mean()), 4)}
+    results["varying"] = {"count": n_var, "mean_rel_gap": round(float(gap.mean()), 4),
+                          "match_rate": round(float((gap <= 1e-9).double().mean()), 4), "per_kind": per_kind,
+                          "reference": "best of 32 simulated-annealing runs, 1500 sweeps"}
+
+    cross = {}
+    for size in (4, 6, 12, 16):
+        Jc, hc = sample_constant_hamiltonians(n_cross, size, torch.Generator().manual_seed(5000 + size))
+        m = _constant_metrics(model.at_size(size), Jc, hc, torch.Generator().manual_seed(6))
+        cross[str(size)] = {"exact_rate": m["exact_rate"], "mean_rel_gap": m["mean_rel_gap"],
+                            "per_phase_exact_rate": {p: v["exact_rate"] for p, v in m["per_phase"].items()}}
+    results["cross_size"] = cross
+    return results
+
+
+def markdown_table(all_results: dict[str, dict]) -> str:
+    lines = ["| variant | " + " | ".join(f"{p} exact %" for p in PHASES) + " | all exact % | mean rel. gap | TV AFM | TV stripes | TV FM(h=0) | varying gap | varying match % |",
+             "|" + "---|" * (len(PHASES) + 8)]
+    for variant, r in all_results.items():
+        c = r["constant"]
+        phases = [f"{100 * c['per_phase'][p]['exact_rate']:.1f}" if p in c["per_phase"] else "-" for p in PHASES]
+        tv = r["degeneracy_tv"]
+        stripes = [tv[p]["mean_tv"] for p in ("stripes-horizontal", "stripes-vertical") if p in tv]
+        fmt = lambda p: f"{tv[p]['mean_tv']:.3f}" if p in tv else "-"  # noqa: E731
+        lines.append(f"| {variant} | " + " | ".join(phases) + f" | {100 * c['exact_rate']:.1f} | {c['mean_rel_gap']:.4f} | {fmt('antiferromagnet')} | "
+                     + (f"{max(stripes):.3f}" if stripes else "-") + f" | {fmt('ferromagnet')} | {r['varying']['mean_rel_gap']:.4f} | {100 * r['varying']['match_rate']:.1f} |")
+    lines += ["", "| variant | " + " | ".join(f"L={s} exact %" for s in (4, 6, 12, 16)) + " |", "|---|---|---|---|---|"]
+    for variant, r in all_results.items():
+        lines.append(f"| {variant} | " + " | ".join(f"{100 * r['cross_size'][str(s)]['exact_rate']:.1f}" for s in (4, 6, 12, 16)) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m backend.tasks.ising_eval", description="Evaluate the shipped Ising variants")
+    p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
+    p.add_argument("--quick", action="store_true", help="smaller evaluation sets (for a smoke run)")
+    p.add_argument("--write-manifest", action="store_true", help="store the metrics in pretrained/manifest.json")
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    torch.set_num_threads(max(torch.get_num_threads(), 1))
+    manifest = read_manifest()
+    results = {}
+    for variant in args.variants:
+        if f"ising/{variant}" not in manifest:
+            print(f"skipping {variant}: not shipped", file=sys.stderr)
+            continue
+        results[variant] = evaluate(load_ising(variant), quick=args.quick)
+        print(f"{variant}: {json.dumps(results[variant]['constant']['per_phase'])}", file=sys.stderr)
+    print(markdown_table(results))
+    if args.write_manifest and not args.quick:
+        manifest = read_manifest()
+        for variant, r in results.items():
+            manifest[f"ising/{variant}"]["metrics"] = r
+            manifest[f"ising/{variant}"]["metrics_command"] = "python -m backend.tasks.ising_eval --write-manifest"
+        MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

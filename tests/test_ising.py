@@ -1,0 +1,159 @@
+"""The Ising task: exact references, phases, annealing, and the model's joint equivariance (float64)."""
+import itertools
+
+import pytest
+import torch
+
+from backend.equivariance import equivariance_error
+from backend.groups import LatticeGroup
+from backend.tasks.ising import (
+    IsingConfig,
+    IsingModel,
+    constant_couplings,
+    energy,
+    exact_ground,
+    phase_of,
+    sample_constant_hamiltonians,
+    sample_varying_hamiltonians,
+    simulated_annealing,
+)
+
+ALL_4x4 = torch.tensor(list(itertools.product([1.0, -1.0], repeat=16)), dtype=torch.float64).reshape(-1, 4, 4)
+
+
+def test_exact_ground_energy_matches_brute_force_on_4x4():
+    J, h = sample_constant_hamiltonians(24, 4, torch.Generator().manual_seed(0))
+    ex = exact_ground(J, h)
+    for b in range(len(J)):
+        energies = energy(J[b], h[b], ALL_4x4)
+        assert torch.isclose(energies.min(), ex.energy[b], atol=1e-12)
+        # every brute-force ground state that is 2-periodic is flagged as a ground state
+        ground = ALL_4x4[(energies - energies.min()).abs() < 1e-9]
+        periodic = ex.states[b][ex.is_ground[b]]
+        assert all(any(torch.equal(p, g) for g in ground) for p in periodic)
+
+
+@pytest.mark.parametrize(
+    "jx, jy, h, phase, degeneracy",
+    [
+        (1.0, 1.0, 0.0, "ferromagnet", 2),
+        (1.0, 0.5, 0.3, "ferromagnet", 1),
+        (-1.0, -1.0, 0.0, "antiferromagnet", 2),
+        (-1.0, -1.0, 1.0, "antiferromagnet", 2),
+        (1.0, -1.0, 0.0, "stripes-horizontal", 2),
+        (-1.0, 1.0, 0.5, "stripes-vertical", 2),
+        (-0.5, -0.5, 3.0, "field-polarized", 1),
+    ],
+)
+def test_phases_and_degeneracies(jx, jy, h, phase, degeneracy):
+    assert phase_of(jx, jy, h) == phase
+    J, hf = constant_couplings(jx, jy, h, 8)
+    assert int(exact_ground(J, hf).is_ground.sum()) == degeneracy
+
+
+def test_stripes_orientation_is_rows_alternating_for_ferromagnetic_rows():
+    J, h = constant_couplings(1.0, -1.0, 0.0, 4)
+    ex = exact_ground(J, h)
+    for state in ex.states[0][ex.is_ground[0]]:
+        assert torch.equal(state[0], state[0, :1].expand(4))  # constant along a row
+        assert torch.equal(state[1], -state[0])  # rows alternate
+
+
+def test_annealing_reaches_exact_ground_of_constant_hamiltonians():
+    J, h = sample_constant_hamiltonians(12, 6, torch.Generator().manual_seed(1))
+    e, s = simulated_annealing(J, h, torch.Generator().manual_seed(2), runs=8, sweeps=300)
+    assert torch.allclose(energy(J, h, s), e)
+    assert torch.allclose(e, exact_ground(J, h).energy, atol=1e-9)
+
+
+def test_varying_hamiltonians_have_partial_symmetry():
+    from backend.canonical import canonicalize_lattice
+
+    J, h, kinds = sample_varying_hamiltonians(8, 6, torch.Generator().manual_seed(3))
+    form = canonicalize_lattice(LatticeGroup(6, spin_flip=True), h.unsqueeze(1), J, odd=[True])
+    order = 16 * 36
+    stab = form.stabilizer_order.tolist()
+    assert all(s < order // 2 for s in stab)  # never all translations
+    assert kinds[0] == "defect-bond" and stab[0] >= 2  # a single defect bond keeps its reflections
+
+
+def _model(variant, L=4):
+    torch.manual_seed(0)
+    return IsingModel(IsingConfig(L=L, variant=variant, hidden=4, num_layers=3, encoding_dim=2)).double()
+
+
+def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2():
+    """f(k·x, k∘h) = k·f(x, h) for every k in p4m × Z2 at L = 4 (all 256 elements in one batch)."""
+    from backend.groups import LatticeElement
+
+    L = 4
+    model = _model("sympe", L)
+    group = LatticeGroup(L, spin_flip=True)
+    N = group.order
+    J = torch.randn(1, 2, L, L, dtype=torch.float64).expand(N, 2, L, L)
+    h = torch.randn(1, L, L, dtype=torch.float64).expand(N, L, L)
+    h_elem = group.sample((1,), torch.Generator().manual_seed(5))
+    h_elem = LatticeElement(L, h_elem.point.expand(N), h_elem.shift.expand(N, 2), h_elem.sign.expand(N))
+
+    def f(J, h, point, shift, sign):
+        return model(J, h, elements=LatticeElement(L, point, shift, sign)).logits
+
+    report = equivariance_error(
+        f,
+        [J, h, h_elem.point, h_elem.shift, h_elem.sign],
+        group.elements(),
+        [
+            lambda g, x: g.act_bonds(x),
+            lambda g, x: g.act_sites(x[:, None], odd=True)[:, 0],
+            lambda g, x: g.compose(h_elem).point,
+            lambda g, x: g.compose(h_elem).shift,
+            lambda g, x: g.compose(h_elem).sign,
+        ],
+        lambda g, y: g.act_sites(y[:, None], odd=True)[:, 0],
+    )
+    assert report.output_scale > 1e-3
+    assert report.max_abs_error < 1e-10
+
+
+@pytest.mark.parametrize("variant", ["none", "sympe"])
+def test_p4m_equivariance_of_the_deterministic_part(variant):
+    L = 4
+    model = _model(variant, L)
+    J = torch.randn(1, 2, L, L, dtype=torch.float64)
+    h = torch.randn(1, L, L, dtype=torch.float64)
+    group = LatticeGroup(L)
+    if variant == "none":
+        f = lambda J, h: model(J, h).logits  # noqa: E731
+        N = group.order
+        err = equivariance_error(f, [J.expand(N, 2, L, L), h.expand(N, L, L)], group.elements(),
+                                 [lambda g, x: g.act_bonds(x), lambda g, x: g.act_sites(x[:, None])[:, 0]],
+                                 lambda g, y: g.act_sites(y[:, None])[:, 0])
+        assert err.max_abs_error < 1e-10
+    else:
+        # in distribution: the multiset of outputs over the whole coset transforms with g
+        full = LatticeGroup(L, spin_flip=True)
+        g = full.elements()[37:38]
+        out_x = model(J, h, elements=model.canonicalize(J, h).gamma).logits
+        Jg, hg = g.act_bonds(J), g.act_sites(h[:, None], odd=True)[:, 0]
+        out_gx = model(Jg, hg, elements=model.canonicalize(Jg, hg).gamma).logits
+        # random inputs have a trivial stabilizer: the kernel is deterministic and f(g·x) = g·f(x)
+        assert torch.allclose(out_gx, g.act_sites(out_x[:, None], odd=True)[:, 0], atol=1e-10)
+
+
+def test_unbroken_model_cannot_break_translation_symmetry():
+    """On a constant antiferromagnet the 'none' output is the same on every site (theory: no state that breaks
+    translations), while 'sympe' outputs vary across sites."""
+    J, h = constant_couplings(-1.0, -1.0, 0.0, 4)
+    none = _model("none")(J, h).logits
+    assert (none - none[0, 0, 0]).abs().max() < 1e-10
+    sympe = _model("sympe")(J, h, generator=torch.Generator().manual_seed(0)).logits
+    assert (sympe - sympe[0, 0, 0]).abs().max() > 1e-3
+
+
+def test_model_runs_at_other_sizes_without_mutating_the_original():
+    model = _model("sympe", 4)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    bigger = model.at_size(8)
+    J, h = constant_couplings(-1.0, -1.0, 0.0, 8)
+    assert bigger(J, h, generator=torch.Generator().manual_seed(0)).logits.shape == (1, 8, 8)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
