@@ -6,8 +6,8 @@ element is the permutation γ with γ[k] = the original node placed at canonical
 adjacency C = γ⁻¹·A has C[k, l] = A[γ[k], γ[l]] and is the same for every relabelling of the graph.
 The inversion kernel draws h = s∘γ with s uniform on Aut(G) (h[k] = s[γ[k]]): exactly |Aut(G)| distinct
 orderings, each giving the canonical form, each with probability 1/|Aut(G)|. Uniformity is exact: a rank in
-[0, |Aut|) is drawn with rejection sampling from a torch.Generator and unranked through sympy's
-PermutationGroup (base and strong generating set).
+[0, |Aut|) is drawn with rejection sampling from a torch.Generator and unranked (mixed radix) over the basic
+transversals of a base and strong generating set computed by sympy's Schreier–Sims.
 
 Lattices (G = p4m, optionally × Z2). The orbit of x is searched exhaustively: every g⁻¹·x is flattened
 and the lexicographically smallest is the canonical form c(x). γ(x) is the first element reaching it and
@@ -15,6 +15,7 @@ the coset {g : g⁻¹·x = c(x)} = G_x·γ(x) is found by exact comparison, so t
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Sequence
@@ -23,6 +24,7 @@ import igraph
 import torch
 from sympy.combinatorics import Permutation as SympyPermutation
 from sympy.combinatorics import PermutationGroup
+from sympy.combinatorics.util import _distribute_gens_by_base, _orbits_transversals_from_bsgs
 
 from .groups import LatticeElement, LatticeGroup, Permutation
 
@@ -77,15 +79,39 @@ class GraphCanonicalForm:
 
     @property
     def group(self) -> PermutationGroup | None:
+        """Aut(G) as a sympy PermutationGroup (None when trivial)."""
         if not self.generators:
             return None
         if "group" not in self._cache:
             self._cache["group"] = PermutationGroup([SympyPermutation(list(g)) for g in self.generators])
         return self._cache["group"]
 
+    @property
+    def transversals(self) -> list[list[tuple[int, ...]]]:
+        """Basic transversals of a base and strong generating set of Aut(G) (sympy's incremental Schreier–Sims):
+        every automorphism is t_0∘t_1∘…∘t_{m-1} for exactly one choice of t_i in transversal i."""
+        if "transversals" not in self._cache:
+            if self.group is None:
+                self._cache["transversals"] = []
+            else:
+                base, strong = self.group.schreier_sims_incremental()
+                _, transversals = _orbits_transversals_from_bsgs(base, _distribute_gens_by_base(base, strong), transversals_only=False)
+                self._cache["transversals"] = [[tuple(t[p].array_form) for p in sorted(t)] for t in transversals]
+        return self._cache["transversals"]
+
     @cached_property
     def automorphism_group_order(self) -> int:
-        return 1 if self.group is None else int(self.group.order())
+        """|Aut(G)|, exact: the product of the basic transversal sizes."""
+        return math.prod(len(t) for t in self.transversals)
+
+    def unrank(self, rank: int) -> list[int]:
+        """The automorphism with the given rank in [0, |Aut(G)|) (a bijection, mixed-radix over the transversals)."""
+        s = list(range(self.n))
+        for transversal in self.transversals:
+            rank, digit = divmod(rank, len(transversal))
+            t = transversal[digit]
+            s = [s[t[i]] for i in range(self.n)]  # s ← s∘t
+        return s
 
     @cached_property
     def orbits(self) -> list[list[int]]:
@@ -120,7 +146,7 @@ class GraphCanonicalForm:
         order = self.automorphism_group_order
         rows = []
         for _ in range(num_samples):
-            s = self.group.coset_unrank(uniform_below(order, generator), af=True)
+            s = self.unrank(uniform_below(order, generator))
             rows.append(torch.tensor(s, dtype=torch.long)[gamma])
         return torch.stack(rows)
 
@@ -200,14 +226,20 @@ def sample_graph_inversion_kernel(
     out = torch.arange(n).repeat(B, 1)
     sizes = mask.sum(-1).tolist()
     adj_cpu = adj.detach().cpu()
+    colours = None if node_colors is None else node_colors.detach().cpu()
+    types = None if edge_types is None else edge_types.detach().cpu()
+    forms: dict[bytes, GraphCanonicalForm] = {}  # identical graphs in a batch are canonicalized once
     for b in range(B):
         m = int(sizes[b])
-        form = canonicalize_dense(
-            adj_cpu[b], m,
-            None if node_colors is None else node_colors[b].cpu().tolist(),
-            None if edge_types is None else edge_types[b].cpu(),
-        )
-        out[b, :m] = form.sample(1, generator)[0]
+        key = b"".join(
+            t[b][..., :m, :m].contiguous().numpy().tobytes() if t.dim() == 3 else t[b][:m].contiguous().numpy().tobytes()
+            for t in (adj_cpu, colours, types) if t is not None
+        ) + m.to_bytes(4, "little")
+        if key not in forms:
+            forms[key] = canonicalize_dense(
+                adj_cpu[b], m, None if colours is None else colours[b].tolist(), None if types is None else types[b]
+            )
+        out[b, :m] = forms[key].sample(1, generator)[0]
     return Permutation(out.to(adj.device))
 
 

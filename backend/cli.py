@@ -73,21 +73,19 @@ def _build_parser() -> _Parser:
 
     ising_cli.add_parser(predict_sub)
 
-    bench = sub.add_parser("bench", help="benchmarks (prints ratios measured in one run)", add_help=False)
-    bench.add_argument("rest", nargs=argparse.REMAINDER)
-    bench.set_defaults(handler=None)
+    sub.add_parser("bench", help="benchmarks (prints ratios measured in one run); see python -m backend bench --help")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
     try:
         parser = _build_parser()
         args = parser.parse_args(argv)
-        if args.command == "bench":
-            from .bench import main as bench_main
-
-            return bench_main(args.rest)
         handler: Callable = args.handler
         result = handler(args)
     except UsageError as e:

@@ -44,6 +44,8 @@ def canonical_forms(model: IsingModel, J: torch.Tensor, h: torch.Tensor, batch: 
 
 def train(args) -> dict:
     torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = select_device(args.device)
     data_gen = torch.Generator().manual_seed(args.seed)
     Jc, hc = sample_constant_hamiltonians(args.num_constant, args.L, data_gen)
@@ -54,12 +56,17 @@ def train(args) -> dict:
     model = IsingModel(config)
     canonical = canonical_forms(model, J, h)
     model.to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
+    encoding = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
+    others = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    groups = [{"params": others, "lr": args.lr}] + ([{"params": encoding, "lr": args.lr * args.encoding_lr_mult}] if encoding else [])
+    optimiser = torch.optim.Adam(groups)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=[g["lr"] for g in groups], total_steps=args.steps, pct_start=0.05
+    )
     step_gen = torch.Generator().manual_seed(args.seed + 1)
 
     RUNS.mkdir(exist_ok=True)
-    log_path = RUNS / f"ising-{args.variant}.log"
+    log_path = RUNS / f"ising-{args.variant}-{Path(args.out).name}.log"
     start = time.perf_counter()
     with open(log_path, "w") as log, tqdm(range(args.steps), desc=f"ising/{args.variant}") as bar:
         for step in bar:
@@ -84,11 +91,11 @@ def train(args) -> dict:
         "command": "python -m backend.tasks.ising_train " + " ".join(shlex.quote(a) for a in args.argv),
         "seed": args.seed,
         "data": {"constant_hamiltonians": args.num_constant, "varying_hamiltonians": args.num_varying, "L": args.L},
-        "training": {"steps": args.steps, "batch": args.batch, "lr": args.lr, "seconds": round(seconds, 1),
+        "training": {"steps": args.steps, "batch": args.batch, "lr": args.lr, "encoding_lr_mult": args.encoding_lr_mult, "seconds": round(seconds, 1),
                      "device": str(device), "torch": torch.__version__, "loss": "mean-field energy per site"},
         "small_eval": small_eval(model),
     }
-    entry = save_checkpoint(model, f"ising/{args.variant}", record, PRETRAINED)
+    entry = save_checkpoint(model, f"ising/{args.variant}", record, Path(args.out))
     print(json.dumps({k: entry[k] for k in ("file", "sha256", "small_eval")}, indent=2))
     return entry
 
@@ -100,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=2500)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--encoding-lr-mult", type=float, default=10.0, help="learning-rate factor of the learned field v")
     p.add_argument("--hidden", type=int, default=8)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--encoding-dim", type=int, default=4)
@@ -107,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-varying", type=int, default=1024)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--out", default=str(PRETRAINED), help="folder for weights and manifest")
     return p
 
 
