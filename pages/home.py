@@ -1,21 +1,95 @@
-"""Home: a symmetric graph, its automorphism group and SymPE's inversion-kernel samples."""
-import networkx as nx
+"""Home: the one-minute story. An antiferromagnet, the equivariant baseline stuck on the symmetric answer, and SymPE's
+samples, each a concrete checkerboard; plus the same effect on a 6-ring."""
 import streamlit as st
-import torch
 
-from backend.canonical import canonicalize_graph
+from app import figures, graphs, lattice, models, sidebar, ui
+
+L, K = 8, 4
+JX, JY, HF = lattice.PHASE_PRESETS["Antiferromagnet"]
 
 st.title("SymPE Lab")
-st.write(
-    "An equivariant network cannot give two automorphic nodes different outputs. SymPE samples a group element "
-    "from the inversion kernel (canonicalize, then pick uniformly among the input's symmetries) and feeds it to the "
-    "network as a positional encoding, so each sample is a concrete asymmetric answer."
+st.markdown(
+    "An equivariant network maps a symmetric input to an equally symmetric output, so on the antiferromagnet below "
+    "(every site alike) it can only answer with the same spin everywhere. **SymPE** samples a group element from the "
+    "input's inversion kernel and feeds it to the same network as a positional encoding: each sample is one concrete "
+    "checkerboard, and the two checkerboards come out equally often."
 )
-n = st.slider("Ring size", 3, 12, 6)
-seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
-ring = nx.cycle_graph(n)
-form = canonicalize_graph(n, list(ring.edges()))
-st.metric("|Aut(C_n)|", str(form.automorphism_group_order))
-samples = form.sample(5, torch.Generator().manual_seed(int(seed)))
-st.write("Orderings drawn from the inversion kernel (entry k is the node placed at canonical position k):")
-st.table({f"sample {i + 1}": row for i, row in enumerate(samples.tolist())})
+
+J, h = lattice.build_inputs(JX, JY, HF, L)
+seed = sidebar.seed()
+ref = lattice.reference(J, h)
+
+c_in, c_base, c_sympe = st.columns([1, 1, 2])
+with c_in:
+    with ui.guard("The input"):
+        ui.show_figure(figures.lattice_input_figure(J, h, title="Input: J_x = J_y = −1, h = 0 (8×8, periodic)",
+                                                    height=330), "home-input", key="home_input")
+        stab = lattice.stabilizer(J, h)
+        st.metric("symmetries of the input", f"{stab.order} of {stab.group_order}")
+with c_base:
+    st.markdown("**Equivariant baseline** (`none`)")
+    if not models.shipped("ising", "none"):
+        ui.not_shipped("The baseline Ising model", "ising/none")
+    else:
+        with ui.guard("The baseline output"):
+            sha = models.manifest()["ising/none"]["sha256"]
+            base = lattice.run_variant("none", J, h, 1, seed, sha)
+            ui.show_figure(figures.spins_figure(base.spins[0], title="its only answer", height=280), "home-baseline",
+                           key="home_base")
+            st.metric("energy per site", f"{base.energies[0] / L**2:.3f}",
+                      f"ground state: {ref.energy / L**2:.3f}", delta_color="off")
+with c_sympe:
+    st.markdown("**SymPE samples** (`sympe`)")
+    if not models.shipped("ising", "sympe"):
+        ui.not_shipped("The SymPE Ising model", "ising/sympe")
+    else:
+        with ui.guard("The SymPE samples"):
+            sha = models.manifest()["ising/sympe"]["sha256"]
+            run = lattice.run_variant("sympe", J, h, K, seed, sha)
+            cols = st.columns(K)
+            for k, col in enumerate(cols):
+                with col:
+                    ui.show_figure(figures.spins_figure(run.spins[k], title=f"sample {k + 1}", height=200),
+                                   f"home-sympe-{k + 1}", key=f"home_sympe_{k}")
+                    st.caption(f"E/site {run.energies[k] / L**2:.3f}")
+                    st.caption(f"h: {lattice.element_text(run.elements[k])}")
+            counts = lattice.coverage(run, ref)
+            st.markdown("Ground states hit: " + ", ".join(f"{name}: **{c}**" for name, c in counts.items()))
+    st.button("🎲 Sample again", on_click=sidebar.next_seed, key="home_resample", type="primary")
+
+st.divider()
+st.markdown("**The same on a graph.** A 6-ring with identical atoms: all six atoms lie in one orbit of its 12 "
+            "automorphisms, so an equivariant model must treat them alike. SymPE draws one of the 12 orderings that "
+            "give the canonical form and numbers the atoms by it.")
+with ui.guard("The ring example"):
+    ring = graphs.preset_graph("Cycle C_n", 6)
+    edges = tuple(ring.edges)
+    data = graphs.analyze(ring.n, edges)
+    pos = graphs.layout(ring.n, edges)
+    samples = graphs.kernel_samples(ring.n, edges, 3, seed)
+    cols = st.columns(4)
+    with cols[0]:
+        ui.show_figure(figures.graph_figure(pos, edges, groups=data.orbit_of, title=f"|Aut| = {data.aut_order}, one orbit",
+                                            height=250), "home-ring", key="home_ring")
+    for k in range(3):
+        with cols[k + 1]:
+            positions = graphs.positions_of(samples[k])
+            ui.show_figure(figures.graph_figure(pos, edges, values=positions, labels=[str(p) for p in positions],
+                                                title=f"sample {k + 1}: canonical positions", height=250),
+                           f"home-ring-{k + 1}", key=f"home_ring_{k}")
+
+st.divider()
+st.subheader("Explore")
+links = [
+    ("pages/graph_lab.py", "Graph lab", "canonical forms, automorphisms, the inversion kernel and SymPE on any graph"),
+    ("pages/lattice_lab.py", "Lattice lab", "Ising ground states: phase diagram, painter, every variant side by side"),
+    ("pages/molecule_lab.py", "Molecule lab", "symmetric noisy molecule graphs in discrete diffusion"),
+    ("pages/equivariance.py", "Equivariance in distribution", "the law of the outputs moves with the input"),
+    ("pages/results.py", "Results", "measured tables of the shipped models, with the commands that reproduce them"),
+    ("pages/theory.py", "Theory", "the stabilizer argument, the inversion kernel and SymPE, with live examples"),
+]
+cols = st.columns(3)
+for k, (path, title, text) in enumerate(links):
+    with cols[k % 3]:
+        st.page_link(path, label=title)
+        st.caption(text)

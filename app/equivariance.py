@@ -1,0 +1,180 @@
+"""Computations of the "Equivariance in distribution" page: group actions on the page's inputs and outputs, empirical
+output laws, and live runs of the backend's equivariance checker on the shipped models."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import streamlit as st
+import torch
+
+from backend.equivariance import INVARIANT, equivariance_error
+from backend.groups import LatticeElement, Permutation
+from backend.sympe import GraphEncoder
+
+from . import graphs, lattice, models
+
+LATTICE_L = 8
+LATTICE_INPUTS = {
+    "Antiferromagnet with a defect site": (-1.0, -1.0, 0.0, (("h", 2, 3, 2.0),)),
+    "Ferromagnet with a defect bond": (1.0, 1.0, 0.0, (("jx", 4, 1, -2.0),)),
+    "Stripes with a painted row": (1.0, -1.0, 0.0, tuple(("h", 0, j, 0.5) for j in range(LATTICE_L))),
+    "Antiferromagnet (fully symmetric)": (-1.0, -1.0, 0.0, ()),
+    "Two defects": (-1.0, -1.0, 0.0, (("h", 1, 1, 2.0), ("h", 5, 2, -1.5))),
+}
+CHECK_SAMPLES = 4
+
+
+def lattice_input(name: str) -> tuple[np.ndarray, np.ndarray]:
+    jx, jy, hval, paint = LATTICE_INPUTS[name]
+    return lattice.build_inputs(jx, jy, hval, LATTICE_L, paint)
+
+
+def _act_h(g: LatticeElement, h: torch.Tensor) -> torch.Tensor:
+    return g.act_sites(h.unsqueeze(-3), odd=True).squeeze(-3)
+
+
+def act_lattice(g: LatticeElement, J: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """g·(J, h): couplings move as bonds, the field as an odd site field."""
+    Jt, ht = torch.as_tensor(J), torch.as_tensor(h)
+    return g.act_bonds(Jt).numpy(), _act_h(g, ht).numpy()
+
+
+def act_back_spins(g: LatticeElement, spins: np.ndarray) -> np.ndarray:
+    """g⁻¹ applied to each output (K, L, L) (spins are odd under the spin flip)."""
+    return _act_h(g.inverse(), torch.as_tensor(spins)).numpy()
+
+
+def state_histograms(a: np.ndarray, b: np.ndarray, top: int = 12) -> tuple[list[str], list[int], list[int]]:
+    """Counts of each distinct state in two sample sets (K, L, L), most frequent overall first; the rest pooled."""
+    def keys(s):
+        return [x.astype(np.int8).tobytes() for x in s]
+
+    ka, kb = keys(a), keys(b)
+    total: dict[bytes, int] = {}
+    for k in ka + kb:
+        total[k] = total.get(k, 0) + 1
+    order = sorted(total, key=lambda k: -total[k])
+    head, rest = order[:top], set(order[top:])
+    labels = [f"state {i + 1}" for i in range(len(head))]
+    ca = [ka.count(k) for k in head]
+    cb = [kb.count(k) for k in head]
+    if rest:
+        labels.append("others")
+        ca.append(sum(k in rest for k in ka))
+        cb.append(sum(k in rest for k in kb))
+    return labels, ca, cb
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _double_ising(variant: str, L: int, sha256: str):
+    """A float64 copy of a shipped model for the checker (the cached float32 model is never touched)."""
+    return copy.deepcopy(models.ising_model(variant, L)).double()
+
+
+def _verdict(err: float, expected_equivariant: bool) -> str:
+    if expected_equivariant:
+        return "✅ equivariant" if err < 1e-9 else "❌ not equivariant"
+    return "— not expected to be equivariant" if err >= 1e-9 else "equivariant for this g"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def lattice_checks(J: np.ndarray, h: np.ndarray, point: int, shift: tuple[int, int], flip: bool, seed: int) -> list[dict]:
+    """The checker on every shipped Ising variant for g = (point, shift, flip)."""
+    return _lattice_checks(J, h, lattice.element_from_parts(h.shape[0], point, shift, flip), seed)
+
+
+def _lattice_checks(J: np.ndarray, h: np.ndarray, g: LatticeElement, seed: int) -> list[dict]:
+    L = h.shape[0]
+    Jt = torch.as_tensor(J, dtype=torch.float64)[None].expand(CHECK_SAMPLES, 2, L, L).contiguous()
+    ht = torch.as_tensor(h, dtype=torch.float64)[None].expand(CHECK_SAMPLES, L, L).contiguous()
+    rows = []
+    for variant in ("sympe", "none", "fixed"):
+        entry = models.manifest().get(f"ising/{variant}")
+        if entry is None:
+            rows.append({"variant": variant, "checked": "not shipped", "max |error|": None, "relative": None, "verdict": ""})
+            continue
+        model = _double_ising(variant, L, entry["sha256"])
+        if variant == "sympe":
+            form = lattice.canonical(J, h)
+            from backend.canonical import LatticeCanonicalForm
+
+            els = LatticeCanonicalForm.concat([form] * CHECK_SAMPLES).sample(torch.Generator().manual_seed(int(seed)))
+            rep = equivariance_error(
+                lambda a, b, e: model(a, b, elements=e).logits, [Jt, ht, els], g,
+                [lambda g_, x: g_.act_bonds(x), _act_h, lambda g_, e: g_.compose(e)], _act_h,
+            )
+            what = f"f(g·x, g∘h) vs g·f(x, h), {CHECK_SAMPLES} sampled h, float64"
+            expected = True
+        else:
+            rep = equivariance_error(lambda a, b: model(a, b).logits, [Jt, ht], g,
+                                     [lambda g_, x: g_.act_bonds(x), _act_h], _act_h)
+            what = "f(g·x) vs g·f(x), float64"
+            expected = variant == "none" and int(g.sign) == 1
+        rows.append({"variant": variant, "checked": what, "max |error|": f"{rep.max_abs_error:.2e}",
+                     "relative": f"{rep.max_rel_error:.2e}", "verdict": _verdict(rep.max_abs_error, expected)})
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Graphs
+
+
+def relabelling(n: int, number: int) -> np.ndarray:
+    """A uniformly random permutation g (node i ↦ g[i]) drawn from the seed ``number``."""
+    return Permutation.random(n, torch.Generator().manual_seed(number)).perm.numpy()
+
+
+def relabel_edges(edges, g: np.ndarray) -> tuple[tuple[int, int], ...]:
+    return tuple(sorted((min(g[u], g[v]), max(g[u], g[v])) for u, v in edges))
+
+
+def _adjacency(n: int, edges) -> torch.Tensor:
+    A = torch.zeros(n, n, dtype=torch.float64)
+    for u, v in edges:
+        A[u, v] = A[v, u] = 1.0
+    return A
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _double_graph_ae(variant: str, sha256: str):
+    return copy.deepcopy(models.graph_ae_model(variant)).double()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def graph_checks(n: int, edges: tuple, g: np.ndarray, hs: np.ndarray) -> list[dict]:
+    """The checker on the SymPE encoding (with the page's table v) and on the shipped autoencoders."""
+    A = _adjacency(n, edges)
+    gp = Permutation(torch.as_tensor(g))
+    h = torch.as_tensor(hs[0], dtype=torch.long)
+    mask = torch.ones(1, n, dtype=torch.bool)
+    act_A = lambda g_, a: g_.act_edges(a)  # noqa: E731
+    act_h = lambda g_, x: g_.compose(Permutation(x)).perm  # noqa: E731
+    rows = []
+    enc = GraphEncoder("sympe", max(n, 1), 8).double()
+    with torch.no_grad():
+        enc.table.copy_(torch.as_tensor(graphs.demo_table(max(n, 1), 8)))
+    rep = equivariance_error(lambda a, x: enc(a[None], mask, elements=Permutation(x[None])).nodes[0], [A, h], gp,
+                             [act_A, act_h], lambda g_, e: g_.act_nodes(e))
+    rows.append({"function": "SymPE encoding e(x, h) = h·v", "checked": "e(g·x, g∘h) vs g·e(x, h)",
+                 "max |error|": f"{rep.max_abs_error:.2e}", "verdict": _verdict(rep.max_abs_error, True)})
+    limit = models.graph_ae_limit() or 0
+    for variant in ("sympe", "none", "fixed"):
+        entry = models.manifest().get(f"graph_ae/{variant}")
+        model = models.graph_ae_model(variant) if entry is not None else None
+        if model is None or n > limit or n < 2:
+            why = "not shipped" if model is None else f"graph outside the model's 2..{limit} nodes"
+            rows.append({"function": f"autoencoder {variant}", "checked": why, "max |error|": None, "verdict": ""})
+            continue
+        m64 = _double_graph_ae(variant, entry["sha256"])
+        Af = A.clone()
+        if variant == "sympe":
+            rep = equivariance_error(lambda a, x: m64(a[None], mask, elements=Permutation(x[None])).probs[0], [Af, h], gp,
+                                     [act_A, act_h], act_A)
+            what, expected = "f(g·x, g∘h) vs g·f(x, h)", True
+        else:
+            rep = equivariance_error(lambda a: m64(a[None], mask).probs[0], [Af], gp, [act_A], act_A)
+            what, expected = "f(g·x) vs g·f(x)", variant == "none"
+        rows.append({"function": f"autoencoder {variant}", "checked": what, "max |error|": f"{rep.max_abs_error:.2e}",
+                     "verdict": _verdict(rep.max_abs_error, expected)})
+    return rows

@@ -1,0 +1,220 @@
+"""Lattice (Ising) computations for the app, cached with ``st.cache_data``.
+
+Inputs are numpy arrays: J (2, L, L) with J[0] = J_x on the bond (i, j)–(i, j+1) and J[1] = J_y on (i, j)–(i+1, j),
+and the field h (L, L). Each cached function canonicalizes once and runs the K samples of a variant as one batch.
+The group is p4m × Z2 (translations, rotations, reflections and the global spin flip), as in backend.tasks.ising.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from backend.canonical import LatticeCanonicalForm
+from backend.groups import LatticeElement, LatticeGroup
+from backend.tasks.ising import energy, exact_ground, phase_of, simulated_annealing, spins_from_logits
+
+from . import models
+
+PHASE_PRESETS: dict[str, tuple[float, float, float]] = {
+    "Antiferromagnet": (-1.0, -1.0, 0.0),
+    "Ferromagnet": (1.0, 1.0, 0.0),
+    "Stripes (rows alternate)": (1.0, -1.0, 0.0),
+    "Stripes (columns alternate)": (-1.0, 1.0, 0.0),
+    "Antiferromagnet in a field": (-1.0, -1.0, 1.5),
+    "Field-polarized": (-0.5, -0.5, 3.0),
+}
+SIZES = (4, 6, 8, 10, 12, 14, 16)
+POINT_NAMES = ["identity", "rot 90°", "rot 180°", "rot 270°", "mirror", "rot 90°·mirror", "rot 180°·mirror",
+               "rot 270°·mirror"]
+SA_RUNS, SA_SWEEPS = 16, 400
+
+
+def build_inputs(jx: float, jy: float, hval: float, L: int, paint: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Constant couplings and field, then the painted overrides (kind, i, j, value), kind in {"jx", "jy", "h"}."""
+    J = np.empty((2, L, L))
+    J[0], J[1] = jx, jy
+    h = np.full((L, L), float(hval))
+    for kind, i, j, value in paint:
+        if i >= L or j >= L:
+            continue
+        if kind == "h":
+            h[i, j] = value
+        else:
+            J[0 if kind == "jx" else 1, i, j] = value
+    return J, h
+
+
+def is_constant(J: np.ndarray, h: np.ndarray) -> bool:
+    return bool(np.all(J[0] == J[0, 0, 0]) and np.all(J[1] == J[1, 0, 0]) and np.all(h == h[0, 0]))
+
+
+def _torch(J: np.ndarray, h: np.ndarray, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.as_tensor(J, dtype=dtype)[None], torch.as_tensor(h, dtype=dtype)[None]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def canonical(J: np.ndarray, h: np.ndarray) -> LatticeCanonicalForm:
+    """The exact canonical data of one input over p4m × Z2 (the field h is odd under the spin flip)."""
+    from backend.canonical import canonicalize_lattice
+
+    L = h.shape[0]
+    Jt, ht = _torch(J, h, torch.float64)
+    return canonicalize_lattice(LatticeGroup(L, spin_flip=True), ht.unsqueeze(1), Jt, odd=[True])
+
+
+@dataclass(frozen=True)
+class Stabilizer:
+    order: int
+    group_order: int
+    table: list[dict]  # per point-group element: translations fixing x without / with the spin flip
+    translations: int  # pure translations in G_x (including the identity)
+    summary: str
+
+
+def stabilizer(J: np.ndarray, h: np.ndarray) -> Stabilizer:
+    form = canonical(J, h)
+    L = h.shape[0]
+    group = form.group
+    elems = group.elements()
+    mask = form.stabilizer_mask[0]
+    rows = []
+    for k in range(8):
+        row = {"point-group element": POINT_NAMES[k]}
+        for sign, label in ((1, "with spins kept"), (-1, "with the spin flip")):
+            sel = (elems.point == k) & (elems.sign == sign)
+            row[f"translations {label}"] = f"{int(mask[sel].sum())} / {L * L}"
+        rows.append(row)
+    translations = int(mask[(elems.point == 0) & (elems.sign == 1)].sum())
+    order = int(mask.sum())
+    kinds = []
+    if translations == L * L:
+        kinds.append("every translation")
+    elif translations > 1:
+        kinds.append(f"{translations} translations")
+    rot = [POINT_NAMES[k] for k in (1, 2, 3) if bool(mask[(elems.point == k)].any())]
+    ref = [POINT_NAMES[k] for k in (4, 5, 6, 7) if bool(mask[(elems.point == k)].any())]
+    if rot:
+        kinds.append("rotations (" + ", ".join(rot) + ")")
+    if ref:
+        kinds.append(f"{len(ref)} kinds of reflection")
+    if bool(mask[elems.sign == -1].any()):
+        kinds.append("the spin flip (combined with some of these)")
+    summary = ", ".join(kinds) if kinds else "only the identity: the input has no symmetry"
+    return Stabilizer(order, group.order, rows, translations, summary)
+
+
+@dataclass(frozen=True)
+class VariantRun:
+    variant: str
+    spins: np.ndarray  # (K, L, L)
+    energies: np.ndarray  # (K,)
+    elements: list[dict] | None  # the sampled group elements (sympe)
+    encoding: np.ndarray | None  # h·v of sample 0, (dim, L, L)
+    table: np.ndarray | None  # the learned field v, (dim, L, L)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, sha256: str) -> VariantRun:
+    """K samples of one shipped variant for one input (``sha256`` keys the cache to the weights)."""
+    L = h.shape[0]
+    model = models.ising_model(variant, L)
+    if model is None:
+        raise LookupError(f"ising/{variant} is not shipped")
+    Jt, ht = _torch(J, h)
+    Jk, hk = Jt.expand(K, 2, L, L), ht.expand(K, L, L)
+    gen = torch.Generator().manual_seed(int(seed))
+    can = None
+    if variant == "sympe":
+        can = LatticeCanonicalForm.concat([canonical(J, h)] * K)
+    with torch.inference_mode():
+        out = model(Jk, hk, generator=gen, canonical=can)
+    spins = spins_from_logits(out.logits).double()
+    e = energy(torch.as_tensor(J)[None], torch.as_tensor(h)[None], spins)
+    elements = encoding = table = None
+    if out.elements is not None:
+        elements = out.elements.to_dicts()
+        v = model.encoder.field.detach().double()
+        table = v.numpy()
+        encoding = out.elements[0].act_sites(v[None])[0].numpy()
+    elif variant == "fixed":
+        table = model.encoder.field.detach().double().numpy()
+        encoding = table
+    return VariantRun(variant, spins.numpy(), e.numpy(), elements, encoding, table)
+
+
+@dataclass(frozen=True)
+class Reference:
+    energy: float
+    exact: bool
+    method: str
+    ground_cells: list[list[list[int]]]  # the 2×2 cells of the degenerate ground states (constant inputs)
+    ground_states: np.ndarray | None  # (G, L, L)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def reference(J: np.ndarray, h: np.ndarray) -> Reference:
+    """Exact ground energy and degenerate ground states for constant inputs; otherwise the best of 16 simulated-
+    annealing runs (400 sweeps, seed 0), which is an upper bound on the ground energy."""
+    L = h.shape[0]
+    Jt, ht = _torch(J, h, torch.float64)
+    if is_constant(J, h) and L % 2 == 0:
+        ex = exact_ground(Jt, ht)
+        states = ex.states[0][ex.is_ground[0]]
+        cells = [s[:2, :2].int().tolist() for s in states]
+        return Reference(float(ex.energy[0]), True, "exact (the 16 two-periodic states)", cells, states.numpy())
+    e, _ = simulated_annealing(Jt, ht, torch.Generator().manual_seed(0), runs=SA_RUNS, sweeps=SA_SWEEPS)
+    return Reference(float(e[0]), False, f"best of {SA_RUNS} simulated-annealing runs ({SA_SWEEPS} sweeps)", [], None)
+
+
+def cell_name(cell: list[list[int]]) -> str:
+    arrows = {1: "↑", -1: "↓"}
+    return "".join(arrows[v] for v in cell[0]) + "/" + "".join(arrows[v] for v in cell[1])
+
+
+def coverage(run: VariantRun, ref: Reference) -> dict[str, int]:
+    """How many of the K samples hit each degenerate ground state (constant inputs), or each distinct output."""
+    counts: dict[str, int] = {}
+    if ref.ground_states is not None:
+        for cell, state in zip(ref.ground_cells, ref.ground_states):
+            counts[cell_name(cell)] = int(np.all(run.spins == state[None], axis=(1, 2)).sum())
+        counts["not a ground state"] = len(run.spins) - sum(counts.values())
+        return counts
+    keys: dict[bytes, int] = {}
+    for s in run.spins:
+        keys[s.astype(np.int8).tobytes()] = keys.get(s.astype(np.int8).tobytes(), 0) + 1
+    for k, (key, c) in enumerate(sorted(keys.items(), key=lambda kv: -kv[1])):
+        counts[f"state {k + 1}"] = c
+    return counts
+
+
+def phase_grid(hval: float, steps: int = 17) -> tuple[np.ndarray, list[str]]:
+    axis = np.linspace(-2, 2, steps)
+    grid = np.array([(x, y) for y in axis for x in axis])
+    return grid, [phase_of(float(x), float(y), float(hval)) for x, y in grid]
+
+
+def export_json(params: dict, J: np.ndarray, h: np.ndarray, runs: dict[str, VariantRun], ref: Reference) -> str:
+    return json.dumps({
+        "input": {**params, "J_x": J[0].tolist(), "J_y": J[1].tolist(), "h": h.tolist()},
+        "reference": {"energy": ref.energy, "exact": ref.exact, "method": ref.method},
+        "outputs": {v: {"spins": r.spins.astype(int).tolist(), "energies": r.energies.tolist(),
+                        "elements": r.elements} for v, r in runs.items()},
+    })
+
+
+def element_text(d: dict) -> str:
+    """A sampled group element in words."""
+    parts = [POINT_NAMES[d["point"]]]
+    if any(d["shift"]):
+        parts.append(f"shift by ({d['shift'][0]}, {d['shift'][1]})")
+    if d["sign"] == -1:
+        parts.append("spin flip")
+    return " · ".join(parts)
+
+
+def element_from_parts(L: int, point: int, shift: tuple[int, int], flip: bool) -> LatticeElement:
+    return LatticeElement(L, torch.tensor(point), torch.tensor(list(shift)) % L, torch.tensor(-1 if flip else 1))

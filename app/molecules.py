@@ -1,0 +1,90 @@
+"""The Molecule lab without a trained model: heavy-atom molecule graphs and a discrete forward noising process.
+
+The QM9 diffusion model (DiGress-style) is not shipped. What this module computes instead is exact and needs no
+weights: the *forward* process of discrete diffusion on a molecule graph (node types C, N, O, F; edge types none,
+single, double, triple), either absorbing (every entry is replaced by a MASK type with probability 1 - ᾱ_t) or
+uniform (every entry is resampled uniformly with probability 1 - ᾱ_t), on a cosine schedule. Played backwards it shows
+what a denoiser faces: it starts from a highly symmetric state and has to break that symmetry. For every step the
+automorphism group of the noisy coloured graph is computed (atom and bond types as colours) and one inversion-kernel
+sample h is drawn, as SymPE would at that step.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from backend.canonical import canonicalize_graph
+
+ATOMS = ("C", "N", "O", "F")
+BONDS = ("none", "single", "double", "triple")
+MASK = "?"
+
+# Heavy-atom graphs (hydrogens dropped, rings kekulized): atoms and (u, v, bond order).
+MOLECULES: dict[str, tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]]] = {
+    "Benzene": (("C",) * 6, ((0, 1, 2), (1, 2, 1), (2, 3, 2), (3, 4, 1), (4, 5, 2), (5, 0, 1))),
+    "Cyclohexane": (("C",) * 6, tuple((i, (i + 1) % 6, 1) for i in range(6))),
+    "Pyrazine": (("N", "C", "C", "N", "C", "C"), ((0, 1, 2), (1, 2, 1), (2, 3, 2), (3, 4, 1), (4, 5, 2), (5, 0, 1))),
+    "Cubane": (("C",) * 8, ((0, 1, 1), (1, 2, 1), (2, 3, 1), (3, 0, 1), (4, 5, 1), (5, 6, 1), (6, 7, 1), (7, 4, 1),
+                            (0, 4, 1), (1, 5, 1), (2, 6, 1), (3, 7, 1))),
+    "Neopentane": (("C",) * 5, ((0, 1, 1), (0, 2, 1), (0, 3, 1), (0, 4, 1))),
+    "Acetone": (("C", "C", "O", "C"), ((0, 1, 1), (1, 2, 2), (1, 3, 1))),
+    "Trifluoroacetonitrile": (("F", "F", "F", "C", "C", "N"), ((0, 3, 1), (1, 3, 1), (2, 3, 1), (3, 4, 1), (4, 5, 3))),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    t: int
+    atoms: tuple[str, ...]  # atom type or MASK
+    bonds: tuple[tuple[int, int, str], ...]  # present (non-"none") pairs with their type or MASK
+    aut_order: int
+    orbits: int
+    h: tuple[int, ...]
+
+
+def alpha_bar(t: int, T: int, s: float = 0.008) -> float:
+    """Cosine schedule (Nichol & Dhariwal): ᾱ_t = f(t)/f(0), f(t) = cos²(π/2 · (t/T + s)/(1 + s))."""
+    f = lambda u: math.cos(math.pi / 2 * (u / T + s) / (1 + s)) ** 2  # noqa: E731
+    return f(t) / f(0)
+
+
+def _analyse(n: int, atoms: list[str], pairs: dict[tuple[int, int], str], seed: int) -> tuple[int, int, tuple[int, ...]]:
+    node_types = {a: k for k, a in enumerate(ATOMS + (MASK,))}
+    edge_types = {b: k for k, b in enumerate(BONDS + (MASK,))}
+    edges = [(u, v) for (u, v), b in pairs.items() if b != "none"]
+    form = canonicalize_graph(n, edges, [node_types[a] for a in atoms], [edge_types[pairs[e]] for e in edges])
+    h = form.sample(1, torch.Generator().manual_seed(seed))[0].tolist()
+    return form.automorphism_group_order, len(form.orbits), tuple(h)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def trajectory(name: str, process: str, T: int, seed: int) -> list[Step]:
+    """Steps t = 0..T of the forward process (t = 0 is the molecule), sampled as a Markov chain from ``seed``."""
+    atoms0, bonds0 = MOLECULES[name]
+    n = len(atoms0)
+    rng = np.random.default_rng(seed)
+    atoms = list(atoms0)
+    pairs = {(u, v): "none" for u in range(n) for v in range(u + 1, n)}
+    for u, v, order in bonds0:
+        pairs[(min(u, v), max(u, v))] = BONDS[order]
+    steps = [Step(0, tuple(atoms), tuple((u, v, b) for (u, v), b in pairs.items() if b != "none"),
+                  *_analyse(n, atoms, pairs, seed))]
+    for t in range(1, T + 1):
+        keep = alpha_bar(t, T) / alpha_bar(t - 1, T) if t < T else 0.0  # α_t; the last step reaches pure noise
+        for i in range(n):
+            if rng.random() >= keep:
+                atoms[i] = MASK if process == "absorbing" else ATOMS[rng.integers(len(ATOMS))]
+        for key in pairs:
+            if rng.random() >= keep:
+                pairs[key] = MASK if process == "absorbing" else BONDS[rng.integers(len(BONDS))]
+        steps.append(Step(t, tuple(atoms), tuple((u, v, b) for (u, v), b in pairs.items() if b != "none"),
+                          *_analyse(n, atoms, pairs, seed + t)))
+    return steps
+
+
+def symmetric_fraction(steps: list[Step]) -> float:
+    return sum(s.aut_order > 1 for s in steps) / len(steps)

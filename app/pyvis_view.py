@@ -1,0 +1,55 @@
+"""A draggable graph view made with pyvis that works offline.
+
+pyvis's template loads vis-network and Bootstrap from CDNs. We render with ``cdn_resources="in_line"`` (vis-network's
+JavaScript and CSS from the pyvis package, inlined) and then delete every remaining tag that points outside the page
+(the Bootstrap ``<link>``/``<script>``), so the HTML makes no network request at all. Labels and tooltips are
+HTML-escaped before they reach pyvis, and pyvis serializes the node data with Jinja's ``tojson`` (which escapes
+``<``, ``>`` and ``&``), so a node id from an uploaded file cannot inject markup.
+"""
+from __future__ import annotations
+
+import html
+import re
+from typing import Sequence
+
+from pyvis.network import Network
+
+from .figures import PALETTE
+
+_EXTERNAL_TAG = re.compile(
+    r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>"  # stylesheets from a CDN
+    r"|<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>",  # scripts from a CDN
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def strip_external(page: str) -> str:
+    """Remove every <link href=...> and <script src=...> that points to another host."""
+    return _EXTERNAL_TAG.sub("", page)
+
+
+def external_references(page: str) -> list[str]:
+    """Attributes that would make the browser fetch something from another host (empty for a clean page)."""
+    return re.findall(r"\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\"'\s>]+)", page, re.IGNORECASE)
+
+
+def graph_html(
+    n: int,
+    edges: Sequence[tuple[int, int]],
+    *,
+    labels: Sequence[str],
+    groups: Sequence[int] | None = None,
+    tooltips: Sequence[str] | None = None,
+    height_px: int = 420,
+) -> str:
+    """Self-contained HTML of a draggable node-link view (physics layout, nodes coloured by ``groups``)."""
+    net = Network(height=f"{height_px}px", width="100%", cdn_resources="in_line", notebook=False)
+    for i in range(n):
+        color = PALETTE[int(groups[i]) % len(PALETTE)] if groups is not None else "#9ecae1"
+        title = tooltips[i] if tooltips is not None else labels[i]
+        net.add_node(i, label=html.escape(str(labels[i])), title=html.escape(str(title)), color=color, shape="dot", size=14)
+    for u, v in edges:
+        net.add_edge(int(u), int(v), color="#888888")
+    net.set_options('{"physics": {"stabilization": {"iterations": 150}}, "interaction": {"dragNodes": true}}')
+    page = net.generate_html(notebook=False)
+    return strip_external(page)

@@ -1,0 +1,122 @@
+"""Tables and charts of the Results page, built from pretrained/manifest.json only (no number is typed by hand)."""
+from __future__ import annotations
+
+from typing import Any
+
+from backend.tasks.ising import PHASES
+
+VARIANT_ORDER = ("none", "noise", "sympe", "sympe-edges", "fixed")
+
+
+def ordered(entries: dict[str, dict]) -> list[tuple[str, dict]]:
+    rank = {v: i for i, v in enumerate(VARIANT_ORDER)}
+    return sorted(entries.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0]))
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists of scalars are joined."""
+    out: dict[str, Any] = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(d, list):
+        out[prefix] = ", ".join(map(str, d)) if all(not isinstance(x, (dict, list)) for x in d) else str(d)
+    else:
+        out[prefix] = d
+    return out
+
+
+def provenance_rows(entries: dict[str, dict]) -> list[dict]:
+    rows = []
+    for variant, e in ordered(entries):
+        training = e.get("training", {})
+        rows.append({
+            "variant": variant,
+            "training command": e.get("command", ""),
+            "seed": e.get("seed"),
+            "steps": training.get("steps"),
+            "training time (s)": training.get("seconds"),
+            "device": training.get("device"),
+            "metrics command": e.get("metrics_command", "(small evaluation recorded at training time)"),
+            "sha256": str(e.get("sha256", ""))[:12] + "…",
+        })
+    return rows
+
+
+def comparison_table(entries: dict[str, dict], section: str) -> list[dict]:
+    """One row per metric path of ``section`` (e.g. "small_eval"), one column per variant."""
+    flat = {v: flatten(e.get(section, {})) for v, e in ordered(entries)}
+    keys: list[str] = []
+    for f in flat.values():
+        keys += [k for k in f if k not in keys]
+    return [{"metric": k, **{v: f.get(k) for v, f in flat.items()}} for k in keys]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Ising
+
+
+def ising_phase_series(entries: dict[str, dict]) -> tuple[list[str], dict[str, list[float]]]:
+    series = {}
+    for v, e in ordered(entries):
+        per_phase = e.get("metrics", {}).get("constant", {}).get("per_phase")
+        if per_phase:
+            series[v] = [100 * per_phase[p]["exact_rate"] if p in per_phase else 0.0 for p in PHASES]
+    return list(PHASES), series
+
+
+def ising_summary_rows(entries: dict[str, dict]) -> list[dict]:
+    rows = []
+    for v, e in ordered(entries):
+        m = e.get("metrics")
+        if m:
+            tv = m.get("degeneracy_tv", {})
+            rows.append({
+                "variant": v,
+                "exact ground states %": round(100 * m["constant"]["exact_rate"], 1),
+                "mean rel. energy gap": m["constant"]["mean_rel_gap"],
+                "TV antiferromagnet": tv.get("antiferromagnet", {}).get("mean_tv"),
+                "TV ferromagnet (h=0)": tv.get("ferromagnet", {}).get("mean_tv"),
+                "varying: mean rel. gap": m.get("varying", {}).get("mean_rel_gap"),
+                "varying: match %": round(100 * m.get("varying", {}).get("match_rate", 0.0), 1),
+                **{f"L={s} exact %": round(100 * r["exact_rate"], 1) for s, r in m.get("cross_size", {}).items()},
+            })
+        elif "small_eval" in e:
+            se = e["small_eval"]
+            rows.append({"variant": v, "exact ground states %": round(100 * se["exact_rate"], 1),
+                         "mean rel. energy gap": se["mean_rel_gap"],
+                         "note": f"small evaluation ({se['count']} Hamiltonians); full metrics not recorded yet"})
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Graph autoencoder
+
+
+def graph_ae_rows(entries: dict[str, dict]) -> list[dict]:
+    rows = []
+    for v, e in ordered(entries):
+        m = e.get("metrics")
+        if m:
+            for dataset, d in m.items():
+                if not isinstance(d, dict) or "all" not in d:
+                    continue
+                a, one, many = d["all"], d.get("aut1", {}), d.get("aut_gt1", {})
+                rows.append({"dataset": dataset, "variant": v, "samples": d.get("samples"), "BCE": a.get("bce"),
+                             "edge error %": a.get("edge_error_pct"), "F1": a.get("f1"), "exact %": a.get("exact_pct"),
+                             "exact % |Aut|=1": one.get("exact_pct"), "exact % |Aut|>1": many.get("exact_pct")})
+        else:
+            for dataset, d in (e.get("small_eval") or {}).items():
+                if isinstance(d, dict):
+                    rows.append({"dataset": dataset, "variant": v, "samples": 1, "BCE": d.get("bce"),
+                                 "edge error %": d.get("edge_error_pct"), "F1": d.get("f1"), "exact %": d.get("exact_pct"),
+                                 "note": "small evaluation"})
+    return sorted(rows, key=lambda r: r["dataset"])
+
+
+def graph_ae_exact_series(rows: list[dict]) -> tuple[list[str], dict[str, list[float]]]:
+    datasets = sorted({r["dataset"] for r in rows})
+    series: dict[str, list[float]] = {}
+    for r in rows:
+        series.setdefault(r["variant"], [0.0] * len(datasets))[datasets.index(r["dataset"])] = r["exact %"] or 0.0
+    return datasets, series

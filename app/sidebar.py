@@ -1,0 +1,51 @@
+"""The sidebar every page shares: presenter mode, seed, device badge and model status.
+
+Shareable state lives in the URL: the page is the path, and the widgets bound with ``bind="query-params"`` keep
+their values there (``?presenter=true&seed=3&...``), so a link reproduces what was on the screen.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from . import models
+
+SEED_MAX = 2**31 - 1
+
+
+def next_seed() -> None:
+    """Callback of every "sample again" button: the next seed (kept in the URL, so the draw stays shareable)."""
+    st.session_state["seed"] = (int(st.session_state.get("seed", 0)) + 1) % (SEED_MAX + 1)
+
+
+def seed() -> int:
+    return int(st.session_state.get("seed", 0))
+
+
+def render() -> None:
+    with st.sidebar:
+        st.toggle(
+            "Presenter mode", key="presenter", bind="query-params",
+            help="Larger fonts and figures, less text; also set by the URL flag ?presenter=true",
+        )
+        presenter = bool(st.session_state.get("presenter"))
+        box = st.expander("Settings and status", expanded=not presenter)
+        with box:
+            st.number_input(
+                "Seed", key="seed", min_value=0, max_value=SEED_MAX, value=0, step=1, bind="query-params",
+                help="All random draws of this session come from this seed; it is part of the URL.",
+            )
+            info = models.device_info()
+            st.markdown(f"**Device:** `{info.runs_on}`")
+            if info.detected != info.runs_on:
+                st.caption(f"Backend default device: {info.detected} (the app's models are tiny and run on the CPU).")
+            st.markdown("**Models**")
+            st.markdown(_model_status_markdown())
+
+
+def _model_status_markdown() -> str:
+    lines = []
+    for experiment, title in models.EXPERIMENTS.items():
+        shipped = sorted(models.entries(experiment))
+        mark = "✅" if shipped else "⛔"
+        lines.append(f"- {mark} {title}: " + (", ".join(f"`{v}`" for v in shipped) if shipped else "not shipped"))
+    return "\n".join(lines)

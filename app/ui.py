@@ -1,0 +1,103 @@
+"""Page frame shared by every page: presenter mode, long-text helper, figure display, error guard.
+
+Pages call these helpers instead of Streamlit directly where the presenter mode or the error policy matters:
+
+- ``guard(what)``: a context manager that turns any exception inside into one ``st.error`` line (the traceback goes
+  to the server log, never to the page). The entry script wraps every page in one, so a page can never show a
+  traceback; pages add their own around independent panels so one failing panel leaves the others standing.
+- ``explain(text)``: long explanatory text, hidden in presenter mode.
+- ``show_figure(fig, name)``: a plotly figure with presenter-mode sizing and a PNG download button in its toolbar.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Iterator
+
+import plotly.graph_objects as go
+import streamlit as st
+
+log = logging.getLogger("sympe.app")
+
+PRESENTER_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 21px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+h1 { font-size: 2.6rem !important; }
+[data-testid="stCaptionContainer"] { display: none; }
+[data-testid="stMetricValue"] { font-size: 2.4rem; }
+</style>
+"""
+
+# Exceptions that Streamlit uses for control flow (st.rerun, st.stop, st.switch_page) must pass through.
+try:  # pragma: no cover - import paths differ slightly between Streamlit versions
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
+
+    _CONTROL_FLOW: tuple[type[BaseException], ...] = (RerunException, StopException)
+except Exception:  # pragma: no cover
+    _CONTROL_FLOW = ()
+
+
+def one_line(exc: BaseException) -> str:
+    """A single-line, human-readable description of an exception (no traceback)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return text
+
+
+@contextlib.contextmanager
+def guard(what: str = "This panel") -> Iterator[None]:
+    """Run a block; any error becomes one st.error line and the rest of the page goes on."""
+    try:
+        yield
+    except _CONTROL_FLOW:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the point is to catch everything
+        log.exception("%s failed", what)
+        st.error(f"{what} could not be shown: {one_line(exc)}")
+
+
+def presenter() -> bool:
+    return bool(st.session_state.get("presenter", False))
+
+
+def explain(text: str) -> None:
+    """Long explanatory text, hidden in presenter mode."""
+    if not presenter():
+        st.markdown(text)
+
+
+def apply_presenter_css() -> None:
+    if presenter():
+        st.html(PRESENTER_CSS)
+
+
+def style_figure(fig: go.Figure) -> go.Figure:
+    """Presenter mode: larger fonts and figures."""
+    if presenter():
+        height = fig.layout.height or 400
+        fig.update_layout(font=dict(size=20), height=int(height * 1.35))
+    return fig
+
+
+def show_figure(fig: go.Figure, name: str, *, key: str | None = None, on_select=None, selection_mode=None, **kwargs):
+    """st.plotly_chart with presenter sizing and a named PNG export in the toolbar. Returns the chart's event."""
+    style_figure(fig)
+    config = {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": f"sympe-{name}", "scale": 2},
+        "modeBarButtonsToRemove": ["sendDataToCloud"],
+    }
+    args = dict(key=key, config=config, width="stretch", theme=None)
+    if on_select is not None:
+        args.update(on_select=on_select, selection_mode=selection_mode or ("points",))
+    args.update(kwargs)
+    return st.plotly_chart(fig, **args)
+
+
+def not_shipped(what: str, key_hint: str) -> None:
+    st.warning(
+        f"{what} is not shipped yet: pretrained/manifest.json has no `{key_hint}` entry. "
+        "This panel lights up when the weights land (no restart needed)."
+    )

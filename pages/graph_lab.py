@@ -1,0 +1,247 @@
+"""Graph lab: follow one graph through canonicalization, the inversion kernel, the SymPE encoding and the decoder."""
+import numpy as np
+import streamlit as st
+
+from app import figures, graphs, models, pyvis_view, sidebar, ui
+from backend.graph_io import GraphInputError
+
+st.title("Graph lab")
+ui.explain(
+    "Choose a graph and follow the pipeline: its automorphism orbits, its canonical form, an inversion-kernel sample "
+    "h (one of the |Aut| orderings that give the canonical form), the encoding h·v, and what the graph autoencoder "
+    "decodes with and without symmetry breaking. Click two nodes of the input to add or remove the edge between them."
+)
+
+# ---- input ------------------------------------------------------------------------------------------------------------
+SOURCES = ["Preset", "Random", "Upload", "Type"]
+c_src, c_opts, c_k = st.columns([1, 2, 1])
+with c_src:
+    source = st.radio("Input", SOURCES, key="source", bind="query-params", horizontal=True)
+with c_k:
+    K = st.slider("K (samples)", 1, 16, 6, key="gK", bind="query-params")
+    st.button("🎲 Resample h", on_click=sidebar.next_seed, key="resample_graph")
+seed = sidebar.seed()
+
+graph = None
+with c_opts:
+    try:
+        if source == "Preset":
+            a, b = st.columns([2, 1])
+            name = a.selectbox("Preset", list(graphs.PRESETS), key="graph", bind="query-params")
+            preset = graphs.PRESETS[name]
+            if preset.lo == preset.hi:
+                size = preset.lo
+                b.caption("fixed size")
+            else:
+                size = b.slider(preset.size_label, preset.lo, preset.hi, preset.default, key=f"size_{name}")
+            graph = graphs.preset_graph(name, size)
+        elif source == "Random":
+            a, b, c = st.columns(3)
+            kind = a.selectbox("Generator", graphs.RANDOM_KINDS, key="rkind", bind="query-params")
+            n = b.slider("n", 2, graphs.APP_MAX_NODES, 10, key="rn", bind="query-params")
+            p = c.slider("p", 0.05, 1.0, 0.3, 0.05, key="rp", bind="query-params", disabled=kind != graphs.RANDOM_KINDS[0])
+            st.caption("The random graph is drawn from the session seed (sidebar).")
+            graph = graphs.random_graph(kind, n, p, seed)
+        elif source == "Upload":
+            upload = st.file_uploader(
+                "Graph file: edge list (.txt .edgelist .edges .el), adjacency JSON (.json), GraphML (.graphml .xml), "
+                "GML (.gml) or graph6 (.g6 .graph6)", key="upload")
+            if upload is None:
+                st.info(f"Upload a graph with at most {graphs.APP_MAX_NODES} nodes.")
+            else:
+                graph = graphs.parse_upload(upload.name, upload.getvalue())
+        else:
+            text = st.text_area("Edge list: one edge `u v` per line (# comments, a single token adds a node)",
+                                "0 1\n1 2\n2 3\n3 4\n4 5\n5 0", key="edges", bind="query-params", height=150)
+            graph = graphs.parse_typed(text)
+    except GraphInputError as exc:
+        st.error(f"Cannot use this graph: {exc}")
+        graph = None
+
+if graph is None:
+    st.stop()
+
+# ---- edge edits by clicking two nodes ---------------------------------------------------------------------------------
+base_key = (tuple(graph.nodes), tuple(graph.edges))
+if st.session_state.get("_graph_base") != base_key:
+    st.session_state["_graph_base"] = base_key
+    st.session_state["edits"] = frozenset()
+    st.session_state["pending"] = None
+    st.session_state["_click_last"] = None
+click = st.session_state.get("graph_click")
+if click:
+    points = [p for p in click.get("selection", {}).get("points", []) if isinstance(p.get("customdata"), int)]
+    signature = repr([p["customdata"] for p in points])
+    if points and signature != st.session_state.get("_click_last"):
+        node = int(points[-1]["customdata"])
+        pending = st.session_state.get("pending")
+        if pending is None or pending == node:
+            st.session_state["pending"] = None if pending == node else node
+        else:
+            st.session_state["edits"] = st.session_state["edits"] ^ {(min(pending, node), max(pending, node))}
+            st.session_state["pending"] = None
+    st.session_state["_click_last"] = signature
+
+graph = graphs.toggle_edges(graph, st.session_state["edits"])
+n, edges = graph.n, tuple(graph.edges)
+data = graphs.analyze(n, edges)
+pos = graphs.layout(n, edges)
+samples = graphs.kernel_samples(n, edges, K, seed)
+
+if not edges:
+    st.warning("This graph has no edges: every relabelling is an automorphism, and there is nothing to decode.")
+elif not data.connected:
+    st.info("This graph is disconnected: canonicalization handles it; the autoencoder was trained on connected graphs.")
+
+# ---- 1. input and orbits ----------------------------------------------------------------------------------------------
+st.subheader("1 · Input: automorphism orbits")
+c1, c2 = st.columns([1.4, 1])
+with c1:
+    pending = st.session_state.get("pending")
+    hover = [f"node {i} (id {graph.nodes[i]}), orbit {data.orbit_of[i]}" for i in range(n)]
+    ui.show_figure(
+        figures.graph_figure(pos, edges, groups=data.orbit_of, labels=[str(i) for i in range(n)], hover=hover,
+                             selected=[pending] if pending is not None else [],
+                             title="Nodes coloured by orbit (click two nodes to toggle their edge)", height=420),
+        "graph-input", key="graph_click", on_select="rerun", selection_mode=("points",))
+with c2:
+    m1, m2, m3 = st.columns(3)
+    m1.metric("nodes", n)
+    m2.metric("edges", len(edges))
+    m3.metric("orbits", len(data.orbits))
+    st.metric("|Aut(G)|", f"{data.aut_order:,}")
+    if st.session_state.get("pending") is not None:
+        st.info(f"Node {st.session_state['pending']} selected: click another node to add or remove that edge.")
+    if st.session_state["edits"]:
+        st.caption("Edited edges: " + ", ".join(f"{u}–{v}" for u, v in sorted(st.session_state["edits"])))
+        if st.button("Undo all edits", key="undo_edits"):
+            st.session_state["edits"] = frozenset()
+            st.session_state["pending"] = None
+            st.rerun()
+    ui.explain("Nodes in one orbit are exchanged by some automorphism, so any equivariant network gives them the same "
+               "embedding. Orbits: " + "; ".join("{" + ", ".join(map(str, o)) + "}" for o in data.orbits[:12])
+               + (" …" if len(data.orbits) > 12 else ""))
+
+# ---- 2. canonical form ------------------------------------------------------------------------------------------------
+st.subheader("2 · Canonical form")
+c1, c2 = st.columns([1, 1])
+gamma = np.asarray(data.order)
+canon_pos = graphs.positions_of(gamma)
+with c1:
+    ui.show_figure(figures.graph_figure(pos, edges, values=canon_pos, labels=[str(p) for p in canon_pos],
+                                        title="γ: the canonical position of each node", height=360),
+                   "graph-canonical-positions", key="fig_canon_pos")
+with c2:
+    C = np.zeros((n, n))
+    for k, l in data.canonical_edges:
+        C[k, l] = C[l, k] = 1
+    ui.show_figure(figures.adjacency_figure(C, title="canonical adjacency C[k, l] = A[γ[k], γ[l]]", height=360),
+                   "graph-canonical-adjacency", key="fig_canon_adj")
+ui.explain("The canonical adjacency is identical for every relabelling of the same graph (BLISS through igraph). "
+           "With symmetries, γ is only defined up to an automorphism: that freedom is what the inversion kernel samples.")
+
+# ---- 3. the sampled h -------------------------------------------------------------------------------------------------
+st.subheader("3 · The sampled group element h")
+h0 = samples[0]
+s0 = graphs.automorphism_of_sample(data.order, h0)
+c1, c2 = st.columns([1, 1.4])
+with c1:
+    st.markdown(f"**h = s∘γ** with s drawn uniformly from the {data.aut_order:,} automorphisms.")
+    st.markdown(f"**Drawn automorphism s:** `{graphs.cycle_notation(s0)}`")
+    st.markdown("s maps the graph onto itself: " + ("✅ verified" if graphs.is_automorphism(s0, edges) else "❌"))
+    st.caption(f"Seed {seed}. Press “Resample h” for the next seed.")
+with c2:
+    st.dataframe({"canonical position k": list(range(n)), "node h[k]": h0.tolist(), "γ[k]": list(data.order)},
+                 hide_index=True, height=240, width="stretch")
+
+# ---- 4. the encoding --------------------------------------------------------------------------------------------------
+st.subheader("4 · The encoding h·v")
+table = None
+with ui.guard("The learned table"):
+    table = graphs.learned_table("sympe") if models.shipped("graph_ae", "sympe") else None
+if table is not None and n <= table.shape[0]:
+    source_note = "the shipped autoencoder's learned table v"
+else:
+    table = graphs.demo_table(max(n, 1), 8)
+    source_note = "a fixed random table v (seed 0), standing in until the trained autoencoder covers this graph"
+e = graphs.encode(table, h0)
+c1, c2 = st.columns([1, 1.2])
+with c1:
+    ui.show_figure(figures.graph_figure(pos, edges, values=e[:, 0], labels=[str(p) for p in graphs.positions_of(h0)],
+                                        title="node colour = channel 0 of h·v (label: position under h)", height=360),
+                   "graph-encoding", key="fig_enc")
+with c2:
+    ui.show_figure(figures.matrix_heatmap(e, title="h·v: node i's row is v[position of i]",
+                                          y=[f"node {i}" for i in range(n)], x=[f"d{j}" for j in range(e.shape[1])],
+                                          height=360), "graph-encoding-matrix", key="fig_enc_mat")
+st.caption(f"Using {source_note}.")
+
+# ---- 5. decoded adjacency ---------------------------------------------------------------------------------------------
+st.subheader("5 · What the autoencoder decodes")
+A = np.zeros((n, n))
+for u, v in edges:
+    A[u, v] = A[v, u] = 1
+decoded: dict = {}
+limit = models.graph_ae_limit()
+if models.graph_ae_module() is None or not models.entries("graph_ae"):
+    ui.not_shipped("The graph autoencoder", "graph_ae/<variant>")
+elif limit is not None and n > limit:
+    st.warning(f"The shipped graph autoencoder handles graphs of at most {limit} nodes; this one has {n}.")
+elif n < 2:
+    st.warning("The autoencoder needs at least two nodes (there is no pair to decode).")
+else:
+    cols = st.columns(3)
+    for col, variant in zip(cols, ("none", "noise", "sympe")):
+        with col:
+            st.markdown(f"**{models.VARIANT_LABELS[variant]}**")
+            if not models.shipped("graph_ae", variant):
+                st.info(f"`graph_ae/{variant}` is not shipped yet.")
+                continue
+            with ui.guard(f"The {variant} reconstruction"):
+                sha = models.manifest()[f"graph_ae/{variant}"]["sha256"]
+                dec = graphs.decode(variant, n, edges, samples, seed, sha)
+                decoded[variant] = dec
+                ui.show_figure(figures.adjacency_figure(dec.probs[0], reference=A, height=300,
+                                                        title="edge probabilities (red: wrong at 0.5)"),
+                               f"graph-decoded-{variant}", key=f"fig_dec_{variant}")
+                wrong = int(dec.wrong[0])
+                st.metric("wrong pairs", wrong, delta="exact" if wrong == 0 else f"of {n * (n - 1) // 2}",
+                          delta_color="off")
+    ui.explain("`none` gives automorphic nodes identical embeddings, so every pair inside an orbit looks alike and the "
+               "decoder can only guess one probability for all of them. SymPE's h·v tells the nodes apart.")
+
+# ---- 6. gallery -------------------------------------------------------------------------------------------------------
+st.subheader(f"6 · Gallery: K = {K} samples differ exactly by automorphisms")
+ui.explain("Each drawing labels the nodes by the canonical position that sample gives them. Any two samples are "
+           "related by an automorphism t = s_i∘s_1⁻¹, and a jointly equivariant decoder's outputs are related by the "
+           "same t.")
+per_row = 4 if not ui.presenter() else 3
+rows = [list(range(i, min(i + per_row, K))) for i in range(0, K, per_row)]
+sym = decoded.get("sympe")
+for row in rows:
+    cols = st.columns(per_row)
+    for col, k in zip(cols, row):
+        with col:
+            hk = samples[k]
+            t = graphs.automorphism_of_sample(data.order, hk)[np.argsort(s0)]  # t = s_k ∘ s_0⁻¹
+            ui.show_figure(figures.graph_figure(pos, edges, values=graphs.positions_of(hk),
+                                                labels=[str(p) for p in graphs.positions_of(hk)],
+                                                title=f"sample {k + 1}", height=230, node_size=20),
+                           f"graph-sample-{k + 1}", key=f"fig_gal_{k}")
+            note = f"t = `{graphs.cycle_notation(t)}` " + ("✅ automorphism" if graphs.is_automorphism(t, edges) else "❌")
+            if sym is not None:
+                diff = float(np.abs(sym.probs[k] - graphs.permute_matrix(sym.probs[0], t)).max())
+                note += f"; decoded_k vs t·decoded_1: max diff {diff:.1e}"
+            st.caption(note)
+
+# ---- 7. draggable view and export -------------------------------------------------------------------------------------
+with st.expander("Draggable view (pyvis, works offline)"):
+    if st.toggle("Show the draggable view", key="show_pyvis"):
+        with ui.guard("The draggable view"):
+            html = pyvis_view.graph_html(n, edges, labels=[str(x) for x in graph.nodes], groups=data.orbit_of,
+                                         tooltips=[f"id {x}, orbit {data.orbit_of[i]}" for i, x in enumerate(graph.nodes)])
+            st.iframe(html, height=440)
+extra = {"seed": seed, "decoded": {v: {"probabilities": d.probs.round(4).tolist(), "wrong_pairs": d.wrong.tolist()}
+                                   for v, d in decoded.items()}}
+st.download_button("Download inputs and outputs (JSON)", graphs.export_json(graph, data, samples, extra),
+                   file_name="sympe-graph.json", mime="application/json", on_click="ignore", key="dl_graph")

@@ -1,0 +1,190 @@
+"""Lattice lab: Ising ground states with the p4m group CNN, every shipped variant side by side."""
+import numpy as np
+import streamlit as st
+
+from app import figures, lattice, models, sidebar, ui
+
+st.title("Lattice lab: Ising ground states")
+ui.explain(
+    "Pick couplings J_x, J_y and a field h (or click the phase diagram), optionally paint single sites and bonds, "
+    "and compare what each variant of the p4m-equivariant network outputs. A constant Hamiltonian is fixed by the "
+    "whole lattice group, so the equivariant baseline can only output a constant spin field; SymPE samples a group "
+    "element h from the inversion kernel and can output any one of the degenerate ground states."
+)
+
+# ---- state that other widgets write into (applied before the widgets are created) ------------------------------------
+defaults = {"jx": -1.0, "jy": -1.0, "field": 0.0}
+
+
+def _apply_preset():
+    name = st.session_state.get("preset")
+    if name in lattice.PHASE_PRESETS:
+        st.session_state["jx"], st.session_state["jy"], st.session_state["field"] = lattice.PHASE_PRESETS[name]
+
+
+def _parse_paint(text: str) -> dict:
+    out = {}
+    for part in filter(None, (text or "").split(";")):
+        try:
+            kind, i, j, value = part.split(":")
+            if kind in ("h", "jx", "jy"):
+                out[(kind, int(i), int(j))] = float(value)
+        except ValueError:
+            continue
+    return out
+
+
+if "paint" not in st.session_state:
+    st.session_state["paint"] = _parse_paint(st.query_params.get("paint", ""))
+
+phase_event = st.session_state.get("phase_click")
+if phase_event:
+    points = phase_event.get("selection", {}).get("points", [])
+    signature = repr([p.get("customdata") for p in points])
+    if points and signature != st.session_state.get("_phase_last") and points[0].get("customdata") is not None:
+        jx_new, jy_new = points[0]["customdata"][:2]
+        st.session_state["jx"], st.session_state["jy"] = round(float(jx_new), 2), round(float(jy_new), 2)
+    st.session_state["_phase_last"] = signature
+
+paint_event = st.session_state.get("painter")
+if paint_event:
+    points = paint_event.get("selection", {}).get("points", [])
+    signature = repr([p.get("customdata") for p in points])
+    if points and signature != st.session_state.get("_paint_last"):
+        value = float(st.session_state.get("paint_value", 2.0))
+        for p in points:
+            cd = p.get("customdata")
+            if cd and len(cd) == 3:
+                st.session_state["paint"][(str(cd[0]), int(cd[1]), int(cd[2]))] = value
+    st.session_state["_paint_last"] = signature
+
+# ---- controls ---------------------------------------------------------------------------------------------------------
+controls, diagram = st.columns([1, 1.3])
+with controls:
+    st.selectbox("Phase preset", ["Custom"] + list(lattice.PHASE_PRESETS), key="preset", on_change=_apply_preset)
+    jx = st.slider("J_x (horizontal coupling)", -2.0, 2.0, defaults["jx"], 0.05, key="jx", bind="query-params")
+    jy = st.slider("J_y (vertical coupling)", -2.0, 2.0, defaults["jy"], 0.05, key="jy", bind="query-params")
+    hval = st.slider("h (field)", -4.0, 4.0, defaults["field"], 0.05, key="field", bind="query-params")
+    L = st.select_slider("L (lattice size)", options=list(lattice.SIZES), value=8, key="L", bind="query-params")
+    K = st.slider("K (samples per variant)", 1, 16, 8, key="K", bind="query-params")
+    st.button("🎲 Sample again", on_click=sidebar.next_seed, key="resample_lattice")
+    st.caption(f"Phase of the constant part: **{lattice.phase_of(jx, jy, hval)}**. "
+               "The shipped models were trained at L = 8; other sizes tile the learned field.")
+with diagram:
+    with ui.guard("The phase diagram"):
+        grid, phases = lattice.phase_grid(hval)
+        ui.show_figure(figures.phase_diagram_figure(grid, phases, (jx, jy), h=hval), "phase-diagram",
+                       key="phase_click", on_select="rerun", selection_mode=("points",))
+
+paint = {k: v for k, v in st.session_state["paint"].items() if k[1] < L and k[2] < L}
+if paint:
+    st.query_params["paint"] = ";".join(f"{k}:{i}:{j}:{v:g}" for (k, i, j), v in sorted(paint.items()))
+elif "paint" in st.query_params:
+    del st.query_params["paint"]
+J, h = lattice.build_inputs(jx, jy, hval, L, tuple((k, i, j, v) for (k, i, j), v in sorted(paint.items())))
+seed = sidebar.seed()
+
+# ---- input, painter and stabilizer ------------------------------------------------------------------------------------
+st.subheader("1 · The input and its stabilizer")
+left, right = st.columns([1.2, 1])
+with left:
+    with ui.guard("The painter"):
+        pc1, pc2, pc3 = st.columns([1, 1, 1])
+        pc1.number_input("Paint value", -4.0, 4.0, 2.0, 0.5, key="paint_value",
+                         help="Click a site (circle: field h) or a bond (square: J) to set it to this value.")
+        pc2.metric("Painted sites and bonds", len(paint))
+        if pc3.button("Clear painting", key="clear_paint", disabled=not paint):
+            st.session_state["paint"] = {}
+            st.session_state["_paint_last"] = None
+            st.rerun()
+        ui.show_figure(
+            figures.lattice_input_figure(J, h, title="Input: circles = field h, squares = couplings J (click to paint)",
+                                         marked=[k for k in paint]),
+            "lattice-input", key="painter", on_select="rerun", selection_mode=("points", "box"),
+        )
+with right:
+    with ui.guard("The stabilizer"):
+        stab = lattice.stabilizer(J, h)
+        c1, c2 = st.columns(2)
+        c1.metric("|G_x| (symmetries of the input)", f"{stab.order}")
+        c2.metric("|G| = 16·L² (p4m × spin flip)", f"{stab.group_order}")
+        st.markdown(f"**Fixed by:** {stab.summary}.")
+        ui.explain("Each row: how many translations, combined with this rotation or reflection (and optionally the "
+                   "global spin flip, which flips the sign of h), map the input onto itself.")
+        st.dataframe(stab.table, hide_index=True, width="stretch")
+
+# ---- outputs per variant ----------------------------------------------------------------------------------------------
+st.subheader("2 · Output spins of each variant")
+ref = None
+with ui.guard("The reference energy"):
+    ref = lattice.reference(J, h)
+    st.markdown(f"Reference ground energy per site: **{ref.energy / L**2:.4f}** ({ref.method}).")
+
+shipped = models.shipped_ising_variants()
+runs: dict = {}
+cols = st.columns(len(models.ISING_VARIANTS))
+for col, variant in zip(cols, models.ISING_VARIANTS):
+    with col:
+        st.markdown(f"**{models.VARIANT_LABELS[variant]}**")
+        if variant not in shipped:
+            st.info(f"`ising/{variant}` is not shipped yet; it appears here when its weights land.")
+            continue
+        with ui.guard(f"The {variant} output"):
+            sha = models.manifest()[f"ising/{variant}"]["sha256"]
+            run = lattice.run_variant(variant, J, h, K, seed, sha)
+            runs[variant] = run
+            ui.show_figure(figures.spins_figure(run.spins[0], title="sample 1"), f"spins-{variant}",
+                           key=f"spins_{variant}")
+            e_site = run.energies[0] / L**2
+            if ref is not None:
+                gap = (run.energies[0] - ref.energy) / max(abs(ref.energy), 1e-12)
+                ok = abs(gap) <= 1e-9 if ref.exact else gap <= 1e-9
+                st.metric("energy per site", f"{e_site:.4f}", f"{gap:+.2%} vs reference",
+                          delta_color="off" if ok else "inverse")
+                st.markdown("✅ a ground state" if ok and ref.exact else ("✅ matches the reference" if ok else "❌ above the reference"))
+
+# ---- SymPE internals --------------------------------------------------------------------------------------------------
+st.subheader("3 · Inside SymPE: the sampled h and the encoding h·v")
+if "sympe" not in runs:
+    ui.not_shipped("The SymPE Ising model", "ising/sympe")
+else:
+    with ui.guard("The SymPE internals"):
+        run = runs["sympe"]
+        a, b, c = st.columns([1.2, 1, 1])
+        with a:
+            st.markdown(f"**h for sample 1:** {lattice.element_text(run.elements[0])}")
+            ui.explain("h is drawn uniformly from the coset G_x·γ(x): every element that maps the input to its "
+                       "canonical form. The network sees x together with h·v.")
+            st.dataframe([{"sample": k + 1, "h": lattice.element_text(d)} for k, d in enumerate(run.elements)],
+                         hide_index=True, height=240, width="stretch")
+        channel = st.radio("Encoding channel", list(range(run.table.shape[0])), horizontal=True, key="enc_channel")
+        with b:
+            ui.show_figure(figures.field_figure(run.table[channel], title=f"learned field v (channel {channel})"),
+                           "sympe-v", key="fig_v")
+        with c:
+            ui.show_figure(figures.field_figure(run.encoding[channel], title=f"h·v for sample 1 (channel {channel})"),
+                           "sympe-hv", key="fig_hv")
+
+# ---- coverage of the degenerate ground states -------------------------------------------------------------------------
+st.subheader(f"4 · Which states do K = {K} samples hit?")
+ui.explain("For a constant Hamiltonian the degenerate ground states are known exactly. An equivariant model in "
+           "distribution should hit each of them equally often; the deterministic baseline always gives the same answer.")
+if runs and ref is not None:
+    cols = st.columns(len(runs))
+    for col, (variant, run) in zip(cols, runs.items()):
+        with col, ui.guard(f"The {variant} histogram"):
+            counts = lattice.coverage(run, ref)
+            colors = ["#d62728" if k == "not a ground state" else "#4c78a8" for k in counts]
+            uniform = K / len(ref.ground_cells) if ref.ground_cells else None
+            ui.show_figure(figures.bar_figure(list(counts), list(counts.values()), title=models.VARIANT_LABELS[variant],
+                                              colors=colors, reference=uniform, y_title="samples"),
+                           f"coverage-{variant}", key=f"cov_{variant}")
+    st.caption("Ground states are named by their 2×2 cell (row 0 / row 1, ↑ = +1). The dashed line is K divided by "
+               "the number of degenerate ground states.")
+elif not runs:
+    st.info("No Ising model is shipped yet.")
+
+if runs and ref is not None:
+    st.download_button("Download inputs and outputs (JSON)",
+                       lattice.export_json({"jx": jx, "jy": jy, "h": hval, "L": L, "K": K, "seed": seed}, J, h, runs, ref),
+                       file_name="sympe-lattice.json", mime="application/json", on_click="ignore", key="dl_lattice")

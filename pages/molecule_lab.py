@@ -1,0 +1,108 @@
+"""Molecule lab: symmetric noisy molecule graphs in discrete diffusion. The QM9 model is not shipped; the page says so
+and shows, without it, the forward noising process and the symmetry of every noisy graph."""
+import numpy as np
+import streamlit as st
+
+from app import figures, graphs, models, sidebar, ui
+from app import molecules as M
+
+st.title("Molecule lab")
+
+entries = models.entries("qm9")
+if not entries:
+    st.warning(
+        "**The QM9 diffusion model is not shipped.** There is no `qm9/…` entry in pretrained/manifest.json, so this "
+        "page cannot generate molecules with `none`, `sympe` or `sympe-edges`, nor draw them with RDKit. It lights up "
+        "(metrics and commands below) as soon as a manifest entry appears. What follows needs no model."
+    )
+else:
+    st.success("Shipped QM9 diffusion variants: " + ", ".join(f"`{v}`" for v in sorted(entries)))
+    with ui.guard("The QM9 manifest entries"):
+        from app import results as R
+
+        st.dataframe(R.comparison_table(entries, "metrics") or R.comparison_table(entries, "small_eval"),
+                     hide_index=True, width="stretch")
+        st.dataframe(R.provenance_rows(entries), hide_index=True, width="stretch")
+        st.info("Interactive sampling and saved trajectories from this model are not wired into the app yet; the "
+                "demonstration below is the model-free forward process.")
+
+ui.explain(
+    "A discrete diffusion model generates a molecule by denoising, starting from pure noise. With the absorbing "
+    "(masking) process the start is a fully masked graph: every atom and every pair alike, |Aut| = n!. An equivariant "
+    "denoiser cannot break that symmetry by itself; SymPE draws h from the inversion kernel of the *current* noisy "
+    "graph at every step. Below, the forward noising of a real molecule (exact, no model) is played from noise to "
+    "molecule, with the symmetry of each noisy graph and the h SymPE would draw."
+)
+
+c1, c2, c3, c4 = st.columns(4)
+name = c1.selectbox("Molecule (heavy atoms)", list(M.MOLECULES), key="mol", bind="query-params")
+process = c2.radio("Noise", ["absorbing", "uniform"], key="mol_process", bind="query-params", horizontal=True)
+T = c3.select_slider("Steps T", [10, 20, 50], value=20, key="mol_T", bind="query-params")
+speed = c4.select_slider("Speed (steps per second)", [0.5, 1.0, 2.0, 4.0], value=2.0, key="mol_speed")
+seed = sidebar.seed()
+
+steps = M.trajectory(name, process, T, seed)
+atoms0, bonds0 = M.MOLECULES[name]
+n = len(atoms0)
+edges0 = tuple(sorted((min(u, v), max(u, v)) for u, v, _ in bonds0))
+pos = graphs.layout(n, edges0)
+
+# The player shows generation order: index 0 is t = T (noise), index T is t = 0 (the molecule).
+if st.session_state.get("_mol_key") != (name, process, T, seed):
+    st.session_state["_mol_key"] = (name, process, T, seed)
+    st.session_state["mol_frame"] = 0
+    st.session_state["mol_playing"] = False
+
+
+def _move(delta: int | None = None, to: int | None = None):
+    frame = st.session_state.get("mol_frame", 0)
+    st.session_state["mol_frame"] = int(np.clip(to if to is not None else frame + delta, 0, T))
+
+
+def _toggle_play():
+    if not st.session_state.get("mol_playing") and st.session_state.get("mol_frame", 0) >= T:
+        st.session_state["mol_frame"] = 0
+    st.session_state["mol_playing"] = not st.session_state.get("mol_playing", False)
+
+
+b = st.columns(6)
+b[0].button("⏮ Start", on_click=_move, kwargs={"to": 0}, key="mol_first")
+b[1].button("◀ Step back", on_click=_move, kwargs={"delta": -1}, key="mol_prev")
+b[2].button("⏸ Pause" if st.session_state.get("mol_playing") else "▶ Play", on_click=_toggle_play, key="mol_play")
+b[3].button("Step ▶", on_click=_move, kwargs={"delta": 1}, key="mol_next")
+b[4].button("End ⏭", on_click=_move, kwargs={"to": T}, key="mol_last")
+b[5].button("🎲 New trajectory", on_click=sidebar.next_seed, key="mol_resample")
+
+
+@st.fragment(run_every=(1.0 / speed) if st.session_state.get("mol_playing") else None)
+def player():
+    if st.session_state.get("mol_playing"):
+        if st.session_state["mol_frame"] >= T:
+            st.session_state["mol_playing"] = False
+        else:
+            st.session_state["mol_frame"] += 1
+    frame = st.session_state["mol_frame"]
+    step = steps[T - frame]
+    left, right = st.columns([1.3, 1])
+    with left:
+        ui.show_figure(figures.molecule_figure(pos, step.atoms, step.bonds,
+                                               title=f"noisy graph at t = {step.t} (frame {frame} of {T})"),
+                       "molecule-step", key="mol_fig")
+    with right:
+        st.progress(frame / T, text=f"generation direction: t = {step.t}")
+        st.metric("|Aut| of the noisy coloured graph", f"{step.aut_order:,}")
+        st.markdown("**symmetric** (an equivariant denoiser is stuck on its orbits)" if step.aut_order > 1
+                    else "**no symmetry left** (h is deterministic: plain canonicalization)")
+        st.markdown(f"orbits: {step.orbits} of {n} atoms")
+        st.markdown(f"h drawn by SymPE at this step: `{list(step.h)}` (atom at canonical position k)")
+
+
+player()
+
+st.subheader("Symmetry along the trajectory")
+ts = [s.t for s in steps]
+ui.show_figure(figures.bar_figure([str(t) for t in ts], [float(np.log10(s.aut_order)) for s in steps],
+                                  title="log10 |Aut| of the noisy graph at each t (0 = the molecule)", height=260,
+                                  y_title="log10 |Aut|"), "molecule-aut", key="mol_aut")
+st.caption(f"{100 * M.symmetric_fraction(steps):.0f}% of the {T + 1} states have a nontrivial automorphism group. "
+           "The molecule itself: |Aut| = " + f"{steps[0].aut_order}.")
