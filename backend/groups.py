@@ -219,10 +219,10 @@ class LatticeElement:
         flat = f.reshape(*f.shape[:-2], L * L)  # (*batch, C, L·L)
         shape = torch.broadcast_shapes(src.shape[:-1], flat.shape[:-2])
         flat = flat.expand(*shape, *flat.shape[-2:])
-        idx = src.reshape(*src.shape[:-1], 1, L * L).expand_as(flat)
+        idx = src.to(f.device).reshape(*src.shape[:-1], 1, L * L).expand_as(flat)
         out = torch.gather(flat, -1, idx).reshape(*flat.shape[:-1], L, L)
         if odd:
-            out = out * self.sign.reshape(*self.batch_shape, 1, 1, 1).to(f.dtype)
+            out = out * self.sign.reshape(*self.batch_shape, 1, 1, 1).to(device=f.device, dtype=f.dtype)
         return out
 
     def act_bonds(self, J: torch.Tensor) -> torch.Tensor:
@@ -243,7 +243,7 @@ class LatticeElement:
             sigma = u.sum(-1)
             start = torch.where((sigma > 0)[..., None, None], a, (a - _UNIT[d].unsqueeze(-2)) % L)
             parts.append(d[..., None] * L * L + start[..., 0] * L + start[..., 1])
-        idx = torch.cat(parts, dim=-1)  # (*batch, 2·L·L)
+        idx = torch.cat(parts, dim=-1).to(J.device)  # (*batch, 2·L·L)
         flat = J.reshape(*J.shape[:-3], 2 * L * L)
         idx = idx.expand(*torch.broadcast_shapes(idx.shape[:-1], flat.shape[:-1]), idx.shape[-1])
         flat = flat.expand(*idx.shape)
@@ -254,7 +254,7 @@ class LatticeElement:
         spatial = self.act_sites(F.flatten(-4, -3), odd=odd)
         spatial = spatial.reshape(*spatial.shape[:-3], F.shape[-4], 8, self.L, self.L)
         rows = D4_MUL[D4_INV[self.point]]  # (*batch, 8): source point index for each target k
-        idx = rows.reshape(*self.batch_shape, 1, 8, 1, 1)
+        idx = rows.to(F.device).reshape(*self.batch_shape, 1, 8, 1, 1)
         return torch.gather(spatial, -3, idx.expand_as(spatial))
 
     def act_site_coords(self, p: torch.Tensor) -> torch.Tensor:
