@@ -1,4 +1,9 @@
-"""SymPE Lab: the Streamlit entry point (multipage navigation over pages/).
+"""SymPE Lab: the Streamlit entry point (multipage navigation over app_pages/).
+
+The page scripts live in app_pages/, not pages/: Streamlit treats a folder named pages/ beside the entry script as
+the old automatic multipage layout until st.navigation has run once in the process, so on a freshly started server a
+shared deep link such as /lattice-lab would run the page script alone, without this entry script (no sidebar, no
+URL state, no error guard).
 
 Every rerun goes through here: page config, the shared sidebar, then the selected page inside an error guard, so
 no page can show a traceback. With SYMPE_LATENCY_LOG set, the server-side time of every rerun is appended to that
@@ -7,6 +12,7 @@ file as one JSON line (scripts/measure_latency.py reads it).
 import json
 import os
 import time
+from pathlib import Path
 
 _started = time.perf_counter()
 
@@ -17,16 +23,16 @@ from app import models, sidebar, ui  # noqa: E402
 
 torch.set_num_threads(models.app_threads())
 
-st.set_page_config(page_title="SymPE Lab", page_icon="◇", layout="wide")
+st.set_page_config(page_title="SymPE Lab", page_icon=str(Path(__file__).resolve().parent / "app" / "favicon.png"), layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/graph_lab.py", title="Graph lab", icon="🕸️", url_path="graph-lab"),
-    st.Page("pages/lattice_lab.py", title="Lattice lab", icon="🧲", url_path="lattice-lab"),
-    st.Page("pages/molecule_lab.py", title="Molecule lab", icon="⚗️", url_path="molecule-lab"),
-    st.Page("pages/equivariance.py", title="Equivariance in distribution", icon="⚖️", url_path="equivariance"),
-    st.Page("pages/results.py", title="Results", icon="📊", url_path="results"),
-    st.Page("pages/theory.py", title="Theory", icon="📐", url_path="theory"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/graph_lab.py", title="Graph lab", icon=":material/hub:", url_path="graph-lab"),
+    st.Page("app_pages/lattice_lab.py", title="Lattice lab", icon=":material/grid_on:", url_path="lattice-lab"),
+    st.Page("app_pages/molecule_lab.py", title="Molecule lab", icon=":material/science:", url_path="molecule-lab"),
+    st.Page("app_pages/equivariance.py", title="Equivariance in distribution", icon=":material/balance:", url_path="equivariance"),
+    st.Page("app_pages/results.py", title="Results", icon=":material/leaderboard:", url_path="results"),
+    st.Page("app_pages/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),
 ]
 
 page = st.navigation(PAGES)

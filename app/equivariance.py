@@ -74,7 +74,7 @@ def _double_ising(variant: str, L: int, sha256: str):
 
 def _verdict(err: float, expected_equivariant: bool) -> str:
     if expected_equivariant:
-        return "✅ equivariant" if err < 1e-9 else "❌ not equivariant"
+        return "✓ equivariant" if err < 1e-9 else "✗ not equivariant"
     return "— not expected to be equivariant" if err >= 1e-9 else "equivariant for this g"
 
 

@@ -143,6 +143,8 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     """
     L = h.shape[0]
     vmax = max(float(np.abs(J).max()), float(np.abs(h).max()), 1e-9)
+    cell = max(height - 80, 100) / (L + 0.5)  # pixels per lattice spacing in a square plot of this height
+    site_size, bond_size = max(4.0, 0.42 * cell), max(3.0, 0.26 * cell)
     ii, jj = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
     fig = go.Figure()
     marked_set = set(marked)
@@ -153,7 +155,7 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
         custom = [[name, int(a), int(b)] for a, b in zip(ii.ravel(), jj.ravel())]
         fig.add_trace(go.Scatter(
             x=xs.ravel(), y=ys.ravel(), mode="markers", customdata=custom,
-            marker=dict(symbol=symbol, size=max(7, 150 // L), color=vals.ravel(), colorscale=DIVERGING,
+            marker=dict(symbol=symbol, size=bond_size, color=vals.ravel(), colorscale=DIVERGING,
                         cmin=-vmax, cmax=vmax, line=dict(width=[3 if (name, a, b) in marked_set else 0.5
                                                                  for a, b in zip(ii.ravel(), jj.ravel())],
                                                          color="#333")),
@@ -162,7 +164,7 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     custom = [["h", int(a), int(b)] for a, b in zip(ii.ravel(), jj.ravel())]
     fig.add_trace(go.Scatter(
         x=jj.ravel(), y=ii.ravel(), mode="markers", customdata=custom,
-        marker=dict(size=max(10, 260 // L), color=h.ravel(), colorscale=DIVERGING, cmin=-vmax, cmax=vmax,
+        marker=dict(size=site_size, color=h.ravel(), colorscale=DIVERGING, cmin=-vmax, cmax=vmax,
                     showscale=True, colorbar=dict(thickness=10, title="value"),
                     line=dict(width=[3 if ("h", a, b) in marked_set else 1 for a, b in zip(ii.ravel(), jj.ravel())],
                               color="#333")),
@@ -211,8 +213,8 @@ def phase_diagram_figure(grid: np.ndarray, phases: Sequence[str], current: tuple
                              marker=dict(size=18, symbol="x", color="black"), hoverinfo="skip"))
     _base(fig, f"Phase diagram at h = {h:g} (click to pick J_x, J_y)", height)
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.15), dragmode=False, clickmode="event+select")
-    fig.update_xaxes(title="J_x", zeroline=True, zerolinecolor="#999")
-    fig.update_yaxes(title="J_y", zeroline=True, zerolinecolor="#999", scaleanchor="x")
+    fig.update_xaxes(title="J_x", zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2])
+    fig.update_yaxes(title="J_y", zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2])
     return fig
 
 

@@ -46,6 +46,6 @@ def _model_status_markdown() -> str:
     lines = []
     for experiment, title in models.EXPERIMENTS.items():
         shipped = sorted(models.entries(experiment))
-        mark = "✅" if shipped else "⛔"
+        mark = ":material/check_circle:" if shipped else ":material/block:"
         lines.append(f"- {mark} {title}: " + (", ".join(f"`{v}`" for v in shipped) if shipped else "not shipped"))
     return "\n".join(lines)

@@ -70,7 +70,7 @@ def explain(text: str) -> None:
 
 def apply_presenter_css() -> None:
     if presenter():
-        st.html(PRESENTER_CSS)
+        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
 
 
 def style_figure(fig: go.Figure) -> go.Figure:

@@ -23,7 +23,7 @@ if mode == "Lattice (Ising)":
     with c1:
         preset = st.selectbox("Input", list(eq.LATTICE_INPUTS), key="eq_input", bind="query-params")
         K = st.slider("K (samples per side)", 4, 64, 32, 4, key="eq_K", bind="query-params")
-        st.button("🎲 Sample again", on_click=sidebar.next_seed, key="eq_resample")
+        st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample")
     with c2:
         rot = st.select_slider("Rotation", options=[0, 90, 180, 270], value=90, key="eq_rot", bind="query-params")
         mirror = st.toggle("Mirror", key="eq_mirror", bind="query-params")
@@ -88,7 +88,7 @@ else:
         K = st.slider("K (samples per side)", 8, 256, 64, 8, key="eq_gK", bind="query-params")
     with c2:
         g_seed = st.number_input("g: random relabelling number", 0, 10_000, 1, key="eq_g", bind="query-params")
-        st.button("🎲 Sample again", on_click=sidebar.next_seed, key="eq_resample_graph")
+        st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample_graph")
     graph = graphs.preset_graph(name, size)
     n, edges = graph.n, tuple(graph.edges)
     g = eq.relabelling(n, int(g_seed))

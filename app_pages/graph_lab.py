@@ -19,7 +19,7 @@ with c_src:
     source = st.radio("Input", SOURCES, key="source", bind="query-params", horizontal=True)
 with c_k:
     K = st.slider("K (samples)", 1, 16, 6, key="gK", bind="query-params")
-    st.button("🎲 Resample h", on_click=sidebar.next_seed, key="resample_graph")
+    st.button("Resample h", icon=":material/casino:", on_click=sidebar.next_seed, key="resample_graph")
 seed = sidebar.seed()
 
 graph = None
@@ -148,7 +148,7 @@ c1, c2 = st.columns([1, 1.4])
 with c1:
     st.markdown(f"**h = s∘γ** with s drawn uniformly from the {data.aut_order:,} automorphisms.")
     st.markdown(f"**Drawn automorphism s:** `{graphs.cycle_notation(s0)}`")
-    st.markdown("s maps the graph onto itself: " + ("✅ verified" if graphs.is_automorphism(s0, edges) else "❌"))
+    st.markdown("s maps the graph onto itself: " + (":material/check_circle: verified" if graphs.is_automorphism(s0, edges) else ":material/cancel: not an automorphism"))
     st.caption(f"Seed {seed}. Press “Resample h” for the next seed.")
 with c2:
     st.dataframe({"canonical position k": list(range(n)), "node h[k]": h0.tolist(), "γ[k]": list(data.order)},
@@ -228,7 +228,7 @@ for row in rows:
                                                 labels=[str(p) for p in graphs.positions_of(hk)],
                                                 title=f"sample {k + 1}", height=230, node_size=20),
                            f"graph-sample-{k + 1}", key=f"fig_gal_{k}")
-            note = f"t = `{graphs.cycle_notation(t)}` " + ("✅ automorphism" if graphs.is_automorphism(t, edges) else "❌")
+            note = f"t = `{graphs.cycle_notation(t)}` " + (":material/check_circle: automorphism" if graphs.is_automorphism(t, edges) else ":material/cancel:")
             if sym is not None:
                 diff = float(np.abs(sym.probs[k] - graphs.permute_matrix(sym.probs[0], t)).max())
                 note += f"; decoded_k vs t·decoded_1: max diff {diff:.1e}"

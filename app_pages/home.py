@@ -5,14 +5,22 @@ import streamlit as st
 from app import figures, graphs, lattice, models, sidebar, ui
 
 L, K = 8, 4
-JX, JY, HF = lattice.PHASE_PRESETS["Antiferromagnet"]
+EXAMPLES = {
+    "Stripes": ("Stripes (rows alternate)", "stripes: J_x = 1 along the rows, J_y = −1 between them, h = 0",
+                "one concrete striped state"),
+    "Antiferromagnet": ("Antiferromagnet", "the antiferromagnet: J_x = J_y = −1, h = 0", "one concrete checkerboard"),
+}
 
 st.title("SymPE Lab")
+example = st.radio("Example", list(EXAMPLES), key="home_example", bind="query-params", horizontal=True)
+preset, description, answer = EXAMPLES[example]
+JX, JY, HF = lattice.PHASE_PRESETS[preset]
 st.markdown(
-    "An equivariant network maps a symmetric input to an equally symmetric output, so on the antiferromagnet below "
-    "(every site alike) it can only answer with the same spin everywhere. **SymPE** samples a group element from the "
-    "input's inversion kernel and feeds it to the same network as a positional encoding: each sample is one concrete "
-    "checkerboard, and the two checkerboards come out equally often."
+    f"An equivariant network maps a symmetric input to an equally symmetric output: on {description} (every site "
+    "alike) it can only answer with the same spin everywhere. **SymPE** samples a group element from the input's "
+    "inversion kernel and feeds it to the same network as a positional encoding, so each sample is free to be "
+    f"{answer}; an equivariant distribution hits the degenerate ground states equally often. The counts below are "
+    "measured live on the shipped models."
 )
 
 J, h = lattice.build_inputs(JX, JY, HF, L)
@@ -22,8 +30,8 @@ ref = lattice.reference(J, h)
 c_in, c_base, c_sympe = st.columns([1, 1, 2])
 with c_in:
     with ui.guard("The input"):
-        ui.show_figure(figures.lattice_input_figure(J, h, title="Input: J_x = J_y = −1, h = 0 (8×8, periodic)",
-                                                    height=330), "home-input", key="home_input")
+        ui.show_figure(figures.lattice_input_figure(J, h, title="Input (8×8, periodic)", height=330), "home-input",
+                       key="home_input")
         stab = lattice.stabilizer(J, h)
         st.metric("symmetries of the input", f"{stab.order} of {stab.group_order}")
 with c_base:
@@ -55,7 +63,7 @@ with c_sympe:
                     st.caption(f"h: {lattice.element_text(run.elements[k])}")
             counts = lattice.coverage(run, ref)
             st.markdown("Ground states hit: " + ", ".join(f"{name}: **{c}**" for name, c in counts.items()))
-    st.button("🎲 Sample again", on_click=sidebar.next_seed, key="home_resample", type="primary")
+    st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="home_resample", type="primary")
 
 st.divider()
 st.markdown("**The same on a graph.** A 6-ring with identical atoms: all six atoms lie in one orbit of its 12 "
@@ -81,12 +89,12 @@ with ui.guard("The ring example"):
 st.divider()
 st.subheader("Explore")
 links = [
-    ("pages/graph_lab.py", "Graph lab", "canonical forms, automorphisms, the inversion kernel and SymPE on any graph"),
-    ("pages/lattice_lab.py", "Lattice lab", "Ising ground states: phase diagram, painter, every variant side by side"),
-    ("pages/molecule_lab.py", "Molecule lab", "symmetric noisy molecule graphs in discrete diffusion"),
-    ("pages/equivariance.py", "Equivariance in distribution", "the law of the outputs moves with the input"),
-    ("pages/results.py", "Results", "measured tables of the shipped models, with the commands that reproduce them"),
-    ("pages/theory.py", "Theory", "the stabilizer argument, the inversion kernel and SymPE, with live examples"),
+    ("app_pages/graph_lab.py", "Graph lab", "canonical forms, automorphisms, the inversion kernel and SymPE on any graph"),
+    ("app_pages/lattice_lab.py", "Lattice lab", "Ising ground states: phase diagram, painter, every variant side by side"),
+    ("app_pages/molecule_lab.py", "Molecule lab", "symmetric noisy molecule graphs in discrete diffusion"),
+    ("app_pages/equivariance.py", "Equivariance in distribution", "the law of the outputs moves with the input"),
+    ("app_pages/results.py", "Results", "measured tables of the shipped models, with the commands that reproduce them"),
+    ("app_pages/theory.py", "Theory", "the stabilizer argument, the inversion kernel and SymPE, with live examples"),
 ]
 cols = st.columns(3)
 for k, (path, title, text) in enumerate(links):

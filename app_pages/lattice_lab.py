@@ -67,7 +67,7 @@ with controls:
     hval = st.slider("h (field)", -4.0, 4.0, defaults["field"], 0.05, key="field", bind="query-params")
     L = st.select_slider("L (lattice size)", options=list(lattice.SIZES), value=8, key="L", bind="query-params")
     K = st.slider("K (samples per variant)", 1, 16, 8, key="K", bind="query-params")
-    st.button("🎲 Sample again", on_click=sidebar.next_seed, key="resample_lattice")
+    st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="resample_lattice")
     st.caption(f"Phase of the constant part: **{lattice.phase_of(jx, jy, hval)}**. "
                "The shipped models were trained at L = 8; other sizes tile the learned field.")
 with diagram:
@@ -141,7 +141,7 @@ for col, variant in zip(cols, models.ISING_VARIANTS):
                 ok = abs(gap) <= 1e-9 if ref.exact else gap <= 1e-9
                 st.metric("energy per site", f"{e_site:.4f}", f"{gap:+.2%} vs reference",
                           delta_color="off" if ok else "inverse")
-                st.markdown("✅ a ground state" if ok and ref.exact else ("✅ matches the reference" if ok else "❌ above the reference"))
+                st.markdown(":material/check_circle: a ground state" if ok and ref.exact else (":material/check_circle: matches the reference" if ok else ":material/cancel: above the reference"))
 
 # ---- SymPE internals --------------------------------------------------------------------------------------------------
 st.subheader("3 · Inside SymPE: the sampled h and the encoding h·v")

@@ -66,12 +66,13 @@ def _toggle_play():
 
 
 b = st.columns(6)
-b[0].button("⏮ Start", on_click=_move, kwargs={"to": 0}, key="mol_first")
-b[1].button("◀ Step back", on_click=_move, kwargs={"delta": -1}, key="mol_prev")
-b[2].button("⏸ Pause" if st.session_state.get("mol_playing") else "▶ Play", on_click=_toggle_play, key="mol_play")
-b[3].button("Step ▶", on_click=_move, kwargs={"delta": 1}, key="mol_next")
-b[4].button("End ⏭", on_click=_move, kwargs={"to": T}, key="mol_last")
-b[5].button("🎲 New trajectory", on_click=sidebar.next_seed, key="mol_resample")
+b[0].button("Start", icon=":material/skip_previous:", on_click=_move, kwargs={"to": 0}, key="mol_first")
+b[1].button("Step back", icon=":material/navigate_before:", on_click=_move, kwargs={"delta": -1}, key="mol_prev")
+b[2].button("Pause" if st.session_state.get("mol_playing") else "Play",
+             icon=":material/pause:" if st.session_state.get("mol_playing") else ":material/play_arrow:", on_click=_toggle_play, key="mol_play")
+b[3].button("Step", icon=":material/navigate_next:", on_click=_move, kwargs={"delta": 1}, key="mol_next")
+b[4].button("End", icon=":material/skip_next:", on_click=_move, kwargs={"to": T}, key="mol_last")
+b[5].button("New trajectory", icon=":material/casino:", on_click=sidebar.next_seed, key="mol_resample")
 
 
 @st.fragment(run_every=(1.0 / speed) if st.session_state.get("mol_playing") else None)

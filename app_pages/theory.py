@@ -43,7 +43,7 @@ with live, ui.guard("The example"):
     differ = rel[0]["edges"] != rel[1]["edges"]
     st.markdown(f"Two random relabellings of the {name} ({rel['n']} nodes): edge lists "
                 f"{'differ' if differ else 'coincide'}; canonical edge lists are "
-                f"{'**identical** ✅' if same else '**different** ❌'}.")
+                f"{'**identical** :material/check_circle:' if same else '**different** :material/cancel:'}.")
     st.code(f"relabelling 1, first edges: {rel[0]['edges'][:6]}\nrelabelling 2, first edges: {rel[1]['edges'][:6]}\n"
             f"canonical (both):           {rel[0]['canonical'][:6]}", language=None)
 
@@ -76,7 +76,7 @@ with live, ui.guard("The example"):
                                       title="the same kind of MPNN, fed [1, h·v]"), "theory-4", key="th_fig4")
     st.caption(f"h = {h4}. Outputs now differ across nodes (spread {float(out4.max() - out4.min()):.3f}); the joint "
                f"equivariance error under a random relabelling is {err:.1e}.")
-    st.button("🎲 Another h", on_click=sidebar.next_seed, key="th_resample")
+    st.button("Another h", icon=":material/casino:", on_click=sidebar.next_seed, key="th_resample")
 
 # ---- 5 ----------------------------------------------------------------------------------------------------------------
 text, live = section("5 · Lattices use the geometric group, not the graph's automorphisms")

