@@ -332,13 +332,28 @@ def _all_candidates_equal(orbit: torch.Tensor, candidates: torch.Tensor) -> bool
 
 
 def canonicalize_lattice(
-    group: LatticeGroup, sites: torch.Tensor, bonds: torch.Tensor | None = None, odd: Sequence[bool] | None = None
+    group: LatticeGroup,
+    sites: torch.Tensor,
+    bonds: torch.Tensor | None = None,
+    odd: Sequence[bool] | None = None,
+    max_elements: int = 50_000_000,
 ) -> LatticeCanonicalForm:
-    """Exhaustive canonicalization of site (and bond) fields over all |G| elements, with exact ties."""
+    """Exhaustive canonicalization of site (and bond) fields over all |G| elements, with exact ties.
+
+    Shapes: sites (B, C, L, L) or (C, L, L); bonds (B, 2, L, L) or (2, L, L). The batch is processed in chunks so
+    that no orbit tensor holds more than ``max_elements`` numbers."""
     if sites.dim() == 3:
         sites = sites.unsqueeze(0)
         bonds = None if bonds is None else bonds.unsqueeze(0)
     odd = [False] * sites.shape[1] if odd is None else list(odd)
+    L = sites.shape[-1]
+    width = (sites.shape[1] + (2 if bonds is not None else 0)) * L * L
+    chunk = max(1, max_elements // (group.order * width))
+    if sites.shape[0] > chunk:
+        return LatticeCanonicalForm.concat([
+            canonicalize_lattice(group, sites[i : i + chunk], None if bonds is None else bonds[i : i + chunk], odd, max_elements)
+            for i in range(0, sites.shape[0], chunk)
+        ])
     orbit = lattice_orbit(group, sites, bonds, odd)  # (B, |G|, D)
     candidates = torch.ones(orbit.shape[:2], dtype=torch.bool, device=orbit.device)
     inf = torch.tensor(float("inf"), dtype=orbit.dtype, device=orbit.device)
