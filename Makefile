@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench clean-venv
+.PHONY: run test bench latency chromium clean-venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -25,8 +25,26 @@ $(VENV)/.test: requirements-test.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run streamlit_app.py --server.headless true --browser.gatherUsageStats false
 
-test: $(VENV)/.test
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+# The end-to-end tests need Debian's Chromium at /usr/bin/chromium. When it is missing, root installs it with apt-get;
+# otherwise (or when the install fails) the end-to-end tests are skipped and say so loudly (pytest -rs).
+CHROMIUM ?= /usr/bin/chromium
+
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the end-to-end tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "WARNING: could not install chromium: the end-to-end browser tests will be SKIPPED"; \
+	else \
+		echo "WARNING: $(CHROMIUM) is missing and cannot be installed here (needs root and apt-get):"; \
+		echo "WARNING: the end-to-end browser tests will be SKIPPED"; \
+	fi
+
+test: $(VENV)/.test chromium
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider tests
+
+latency: $(VENV)/.test chromium
+	$(BIN)/python scripts/measure_latency.py
 
 bench: $(VENV)/.runtime
 	$(BIN)/python -m backend bench

@@ -2,10 +2,14 @@
 
 Every builder returns a ``go.Figure`` with a fixed height; the page frame enlarges it in presenter mode. Points
 that can be clicked carry ``customdata`` so a page can tell which node, site or bond was selected.
+
+Speed: a page draws up to ~20 figures per rerun, and plotly's property-by-property validation (go.Scatter(...),
+update_layout(...)) costs about 10 ms per figure. So each builder writes plain dicts and makes the figure in one step
+without validation (``_figure``); ``tests/test_app.py`` validates every builder's output with plotly once instead.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -21,19 +25,27 @@ PHASE_COLORS = {
     "stripes-vertical": "#17becf",
     "field-polarized": "#d62728",
 }
+VALIDATE = False  # tests switch this on to have plotly check every property
 
 
-def _base(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, font=dict(size=15)), height=height, margin=dict(l=10, r=10, t=40, b=10),
-        paper_bgcolor="white", plot_bgcolor="white", showlegend=False,
-    )
-    return fig
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    return go.Figure(data=data, layout=layout, _validate=VALIDATE)
 
 
-def _square_axes(fig: go.Figure, reverse_y: bool = False) -> None:
-    fig.update_xaxes(visible=False, scaleanchor="y", scaleratio=1, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed" if reverse_y else True, constrain="domain")
+def _layout(title: str, height: int, **extra: Any) -> dict:
+    layout = dict(title=dict(text=title, font=dict(size=15)), height=height, margin=dict(l=10, r=10, t=40, b=10),
+                  paper_bgcolor="white", plot_bgcolor="white", showlegend=False)
+    layout.update(extra)
+    return layout
+
+
+def _square(reverse_y: bool = False) -> dict:
+    return dict(xaxis=dict(visible=False, scaleanchor="y", scaleratio=1, constrain="domain"),
+                yaxis=dict(visible=False, autorange="reversed" if reverse_y else True, constrain="domain"))
+
+
+def _list(a) -> list:
+    return a.tolist() if isinstance(a, np.ndarray) else list(a)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -53,47 +65,47 @@ def graph_figure(
     selected: Sequence[int] = (),
     height: int = 360,
     node_size: int = 26,
+    show_scale: bool = True,
 ) -> go.Figure:
     """A node-link drawing. ``groups`` colours nodes categorically (orbits), ``values`` continuously.
 
     ``edge_styles``: one of "normal", "missing" (red dashed: in the input, not in the output) or "extra" (orange:
     in the output, not in the input), aligned with ``edges``.
     """
-    fig = go.Figure()
     n = len(pos)
+    px, py = pos[:, 0].tolist(), pos[:, 1].tolist()
     styles = list(edge_styles) if edge_styles is not None else ["normal"] * len(edges)
     look = {"normal": ("#888888", 2, "solid"), "missing": ("#d62728", 3, "dash"), "extra": ("#ff7f0e", 3, "solid")}
+    data: list[dict] = []
     for style in ("normal", "missing", "extra"):
-        xs, ys = [], []
+        xs: list = []
+        ys: list = []
         for (u, v), s in zip(edges, styles):
             if s == style:
-                xs += [pos[u, 0], pos[v, 0], None]
-                ys += [pos[u, 1], pos[v, 1], None]
+                xs += [px[u], px[v], None]
+                ys += [py[u], py[v], None]
         if xs:
             color, width, dash = look[style]
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
-                                     hoverinfo="skip", name=style))
+            data.append(dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
+                             hoverinfo="skip", name=style))
+    chosen = set(selected)
+    outline = dict(color=["#d62728" if i in chosen else "#333" for i in range(n)],
+                   width=[4 if i in chosen else 1 for i in range(n)])
     if groups is not None:
-        colors = [PALETTE[int(g) % len(PALETTE)] for g in groups]
-        marker = dict(size=node_size, color=colors, line=dict(color="#333", width=1))
+        marker = dict(size=node_size, color=[PALETTE[int(g) % len(PALETTE)] for g in groups], line=outline)
     elif values is not None:
-        marker = dict(size=node_size, color=list(values), colorscale="Viridis", showscale=True,
-                      line=dict(color="#333", width=1), colorbar=dict(thickness=10))
+        marker = dict(size=node_size, color=_list(values), colorscale="Viridis", showscale=show_scale, line=outline,
+                      colorbar=dict(thickness=10))
     else:
-        marker = dict(size=node_size, color="#9ecae1", line=dict(color="#333", width=1))
-    line_widths = [4 if i in set(selected) else 1 for i in range(n)]
-    marker["line"] = dict(color=["#d62728" if i in set(selected) else "#333" for i in range(n)], width=line_widths)
-    fig.add_trace(go.Scatter(
-        x=pos[:, 0], y=pos[:, 1], mode="markers+text",
+        marker = dict(size=node_size, color="#9ecae1", line=outline)
+    data.append(dict(
+        type="scatter", x=px, y=py, mode="markers+text",
         text=list(labels) if labels is not None else [str(i) for i in range(n)],
         textfont=dict(color="black", size=12), textposition="middle center",
         hovertext=list(hover) if hover is not None else None, hoverinfo="text" if hover is not None else "none",
         customdata=list(range(n)), marker=marker, name="nodes",
     ))
-    _base(fig, title, height)
-    _square_axes(fig)
-    fig.update_layout(dragmode=False, clickmode="event+select")
-    return fig
+    return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square()))
 
 
 def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | None = None, height: int = 320,
@@ -101,32 +113,34 @@ def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | 
     """A heatmap of an adjacency (or edge-probability) matrix; with ``reference`` the wrong entries are outlined."""
     n = A.shape[0]
     ticks = list(labels) if labels is not None else [str(i) for i in range(n)]
-    fig = go.Figure(go.Heatmap(z=A, x=ticks, y=ticks, colorscale="Greys", zmin=0, zmax=zmax, showscale=False,
-                               hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>"))
+    data = [dict(type="heatmap", z=A.tolist(), x=ticks, y=ticks, colorscale="Greys", zmin=0, zmax=zmax,
+                 showscale=False, hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>")]
     if reference is not None:
         wrong = np.argwhere((A >= 0.5) != (reference >= 0.5))
         if len(wrong):
-            fig.add_trace(go.Scatter(
-                x=[ticks[j] for _, j in wrong], y=[ticks[i] for i, _ in wrong], mode="markers",
+            data.append(dict(
+                type="scatter", x=[ticks[j] for _, j in wrong], y=[ticks[i] for i, _ in wrong], mode="markers",
                 marker=dict(symbol="square-open", size=max(6, 240 // max(n, 1)), color="#d62728", line=dict(width=2)),
                 hoverinfo="skip",
             ))
-    _base(fig, title, height)
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False)
-    fig.update_xaxes(showgrid=False, constrain="domain", side="top")
-    return fig
+    layout = _layout(title, height, margin=dict(l=10, r=10, t=60, b=10),
+                     yaxis=dict(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False),
+                     xaxis=dict(showgrid=False, constrain="domain", side="top"))
+    return _figure(data, layout)
 
 
 def matrix_heatmap(M: np.ndarray, *, title: str = "", x: Sequence[str] | None = None, y: Sequence[str] | None = None,
                    height: int = 300, colorscale: str = DIVERGING, symmetric: bool = True) -> go.Figure:
     zmax = float(np.abs(M).max()) if symmetric and M.size else None
-    fig = go.Figure(go.Heatmap(z=M, x=list(x) if x is not None else None, y=list(y) if y is not None else None,
-                               colorscale=colorscale, zmid=0 if symmetric else None,
-                               zmin=-zmax if zmax else None, zmax=zmax, colorbar=dict(thickness=10)))
-    _base(fig, title, height)
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category")
-    return fig
+    trace = dict(type="heatmap", z=M.tolist(), colorscale=colorscale, colorbar=dict(thickness=10))
+    if x is not None:
+        trace["x"] = list(x)
+    if y is not None:
+        trace["y"] = list(y)
+    if zmax:
+        trace.update(zmid=0, zmin=-zmax, zmax=zmax)
+    return _figure([trace], _layout(title, height, yaxis=dict(autorange="reversed", type="category"),
+                                    xaxis=dict(type="category")))
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -146,76 +160,70 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     cell = max(height - 80, 100) / (L + 0.5)  # pixels per lattice spacing in a square plot of this height
     site_size, bond_size = max(4.0, 0.42 * cell), max(3.0, 0.26 * cell)
     ii, jj = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
-    fig = go.Figure()
+    rows, cols = ii.ravel().tolist(), jj.ravel().tolist()
     marked_set = set(marked)
-    for name, xs, ys, vals, symbol in (
-        ("jx", jj + 0.5, ii, J[0], "square"),
-        ("jy", jj, ii + 0.5, J[1], "square"),
-    ):
-        custom = [[name, int(a), int(b)] for a, b in zip(ii.ravel(), jj.ravel())]
-        fig.add_trace(go.Scatter(
-            x=xs.ravel(), y=ys.ravel(), mode="markers", customdata=custom,
-            marker=dict(symbol=symbol, size=bond_size, color=vals.ravel(), colorscale=DIVERGING,
-                        cmin=-vmax, cmax=vmax, line=dict(width=[3 if (name, a, b) in marked_set else 0.5
-                                                                 for a, b in zip(ii.ravel(), jj.ravel())],
-                                                         color="#333")),
-            hovertemplate=f"{'J_x' if name == 'jx' else 'J_y'}" + "[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
+    data = []
+    for name, xs, ys, vals in (("jx", jj + 0.5, ii, J[0]), ("jy", jj, ii + 0.5, J[1])):
+        data.append(dict(
+            type="scatter", x=xs.ravel().tolist(), y=ys.ravel().tolist(), mode="markers",
+            customdata=[[name, a, b] for a, b in zip(rows, cols)],
+            marker=dict(symbol="square", size=bond_size, color=vals.ravel().tolist(), colorscale=DIVERGING,
+                        cmin=-vmax, cmax=vmax,
+                        line=dict(width=[3 if (name, a, b) in marked_set else 0.5 for a, b in zip(rows, cols)],
+                                  color="#333")),
+            hovertemplate=("J_x" if name == "jx" else "J_y")
+            + "[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
         ))
-    custom = [["h", int(a), int(b)] for a, b in zip(ii.ravel(), jj.ravel())]
-    fig.add_trace(go.Scatter(
-        x=jj.ravel(), y=ii.ravel(), mode="markers", customdata=custom,
-        marker=dict(size=site_size, color=h.ravel(), colorscale=DIVERGING, cmin=-vmax, cmax=vmax,
-                    showscale=True, colorbar=dict(thickness=10, title="value"),
-                    line=dict(width=[3 if ("h", a, b) in marked_set else 1 for a, b in zip(ii.ravel(), jj.ravel())],
-                              color="#333")),
+    data.append(dict(
+        type="scatter", x=cols, y=rows, mode="markers", customdata=[["h", a, b] for a, b in zip(rows, cols)],
+        marker=dict(size=site_size, color=h.ravel().tolist(), colorscale=DIVERGING, cmin=-vmax, cmax=vmax,
+                    showscale=True, colorbar=dict(thickness=10, title=dict(text="value")),
+                    line=dict(width=[3 if ("h", a, b) in marked_set else 1 for a, b in zip(rows, cols)], color="#333")),
         hovertemplate="h[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
     ))
-    _base(fig, title, height)
-    _square_axes(fig, reverse_y=True)
-    fig.update_layout(dragmode=False, clickmode="event+select")
-    return fig
+    return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square(reverse_y=True)))
+
+
+def _grid_axes() -> dict:
+    return dict(xaxis=dict(visible=False, scaleanchor="y", constrain="domain"),
+                yaxis=dict(visible=False, autorange="reversed", constrain="domain"))
 
 
 def spins_figure(s: np.ndarray, *, title: str = "", height: int = 260, show_scale: bool = False) -> go.Figure:
     """Spins ±1 (or magnetisations in [-1, 1]) as a heatmap, row i downwards."""
-    fig = go.Figure(go.Heatmap(z=s, zmin=-1, zmax=1, colorscale=SPIN_COLORS, showscale=show_scale, xgap=1, ygap=1,
-                               hovertemplate="s[%{y},%{x}] = %{z:.2f}<extra></extra>", colorbar=dict(thickness=10)))
-    _base(fig, title, height)
-    fig.update_xaxes(visible=False, scaleanchor="y", constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
-    return fig
+    data = [dict(type="heatmap", z=np.asarray(s, dtype=float).tolist(), zmin=-1, zmax=1, colorscale=SPIN_COLORS,
+                 showscale=show_scale, xgap=1, ygap=1, hovertemplate="s[%{y},%{x}] = %{z:.2f}<extra></extra>",
+                 colorbar=dict(thickness=10))]
+    return _figure(data, _layout(title, height, **_grid_axes()))
 
 
 def field_figure(f: np.ndarray, *, title: str = "", height: int = 260) -> go.Figure:
     vmax = float(np.abs(f).max()) or 1.0
-    fig = go.Figure(go.Heatmap(z=f, zmin=-vmax, zmax=vmax, colorscale="PiYG", showscale=False,
-                               hovertemplate="[%{y},%{x}] = %{z:.3f}<extra></extra>"))
-    _base(fig, title, height)
-    fig.update_xaxes(visible=False, scaleanchor="y", constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
-    return fig
+    data = [dict(type="heatmap", z=np.asarray(f, dtype=float).tolist(), zmin=-vmax, zmax=vmax, colorscale="PiYG",
+                 showscale=False, hovertemplate="[%{y},%{x}] = %{z:.3f}<extra></extra>")]
+    return _figure(data, _layout(title, height, **_grid_axes()))
 
 
 def phase_diagram_figure(grid: np.ndarray, phases: Sequence[str], current: tuple[float, float], *, h: float,
                          height: int = 380) -> go.Figure:
     """Phase of the constant Hamiltonian at each (J_x, J_y) of ``grid`` (N, 2) for the field h; click a point."""
-    fig = go.Figure()
+    data = []
     for phase, color in PHASE_COLORS.items():
         idx = [k for k, p in enumerate(phases) if p == phase]
         if not idx:
             continue
-        fig.add_trace(go.Scatter(
-            x=grid[idx, 0], y=grid[idx, 1], mode="markers", name=phase, customdata=grid[idx],
-            marker=dict(size=11, color=color, symbol="square"),
+        data.append(dict(
+            type="scatter", x=grid[idx, 0].tolist(), y=grid[idx, 1].tolist(), mode="markers", name=phase,
+            customdata=grid[idx].tolist(), marker=dict(size=11, color=color, symbol="square"),
             hovertemplate=f"{phase}<br>J_x=%{{x:.2f}}, J_y=%{{y:.2f}}<extra></extra>",
         ))
-    fig.add_trace(go.Scatter(x=[current[0]], y=[current[1]], mode="markers", name="current",
-                             marker=dict(size=18, symbol="x", color="black"), hoverinfo="skip"))
-    _base(fig, f"Phase diagram at h = {h:g} (click to pick J_x, J_y)", height)
-    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.15), dragmode=False, clickmode="event+select")
-    fig.update_xaxes(title="J_x", zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2])
-    fig.update_yaxes(title="J_y", zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2])
-    return fig
+    data.append(dict(type="scatter", x=[current[0]], y=[current[1]], mode="markers", name="current",
+                     marker=dict(size=18, symbol="x", color="black"), hoverinfo="skip"))
+    layout = _layout(f"Phase diagram at h = {h:g} (click to pick J_x, J_y)", height, showlegend=True,
+                     legend=dict(orientation="h", y=-0.15), dragmode=False, clickmode="event+select",
+                     xaxis=dict(title=dict(text="J_x"), zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2]),
+                     yaxis=dict(title=dict(text="J_y"), zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2]))
+    return _figure(data, layout)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -224,24 +232,24 @@ def phase_diagram_figure(grid: np.ndarray, phases: Sequence[str], current: tuple
 
 def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "", height: int = 300,
                colors: Sequence[str] | None = None, y_title: str = "", reference: float | None = None) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(labels), y=list(values), marker_color=list(colors) if colors else "#4c78a8",
-                           text=[f"{v:g}" for v in values], textposition="auto"))
+    data = [dict(type="bar", x=list(labels), y=_list(values), marker=dict(color=list(colors) if colors else "#4c78a8"),
+                 text=[f"{v:g}" for v in values], textposition="auto")]
+    layout = _layout(title, height, yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
     if reference is not None:
-        fig.add_hline(y=reference, line=dict(color="#d62728", dash="dash"), annotation_text="uniform")
-    _base(fig, title, height)
-    fig.update_yaxes(title=y_title, gridcolor="#eee")
-    return fig
+        layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, y0=reference, y1=reference,
+                                 line=dict(color="#d62728", dash="dash"))]
+        layout["annotations"] = [dict(xref="paper", x=1, y=reference, text="uniform", showarrow=False,
+                                      xanchor="right", yanchor="bottom", font=dict(color="#d62728"))]
+    return _figure(data, layout)
 
 
 def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
                        y_title: str = "", height: int = 340) -> go.Figure:
-    fig = go.Figure()
-    for k, (name, vals) in enumerate(series.items()):
-        fig.add_trace(go.Bar(name=name, x=list(categories), y=list(vals), marker_color=PALETTE[k % len(PALETTE)]))
-    _base(fig, title, height)
-    fig.update_layout(barmode="group", showlegend=True, legend=dict(orientation="h", y=-0.2))
-    fig.update_yaxes(title=y_title, gridcolor="#eee")
-    return fig
+    data = [dict(type="bar", name=name, x=list(categories), y=_list(vals), marker=dict(color=PALETTE[k % len(PALETTE)]))
+            for k, (name, vals) in enumerate(series.items())]
+    layout = _layout(title, height, barmode="group", showlegend=True, legend=dict(orientation="h", y=-0.2),
+                     yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
+    return _figure(data, layout)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -255,22 +263,22 @@ BOND_LOOK = {"single": ("#555555", 2, "solid"), "double": ("#1f77b4", 5, "solid"
 def molecule_figure(pos: np.ndarray, atoms: Sequence[str], bonds: Sequence[tuple[int, int, str]], *, title: str = "",
                     height: int = 360, labels: Sequence[str] | None = None) -> go.Figure:
     """Atoms coloured by type (? = masked), bonds styled by type (dotted red = masked pair)."""
-    fig = go.Figure()
+    px, py = pos[:, 0].tolist(), pos[:, 1].tolist()
+    data = []
     for kind, (color, width, dash) in BOND_LOOK.items():
-        xs, ys = [], []
+        xs: list = []
+        ys: list = []
         for u, v, b in bonds:
             if b == kind:
-                xs += [pos[u, 0], pos[v, 0], None]
-                ys += [pos[u, 1], pos[v, 1], None]
+                xs += [px[u], px[v], None]
+                ys += [py[u], py[v], None]
         if xs:
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
-                                     hoverinfo="skip", name=kind))
-    text = list(labels) if labels is not None else list(atoms)
-    fig.add_trace(go.Scatter(
-        x=pos[:, 0], y=pos[:, 1], mode="markers+text", text=text, textposition="middle center",
+            data.append(dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
+                             hoverinfo="skip", name=kind))
+    data.append(dict(
+        type="scatter", x=px, y=py, mode="markers+text", text=list(labels) if labels is not None else list(atoms),
+        textposition="middle center",
         marker=dict(size=30, color=[ATOM_COLORS.get(a, "#ccc") for a in atoms], line=dict(color="#333", width=1)),
         hovertext=[f"atom {i}: {a}" for i, a in enumerate(atoms)], hoverinfo="text", name="atoms",
     ))
-    _base(fig, title, height)
-    _square_axes(fig)
-    return fig
+    return _figure(data, _layout(title, height, **_square()))

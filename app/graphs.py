@@ -214,17 +214,42 @@ def positions_of(h: np.ndarray) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def layout(n: int, edges: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """Deterministic node positions (n, 2): Kamada–Kawai for connected graphs, circular otherwise."""
+    """Deterministic node positions (n, 2) by stress majorization on graph distances (as Kamada–Kawai, but a few
+    milliseconds for 30 nodes): classical MDS as the start, then weighted SMACOF with weights d⁻². Symmetric graphs
+    come out symmetric (a cycle is a circle). Disconnected parts are kept apart at distance max + 1."""
+    if n <= 2 or not edges:
+        return circular_positions(n)
     G = nx.Graph()
     G.add_nodes_from(range(n))
     G.add_edges_from(edges)
-    if n <= 2 or not edges:
-        pos = nx.circular_layout(G)
-    elif nx.is_connected(G):
-        pos = nx.kamada_kawai_layout(G)
-    else:
-        pos = nx.spring_layout(G, seed=0, k=1.5 / max(np.sqrt(n), 1))
-    return np.array([pos[i] for i in range(n)], dtype=float)
+    D = np.full((n, n), np.inf)
+    for i, lengths in nx.all_pairs_shortest_path_length(G):
+        for j, d in lengths.items():
+            D[i, j] = d
+    finite = np.isfinite(D)
+    D[~finite] = D[finite].max() + 1
+    J = np.eye(n) - 1.0 / n
+    B = -0.5 * J @ (D**2) @ J
+    vals, vecs = np.linalg.eigh(B)
+    mds = vecs[:, -2:] * np.sqrt(np.maximum(vals[-2:], 1e-9))
+    W = np.zeros_like(D)
+    W[D > 0] = D[D > 0] ** -2.0
+    V = np.diag(W.sum(1)) - W
+    Vp = np.linalg.pinv(V + 1.0 / n) - 1.0 / n
+    jitter = np.random.default_rng(0).normal(size=(n, 2)) * 0.3 * D.max()
+
+    def smacof(X: np.ndarray) -> tuple[float, np.ndarray]:
+        for _ in range(60):
+            dist = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
+            ratio = np.where(dist > 1e-12, W * D / np.maximum(dist, 1e-12), 0.0)
+            X = Vp @ (np.diag(ratio.sum(1)) - ratio) @ X
+        dist = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
+        return float((W * (dist - D) ** 2).sum()), X
+
+    starts = [mds, mds + jitter, circular_positions(n) * D.max() / 2]
+    _, X = min((smacof(x0) for x0 in starts), key=lambda r: r[0] + 1e-9)
+    X = X - X.mean(0)
+    return X / max(np.abs(X).max(), 1e-9)
 
 
 def circular_positions(n: int) -> np.ndarray:

@@ -125,14 +125,16 @@ def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, s
     if model is None:
         raise LookupError(f"ising/{variant} is not shipped")
     Jt, ht = _torch(J, h)
-    Jk, hk = Jt.expand(K, 2, L, L), ht.expand(K, L, L)
+    # none and fixed are deterministic: one forward pass stands for all K samples
+    B = K if variant in ("sympe", "noise") else 1
+    Jk, hk = Jt.expand(B, 2, L, L), ht.expand(B, L, L)
     gen = torch.Generator().manual_seed(int(seed))
     can = None
     if variant == "sympe":
         can = LatticeCanonicalForm.concat([canonical(J, h)] * K)
     with torch.inference_mode():
         out = model(Jk, hk, generator=gen, canonical=can)
-    spins = spins_from_logits(out.logits).double()
+    spins = spins_from_logits(out.logits).double().expand(K, L, L)
     e = energy(torch.as_tensor(J)[None], torch.as_tensor(h)[None], spins)
     elements = encoding = table = None
     if out.elements is not None:

@@ -226,7 +226,7 @@ for row in rows:
             t = graphs.automorphism_of_sample(data.order, hk)[np.argsort(s0)]  # t = s_k ∘ s_0⁻¹
             ui.show_figure(figures.graph_figure(pos, edges, values=graphs.positions_of(hk),
                                                 labels=[str(p) for p in graphs.positions_of(hk)],
-                                                title=f"sample {k + 1}", height=230, node_size=20),
+                                                title=f"sample {k + 1}", height=230, node_size=20, show_scale=False),
                            f"graph-sample-{k + 1}", key=f"fig_gal_{k}")
             note = f"t = `{graphs.cycle_notation(t)}` " + (":material/check_circle: automorphism" if graphs.is_automorphism(t, edges) else ":material/cancel:")
             if sym is not None:

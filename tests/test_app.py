@@ -79,7 +79,7 @@ def test_presenter_mode_hides_long_text():
 def test_home_resample_changes_the_seed_and_the_samples():
     at = open_page("home")
     assert_clean(at)
-    assert metric(at, "symmetries of the input") == "1024 of 1024"
+    assert metric(at, "symmetries of the input") == "512 of 1024"  # the default example: stripes
     before = [c.value for c in at.caption]
     at.button(key="home_resample").click().run()
     assert_clean(at)
@@ -257,3 +257,32 @@ def test_molecule_trajectory_ends_fully_masked():
     steps = molecules.trajectory("Benzene", "absorbing", 10, 0)
     assert steps[0].aut_order == 6  # kekulé benzene: rotations by 120° and three reflections
     assert steps[-1].aut_order == 720 and set(steps[-1].atoms) == {molecules.MASK}
+
+
+def test_every_figure_builder_passes_plotly_validation(monkeypatch):
+    """The builders skip plotly's validation for speed; here plotly checks every property once."""
+    import plotly.graph_objects as go
+
+    from app import figures
+
+    monkeypatch.setattr(figures, "VALIDATE", True)
+    pos = graphs.circular_positions(6)
+    edges = [(i, (i + 1) % 6) for i in range(6)]
+    J, h = lattice.build_inputs(-1.0, -1.0, 0.5, 4, (("h", 0, 0, 2.0),))
+    grid, phases = lattice.phase_grid(0.0, 5)
+    built = [
+        figures.graph_figure(pos, edges, groups=[0, 0, 1, 1, 2, 2], hover=list("abcdef"), selected=[1],
+                             edge_styles=["normal", "missing", "extra"] * 2),
+        figures.graph_figure(pos, edges, values=np.arange(6.0), labels=list("abcdef")),
+        figures.adjacency_figure(np.eye(6), reference=np.zeros((6, 6))),
+        figures.matrix_heatmap(np.random.default_rng(0).normal(size=(6, 3)), x=list("abc"), y=list("uvwxyz")),
+        figures.lattice_input_figure(J, h, marked=[("h", 0, 0)]),
+        figures.spins_figure(np.ones((4, 4)), show_scale=True),
+        figures.field_figure(np.zeros((4, 4))),
+        figures.phase_diagram_figure(grid, phases, (0.0, 0.0), h=0.0),
+        figures.bar_figure(["a", "b"], [1, 2], reference=1.5, colors=["#000", "#111"]),
+        figures.grouped_bar_figure(["a", "b"], {"x": [1, 2], "y": [2, 1]}),
+        figures.molecule_figure(pos, list("CCNCO?"), [(0, 1, "single"), (1, 2, "double"), (2, 3, "triple"), (3, 4, "?")]),
+    ]
+    for fig in built:
+        go.Figure(fig.to_dict())  # raises on any invalid property
