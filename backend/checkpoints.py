@@ -7,15 +7,16 @@ weights are read with safetensors and the hash is checked before anything is rea
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["PRETRAINED", "MANIFEST", "sha256_of", "save_checkpoint", "load_state_dict", "read_manifest", "manifest_entry", "CheckpointError"]
+__all__ = ["PRETRAINED", "MANIFEST", "sha256_of", "save_checkpoint", "load_state_dict", "read_manifest", "update_manifest", "manifest_entry", "CheckpointError"]
 
 PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"
 MANIFEST = PRETRAINED / "manifest.json"
@@ -50,11 +51,20 @@ def save_checkpoint(model: torch.nn.Module, key: str, record: dict[str, Any], ro
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, str(weights), metadata={"key": key})
     entry = dict(record, file=str(weights.relative_to(root)), sha256=sha256_of(weights))
-    manifest_path = root / "manifest.json"
-    manifest = read_manifest(manifest_path)
-    manifest[key] = entry
-    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
+    update_manifest(lambda manifest: manifest.__setitem__(key, entry), root / "manifest.json")
     return entry
+
+
+def update_manifest(change: Callable[[dict[str, Any]], None], path: Path = MANIFEST) -> None:
+    """Read, change and write the manifest under an exclusive lock (training jobs may finish together)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = read_manifest(path)
+        change(manifest)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
+        tmp.replace(path)
 
 
 def load_state_dict(key: str, root: Path = PRETRAINED) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

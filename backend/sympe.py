@@ -11,7 +11,8 @@ backbone's input together with the group elements it used. Transformation laws (
   equivariant in distribution and free to break the symmetry of x.
   Graphs: v has one row per canonical position; node h[k] (the node at canonical position k) receives v[k].
   The "nodes and edges" variant also gives every pair the features (e_i ⊙ e_j, (e_i − e_j)²).
-  Lattices: v is a learned L×L field; h translates, rotates and reflects it (even under the spin flip).
+  Lattices: v is a learned L×L field; h translates, rotates and reflects it (even under the spin flip). It starts
+  from lattice Fourier modes plus noise (``fourier_field``), like a sinusoidal positional encoding, and is learned.
 - ``fixed``: e = v without canonicalization (h = identity): breaks symmetry but is not equivariant.
 
 Randomness is always an argument: pass a torch.Generator, or the elements themselves (``elements=``) to make
@@ -34,6 +35,7 @@ __all__ = [
     "make_graph_encoder",
     "LatticeEncoding",
     "LatticeEncoder",
+    "fourier_field",
 ]
 
 ENCODINGS = ("none", "noise", "sympe", "sympe-edges", "fixed")
@@ -126,6 +128,20 @@ class LatticeEncoding:
     elements: LatticeElement | None
 
 
+def fourier_field(dim: int, L: int) -> torch.Tensor:
+    """The initial value of the learned lattice field v: lattice Fourier modes, like sinusoidal positional encodings.
+
+    Channels, for site q = (i, j): (-1)^(i+j), (-1)^i, (-1)^j (the zone-boundary modes: the sublattice parities that
+    checkerboards and stripes are made of), then cos/sin(2πi/L), cos/sin(2πj/L) (which tell every site apart), then
+    zeros. Together with the Gaussian noise added at initialisation no group element fixes v. Shape (dim, L, L).
+    """
+    i, j = torch.meshgrid(torch.arange(L, dtype=torch.float64), torch.arange(L, dtype=torch.float64), indexing="ij")
+    modes = [(-1.0) ** (i + j), (-1.0) ** i, (-1.0) ** j, torch.cos(2 * torch.pi * i / L), torch.sin(2 * torch.pi * i / L),
+             torch.cos(2 * torch.pi * j / L), torch.sin(2 * torch.pi * j / L)]
+    modes += [torch.zeros(L, L, dtype=torch.float64)] * max(0, dim - len(modes))
+    return torch.stack(modes[:dim]).float()
+
+
 class LatticeEncoder(nn.Module):
     """Encodings for batches of lattice inputs on the group ``group``.
 
@@ -141,7 +157,7 @@ class LatticeEncoder(nn.Module):
         self.kind, self.group, self.dim = kind, group, dim
         self.out_dim = 0 if kind == "none" else dim
         if kind in ("sympe", "fixed"):
-            self.field = nn.Parameter(torch.randn(dim, group.L, group.L))
+            self.field = nn.Parameter(fourier_field(dim, group.L) + 0.1 * torch.randn(dim, group.L, group.L))
 
     def forward(
         self,

@@ -129,12 +129,19 @@ def phase_of(jx: float, jy: float, h: float) -> str:
 
 
 def sample_constant_hamiltonians(
-    num: int, L: int, generator: torch.Generator, zero_field_fraction: float = 0.25, field_scale: float = 3.0
+    num: int, L: int, generator: torch.Generator, zero_field_fraction: float = 0.25, field_scale: float = 3.0,
+    multiscale_fraction: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Constant Hamiltonians covering every phase: J_x, J_y ~ U[-1, 1]; h = 0 with probability
     ``zero_field_fraction`` (the degenerate cases), else U[-field_scale, field_scale]; then a random 90°
-    rotation (which swaps J_x and J_y) with probability 1/2. Returns J (num, 2, L, L), h (num, L, L)."""
+    rotation (which swaps J_x and J_y) with probability 1/2. With probability ``multiscale_fraction`` each coupling
+    is multiplied by 10^U(-2, 0), which puts more Hamiltonians close to the phase boundaries J_x = 0 and J_y = 0
+    (used for training only; evaluation uses the plain law). Returns J (num, 2, L, L), h (num, L, L)."""
     u = torch.rand(num, 3, generator=generator, dtype=torch.float64) * 2 - 1
+    if multiscale_fraction > 0:
+        scale = 10 ** (-2 * torch.rand(num, 2, generator=generator, dtype=torch.float64))
+        pick = torch.rand(num, 2, generator=generator) < multiscale_fraction
+        u[:, :2] = torch.where(pick, u[:, :2] * scale, u[:, :2])
     jx, jy = u[:, 0], u[:, 1]
     zero = torch.rand(num, generator=generator) < zero_field_fraction
     hval = torch.where(zero, torch.zeros_like(u[:, 2]), u[:, 2] * field_scale)
@@ -222,7 +229,7 @@ class IsingConfig:
     hidden: int = 8
     num_layers: int = 4
     kernel_size: int = 3
-    encoding_dim: int = 4
+    encoding_dim: int = 8
 
     def to_dict(self) -> dict:
         return asdict(self)

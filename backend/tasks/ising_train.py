@@ -48,7 +48,7 @@ def train(args) -> dict:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
     data_gen = torch.Generator().manual_seed(args.seed)
-    Jc, hc = sample_constant_hamiltonians(args.num_constant, args.L, data_gen)
+    Jc, hc = sample_constant_hamiltonians(args.num_constant, args.L, data_gen, multiscale_fraction=args.multiscale_fraction)
     Jv, hv, _ = sample_varying_hamiltonians(args.num_varying, args.L, data_gen)
     J, h = torch.cat([Jc, Jv]).float(), torch.cat([hc, hv]).float()
 
@@ -90,7 +90,7 @@ def train(args) -> dict:
         "config": config.to_dict(),
         "command": "python -m backend.tasks.ising_train " + " ".join(shlex.quote(a) for a in args.argv),
         "seed": args.seed,
-        "data": {"constant_hamiltonians": args.num_constant, "varying_hamiltonians": args.num_varying, "L": args.L},
+        "data": {"constant_hamiltonians": args.num_constant, "multiscale_fraction": args.multiscale_fraction, "varying_hamiltonians": args.num_varying, "L": args.L},
         "training": {"steps": args.steps, "batch": args.batch, "lr": args.lr, "encoding_lr_mult": args.encoding_lr_mult, "seconds": round(seconds, 1),
                      "device": str(device), "torch": torch.__version__, "loss": "mean-field energy per site"},
         "small_eval": small_eval(model),
@@ -104,15 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m backend.tasks.ising_train", description=__doc__.splitlines()[0])
     p.add_argument("--variant", choices=VARIANTS, required=True)
     p.add_argument("--L", type=int, default=8)
-    p.add_argument("--steps", type=int, default=2500)
+    p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--encoding-lr-mult", type=float, default=10.0, help="learning-rate factor of the learned field v")
     p.add_argument("--hidden", type=int, default=8)
     p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--encoding-dim", type=int, default=4)
+    p.add_argument("--encoding-dim", type=int, default=8)
     p.add_argument("--num-constant", type=int, default=4096)
     p.add_argument("--num-varying", type=int, default=1024)
+    p.add_argument("--multiscale-fraction", type=float, default=0.3, help="share of couplings rescaled by 10^U(-2,0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
