@@ -79,8 +79,10 @@ def _verdict(err: float, expected_equivariant: bool) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def lattice_checks(J: np.ndarray, h: np.ndarray, point: int, shift: tuple[int, int], flip: bool, seed: int) -> list[dict]:
-    """The checker on every shipped Ising variant for g = (point, shift, flip)."""
+def lattice_checks(J: np.ndarray, h: np.ndarray, point: int, shift: tuple[int, int], flip: bool, seed: int,
+                   versions: tuple = ()) -> list[dict]:
+    """The checker on every shipped Ising variant for g = (point, shift, flip). ``versions`` (the shipped weights'
+    hashes, see ``models.versions``) keys the cache, so new weights are checked as soon as they land."""
     return _lattice_checks(J, h, lattice.element_from_parts(h.shape[0], point, shift, flip), seed)
 
 
@@ -142,8 +144,9 @@ def _double_graph_ae(variant: str, sha256: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def graph_checks(n: int, edges: tuple, g: np.ndarray, hs: np.ndarray) -> list[dict]:
-    """The checker on the SymPE encoding (with the page's table v) and on the shipped autoencoders."""
+def graph_checks(n: int, edges: tuple, g: np.ndarray, hs: np.ndarray, versions: tuple = ()) -> list[dict]:
+    """The checker on the SymPE encoding (with the page's table v) and on the shipped autoencoders (``versions`` keys
+    the cache to the shipped weights)."""
     A = _adjacency(n, edges)
     gp = Permutation(torch.as_tensor(g))
     h = torch.as_tensor(hs[0], dtype=torch.long)

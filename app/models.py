@@ -52,6 +52,11 @@ def entries(experiment: str) -> dict[str, dict]:
     return {k[len(prefix):]: v for k, v in manifest().items() if k.startswith(prefix)}
 
 
+def versions(experiment: str) -> tuple[tuple[str, str], ...]:
+    """(variant, sha256) of every shipped model of an experiment: a cache key that changes when weights land."""
+    return tuple(sorted((v, str(e.get("sha256", ""))) for v, e in entries(experiment).items()))
+
+
 def shipped(experiment: str, variant: str) -> bool:
     return f"{experiment}/{variant}" in manifest()
 

@@ -71,7 +71,7 @@ if mode == "Lattice (Ising)":
 
     st.subheader("Live equivariance check")
     with ui.guard("The equivariance check"):
-        rows = eq.lattice_checks(J, h, point, (dr, dc), flip, seed)
+        rows = eq.lattice_checks(J, h, point, (dr, dc), flip, seed, models.versions("ising"))
         st.dataframe(rows, hide_index=True, width="stretch")
         ui.explain("`sympe` is checked on the joint input (x, h): the same h moved by g. `none` has no h; its "
                    "network is p4m-equivariant but not built to be odd under the spin flip. `fixed` uses v without "
@@ -120,4 +120,5 @@ else:
     }, title=f"Inversion-kernel samples, K = {K} per side", y_title="samples"), "eq-graph-hist", key="eq_ghist")
     st.subheader("Live equivariance check")
     with ui.guard("The equivariance check"):
-        st.dataframe(eq.graph_checks(n, edges, g, hx[:1]), hide_index=True, width="stretch")
+        st.dataframe(eq.graph_checks(n, edges, g, hx[:1], models.versions("graph_ae")), hide_index=True,
+                     width="stretch")

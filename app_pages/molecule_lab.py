@@ -102,7 +102,7 @@ player()
 
 st.subheader("Symmetry along the trajectory")
 ts = [s.t for s in steps]
-ui.show_figure(figures.bar_figure([str(t) for t in ts], [float(np.log10(s.aut_order)) for s in steps],
+ui.show_figure(figures.bar_figure([str(t) for t in ts], [round(float(np.log10(s.aut_order)), 2) for s in steps],
                                   title="log10 |Aut| of the noisy graph at each t (0 = the molecule)", height=260,
                                   y_title="log10 |Aut|"), "molecule-aut", key="mol_aut")
 st.caption(f"{100 * M.symmetric_fraction(steps):.0f}% of the {T + 1} states have a nontrivial automorphism group. "

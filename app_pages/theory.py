@@ -20,7 +20,8 @@ def section(title: str):
 text, live = section("1 · Equivariant functions keep every symmetry of the input")
 with text:
     st.latex(r"f(g\cdot x) = g\cdot f(x)\quad\forall g\in G")
-    st.latex(r"G_x=\{g: g\cdot x = x\}\;\Rightarrow\; g\cdot f(x) = f(g\cdot x) = f(x)\quad\forall g\in G_x")
+    st.latex(r"G_x=\{g: g\cdot x = x\}")
+    st.latex(r"g\in G_x\;\Rightarrow\; g\cdot f(x) = f(g\cdot x) = f(x)")
     ui.explain("Whatever the stabilizer G_x fixes in the input, it also fixes in the output. Two nodes in one orbit of "
                "Aut(G) get the same embedding; a constant lattice gets a constant output.")
 with live, ui.guard("The example"):

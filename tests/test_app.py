@@ -286,3 +286,37 @@ def test_every_figure_builder_passes_plotly_validation(monkeypatch):
     ]
     for fig in built:
         go.Figure(fig.to_dict())  # raises on any invalid property
+
+
+def test_graph_lab_lights_up_when_the_autoencoder_lands(monkeypatch):
+    """With graph_ae entries in the manifest (here untrained models of the real class), the decoded panels render."""
+    graph_ae = pytest.importorskip("backend.tasks.graph_ae")
+    import torch
+
+    import app.models
+
+    real = app.models.manifest()
+    fake = {f"graph_ae/{v}": {"config": {"n_max": 20, "variant": v}, "sha256": f"untrained-{v}", "command": "test"}
+            for v in ("none", "noise", "sympe")}
+    made = {}
+
+    def model(variant):
+        if variant not in made:
+            with torch.random.fork_rng():
+                torch.manual_seed(0)
+                made[variant] = graph_ae.GraphAE(graph_ae.GraphAEConfig(variant=variant, n_max=20)).eval()
+        return made[variant]
+
+    monkeypatch.setattr(app.models, "manifest", lambda: {**real, **fake})
+    monkeypatch.setattr(app.models, "graph_ae_model", model)
+    at = open_page("graph_lab")
+    assert_clean(at)
+    assert sum(m.label == "wrong pairs" for m in at.metric) == 3
+    assert "decoded_k vs t·decoded_1" in " ".join(c.value for c in at.caption)
+    at.selectbox(key="graph").set_value("Petersen graph").run()
+    assert_clean(at)
+    at.switch_page("app_pages/equivariance.py").run()
+    at.radio(key="eq_mode").set_value("Graph").run()
+    assert_clean(at)
+    rows = at.dataframe[0].value.to_dict("records")
+    assert next(r for r in rows if r["function"] == "autoencoder sympe")["verdict"] == "✓ equivariant"

@@ -39,6 +39,10 @@ def screenshot(page, name: str) -> None:
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": int(min(max(height, 1000), 7000))})
     wait_idle(page)
+    page.wait_for_function(  # every plotly chart drawn
+        "() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length <= "
+        "document.querySelectorAll('.js-plotly-plot .main-svg').length", timeout=30_000)
+    page.wait_for_timeout(1000)
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name))
 
@@ -95,8 +99,10 @@ def test_presenter_mode_url_flag(page, server):
     open_page(page, server, "theory", "presenter=true")
     assert_no_exception(page)
     assert page.get_by_role("switch", name="Presenter mode").is_checked()
-    font = page.evaluate("() => getComputedStyle(document.querySelector('[data-testid=\"stAppViewContainer\"]')).fontSize")
-    assert font == "21px"
+    page.wait_for_function(  # the presenter stylesheet is applied (larger base font)
+        "() => getComputedStyle(document.querySelector('[data-testid=\"stAppViewContainer\"]')).fontSize === '21px'",
+        timeout=30_000)
+    assert page.get_by_text("Whatever the stabilizer G_x fixes").count() == 0  # long text hidden
     screenshot(page, "theory-presenter.png")
 
 
@@ -170,4 +176,11 @@ def test_molecule_player_steps(page, server):
     page.get_by_text("frame 20 of 20").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="Step back").click()
     page.get_by_text("frame 19 of 20").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("frame 0 of 20").first.wait_for(timeout=30_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Play").click()  # the player advances by itself (st.fragment(run_every=...))
+    page.get_by_text("frame 3 of 20").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Pause").click()
+    wait_idle(page)
     assert_no_exception(page)
