@@ -113,7 +113,7 @@ def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | 
     """A heatmap of an adjacency (or edge-probability) matrix; with ``reference`` the wrong entries are outlined."""
     n = A.shape[0]
     ticks = list(labels) if labels is not None else [str(i) for i in range(n)]
-    data = [dict(type="heatmap", z=A.tolist(), x=ticks, y=ticks, colorscale="Greys", zmin=0, zmax=zmax,
+    data = [dict(type="heatmap", z=A.tolist(), x=ticks, y=ticks, colorscale=[[0.0, "#ffffff"], [1.0, "#111111"]], zmin=0, zmax=zmax,
                  showscale=False, hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>")]
     if reference is not None:
         wrong = np.argwhere((A >= 0.5) != (reference >= 0.5))
@@ -234,7 +234,8 @@ def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "
                colors: Sequence[str] | None = None, y_title: str = "", reference: float | None = None) -> go.Figure:
     data = [dict(type="bar", x=list(labels), y=_list(values), marker=dict(color=list(colors) if colors else "#4c78a8"),
                  text=[f"{v:g}" for v in values], textposition="auto")]
-    layout = _layout(title, height, yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
+    layout = _layout(title, height, yaxis=dict(title=dict(text=y_title), gridcolor="#eee"),
+                     margin=dict(l=55, r=10, t=40, b=30))
     if reference is not None:
         layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, y0=reference, y1=reference,
                                  line=dict(color="#d62728", dash="dash"))]
@@ -248,7 +249,7 @@ def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[flo
     data = [dict(type="bar", name=name, x=list(categories), y=_list(vals), marker=dict(color=PALETTE[k % len(PALETTE)]))
             for k, (name, vals) in enumerate(series.items())]
     layout = _layout(title, height, barmode="group", showlegend=True, legend=dict(orientation="h", y=-0.2),
-                     yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
+                     yaxis=dict(title=dict(text=y_title), gridcolor="#eee"), margin=dict(l=55, r=10, t=40, b=30))
     return _figure(data, layout)
 
 

@@ -75,6 +75,7 @@ class Stabilizer:
     summary: str
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
 def stabilizer(J: np.ndarray, h: np.ndarray) -> Stabilizer:
     form = canonical(J, h)
     L = h.shape[0]
@@ -193,6 +194,7 @@ def coverage(run: VariantRun, ref: Reference) -> dict[str, int]:
     return counts
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
 def phase_grid(hval: float, steps: int = 17) -> tuple[np.ndarray, list[str]]:
     axis = np.linspace(-2, 2, steps)
     grid = np.array([(x, y) for y in axis for x in axis])

@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=12, help="widget changes per scenario")
     ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--pages", nargs="*", help="only these pages (home, graph-lab, lattice-lab, ...)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             wait_idle(page)
             first_render = time.perf_counter() - start - 0.4  # minus wait_idle's two settling pauses
             for path, query, heading, what, actions in SCENARIOS:
+                if args.pages and (path or "home") not in args.pages:
+                    continue
                 page.goto(f"{url}/{path}?{query}")
                 page.get_by_role("heading", name=heading).first.wait_for(timeout=120_000)
                 wait_idle(page)
