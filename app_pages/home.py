@@ -44,7 +44,7 @@ with c_base:
             base = lattice.run_variant("none", J, h, 1, seed, sha)
             ui.show_figure(figures.spins_figure(base.spins[0], title="its only answer", height=280), "home-baseline",
                            key="home_base")
-            st.metric("energy per site", f"{base.energies[0] / L**2:.3f}",
+            st.metric("energy per site", f"{base.energies[0] / L**2 + 0.0:.3f}",
                       f"ground state: {ref.energy / L**2:.3f}", delta_color="off")
 with c_sympe:
     st.markdown("**SymPE samples** (`sympe`)")
@@ -83,7 +83,8 @@ with ui.guard("The ring example"):
         with cols[k + 1]:
             positions = graphs.positions_of(samples[k])
             ui.show_figure(figures.graph_figure(pos, edges, values=positions, labels=[str(p) for p in positions],
-                                                title=f"sample {k + 1}: canonical positions", height=250),
+                                                title=f"sample {k + 1}: canonical positions", height=250,
+                                                show_scale=False),
                            f"home-ring-{k + 1}", key=f"home_ring_{k}")
 
 st.divider()
