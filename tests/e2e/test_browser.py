@@ -79,7 +79,7 @@ def test_deep_link_on_a_fresh_server_goes_through_the_entry_script(page):
         page.goto(f"{url}/lattice-lab?presenter=true&seed=7")
         page.get_by_role("heading", name="Lattice lab").first.wait_for(timeout=60_000)
         wait_idle(page)
-        assert page.get_by_text("Presenter mode").count() == 1
+        page.get_by_text("Presenter mode").first.wait_for(timeout=30_000)
         assert page.get_by_text("Graph lab").count() >= 1  # the navigation shows our titles, not file names
         assert page.get_by_text("Pick couplings").count() == 0  # presenter mode hides the long text
         assert_no_exception(page)
@@ -123,7 +123,7 @@ def test_lattice_slider_changes_the_state_and_url(page, server):
     wait_for_param(page, "K", "5")
     wait_idle(page)
     assert_no_exception(page)
-    assert page.get_by_text("Which states do K = 5 samples hit?").count() == 1
+    page.get_by_text("Which states do K = 5 samples hit?").first.wait_for(timeout=60_000)
 
 
 def test_lattice_painter_click_paints_a_site(page, server):
