@@ -325,10 +325,37 @@ def _orbit_tables(group: LatticeGroup, C: int, odd: tuple[bool, ...], with_bonds
     return torch.cat(parts, -1).long(), torch.cat(signs, -1)
 
 
-def _all_candidates_equal(orbit: torch.Tensor, candidates: torch.Tensor) -> bool:
-    first = candidates.long().argmax(-1)  # (B,)
-    rows = orbit[torch.arange(orbit.shape[0]), first].unsqueeze(1)  # (B, 1, D)
-    return bool(((orbit == rows).all(-1) == candidates).all())
+def _lexicographic_minima(orbit: torch.Tensor) -> torch.Tensor:
+    """Mask of the rows equal to the lexicographically smallest row, per batch item. Shapes: (B, N, D) -> (B, N).
+
+    Columns are scanned in order, keeping the rows that reach the running minimum. Every 16 columns the survivors
+    are compacted into a smaller tensor when they are at most half of it (padded with copies of the first survivor,
+    which behave exactly like it), and the scan stops once all survivors are equal rows: the remaining columns
+    cannot split them."""
+    B, N, D = orbit.shape
+    rows = torch.arange(N, device=orbit.device).expand(B, N)  # original index of each row of ``sub``
+    sub, alive = orbit, torch.ones(B, N, dtype=torch.bool, device=orbit.device)
+    inf = torch.tensor(float("inf"), dtype=orbit.dtype, device=orbit.device)
+    for d in range(D):
+        col = sub[..., d]
+        best = torch.where(alive, col, inf).min(-1, keepdim=True).values
+        alive = alive & (col == best)
+        if d % 16 != 15:
+            continue
+        M = int(alive.sum(-1).max())
+        if M <= sub.shape[1] // 2:
+            first = alive.long().argmax(-1, keepdim=True)  # (B, 1)
+            order = torch.sort(alive.to(torch.int8), dim=-1, descending=True, stable=True).indices[:, :M]  # survivors first
+            keep = torch.gather(alive, 1, order)
+            order = torch.where(keep, order, first)
+            sub = torch.gather(sub, 1, order[..., None].expand(B, M, D))
+            rows = torch.gather(rows, 1, order)
+            alive = torch.ones(B, M, dtype=torch.bool, device=orbit.device)
+        if M == 1 or d % 64 == 63:
+            reference = sub[:, :1, d + 1 :] if bool(alive[:, 0].all()) else None
+            if reference is not None and bool(((sub[..., d + 1 :] == reference).all(-1) == alive).all()):
+                break
+    return torch.zeros(B, N, dtype=torch.bool, device=orbit.device).scatter_(1, rows, alive)
 
 
 def canonicalize_lattice(
@@ -355,14 +382,7 @@ def canonicalize_lattice(
             for i in range(0, sites.shape[0], chunk)
         ])
     orbit = lattice_orbit(group, sites, bonds, odd)  # (B, |G|, D)
-    candidates = torch.ones(orbit.shape[:2], dtype=torch.bool, device=orbit.device)
-    inf = torch.tensor(float("inf"), dtype=orbit.dtype, device=orbit.device)
-    for d in range(orbit.shape[-1]):
-        col = orbit[..., d]
-        best = torch.where(candidates, col, inf).min(-1, keepdim=True).values
-        candidates &= col == best
-        if d % 16 == 15 and _all_candidates_equal(orbit, candidates):
-            break  # every surviving row equals the first: the remaining columns cannot split them
+    candidates = _lexicographic_minima(orbit)
     canonical_index = candidates.long().argmax(-1)
     identity_row = orbit[:, :1]  # the identity is element 0: its row is x itself
     stabilizer = (orbit == identity_row).all(-1)  # g⁻¹·x = x  <=>  g ∈ G_x
