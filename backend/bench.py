@@ -286,6 +286,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nx-limit", type=float, default=None, help="seconds allowed for one networkx enumeration (default 5, quick 1)")
     p.add_argument("--device", default="cpu", help="device of the encoder in part 3 (default cpu)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: the tensors are tiny, and on a busy 2-core machine two threads spin-wait)")
     return p
 
 
@@ -299,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg.budget = cfg.budget if cfg.budget is not None else (1.0 if cfg.quick else 10.0)
     cfg.nx_limit = cfg.nx_limit if cfg.nx_limit is not None else (1.0 if cfg.quick else 5.0)
     cfg.k = 100 if cfg.quick else 1000
+    torch.set_num_threads(max(1, cfg.threads))
     result = run_benchmarks(cfg)
     if cfg.json:
         print(json.dumps(result, indent=2))
