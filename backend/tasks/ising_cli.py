@@ -155,8 +155,10 @@ def run(args) -> dict:
     if L != model.config.L:
         model = model.at_size(L)
     generator = torch.Generator().manual_seed(seed)
+    Jf, hf = J[None].float(), h[None].float()
+    canonical = model.canonicalize(Jf, hf)[[0] * samples] if args.variant == "sympe" else None  # one input, K samples
     with torch.no_grad():
-        out = model(J[None].expand(samples, 2, L, L).float(), h[None].expand(samples, L, L).float(), generator=generator)
+        out = model(Jf.expand(samples, 2, L, L), hf.expand(samples, L, L), generator=generator, canonical=canonical)
     spins = spins_from_logits(out.logits).double()
     energies = energy(J[None], h[None], spins)
     result = {
