@@ -16,11 +16,22 @@ from typing import Callable
 
 import torch
 
-__all__ = ["main", "UsageError"]
+__all__ = ["main", "UsageError", "integer_option"]
 
 
 class UsageError(Exception):
     """Bad input from the user: reported as one line on stderr with exit code 2."""
+
+
+def integer_option(name: str, text: str, low: int, high: int) -> int:
+    """An integer command-line value in [low, high]; anything else is a UsageError naming the option."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise UsageError(f"--{name} must be an integer, got {text!r}") from None
+    if not low <= value <= high:
+        raise UsageError(f"--{name} must be between {low} and {high}, got {value}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):

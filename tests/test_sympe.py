@@ -20,16 +20,6 @@ TOL = 1e-10
 DIM = 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """Tiny float64 matmuls are pathologically slow with several intra-op threads on a loaded CPU; run this
-    module single-threaded and restore the previous setting afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 

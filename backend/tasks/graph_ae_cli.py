@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import torch
 
+from ..cli import integer_option
+
 MAX_SAMPLES = 100
 
 
@@ -32,16 +34,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--samples", type=str, default="1")
     p.add_argument("--seed", type=str, default="0")
     p.set_defaults(handler=run)
-
-
-def _integer(name: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise _Usage(f"--{name} must be an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise _Usage(f"--{name} must be between {low} and {high}, got {value}")
-    return value
 
 
 def _node_limit(variant: str) -> int:
@@ -60,8 +52,8 @@ def run(args) -> dict:
     from .graph_ae import GraphSet, aggregate, load_graph_ae, reconstruction_counts, sympe_elements
 
     try:
-        samples = _integer("samples", args.samples, 1, MAX_SAMPLES)
-        seed = _integer("seed", args.seed, 0, 2**63 - 1)
+        samples = integer_option("samples", args.samples, 1, MAX_SAMPLES)
+        seed = integer_option("seed", args.seed, 0, 2**63 - 1)
         limit = _node_limit(args.variant)
         try:
             graph = load_graph(args.graph, args.format)

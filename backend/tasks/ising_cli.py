@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cli import integer_option
+
 MAX_FILE_BYTES = 1_000_000
 MAX_ABS_VALUE = 1000.0
 
@@ -49,16 +51,6 @@ def _number(name: str, text: str) -> float:
         raise _Usage(f"--{name} must be a number, got {text!r}") from None
     if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
         raise _Usage(f"--{name} must be finite with |value| <= {MAX_ABS_VALUE:g}, got {text!r}")
-    return value
-
-
-def _integer(name: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise _Usage(f"--{name} must be an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise _Usage(f"--{name} must be between {low} and {high}, got {value}")
     return value
 
 
@@ -123,9 +115,9 @@ def run(args) -> dict:
     from .ising_eval import load_ising
 
     try:
-        samples = _integer("samples", args.samples, 1, 1000)
-        seed = _integer("seed", args.seed, 0, 2**63 - 1)
-        L_arg = None if args.L is None else _check_L(_integer("L", args.L, 2, 64))
+        samples = integer_option("samples", args.samples, 1, 1000)
+        seed = integer_option("seed", args.seed, 0, 2**63 - 1)
+        L_arg = None if args.L is None else _check_L(integer_option("L", args.L, 2, 64))
         if args.couplings is not None:
             if any(v is not None for v in (args.jx, args.jy, args.field)):
                 raise _Usage("give either --couplings FILE or --jx/--jy/--h, not both")
