@@ -150,6 +150,16 @@ class GraphCanonicalForm:
             rows.append(torch.tensor(s, dtype=torch.long)[gamma])
         return torch.stack(rows)
 
+    def to_dict(self) -> dict:
+        """The JSON view shared by the CLIs: exact |Aut| as a decimal string, orbits, γ, canonical edges, generators."""
+        return {
+            "automorphism_group_order": str(self.automorphism_group_order),
+            "orbits": self.orbits,
+            "canonical_order": list(self.order),
+            "canonical_edges": [[k, l] for k, l, _ in self.canonical_edges],
+            "generators": [list(g) for g in self.generators],
+        }
+
     def canonical_adjacency(self, dtype=torch.float64) -> torch.Tensor:
         A = torch.zeros(self.n, self.n, dtype=dtype)
         for k, l, _ in self.canonical_edges:

@@ -55,11 +55,7 @@ def _canon_graph(args) -> dict:
     return {
         "n": graph.n,
         "nodes": graph.nodes,
-        "automorphism_group_order": str(form.automorphism_group_order),
-        "orbits": form.orbits,
-        "canonical_order": list(form.order),
-        "canonical_edges": [[k, l] for k, l, _ in form.canonical_edges],
-        "generators": [list(g) for g in form.generators],
+        **form.to_dict(),
         "samples": samples,
         "seed": args.seed,
     }

@@ -9,6 +9,8 @@ from collections import Counter
 import networkx as nx
 import pytest
 import torch
+
+from graphs import dense
 from networkx.algorithms.isomorphism import GraphMatcher
 from scipy.stats import chisquare
 
@@ -31,15 +33,6 @@ def gen(seed: int) -> torch.Generator:
 def canon(G: nx.Graph, node_colors=None, edge_colors=None):
     G = nx.convert_node_labels_to_integers(G, ordering="sorted")
     return canonicalize_graph(G.number_of_nodes(), list(G.edges()), node_colors, edge_colors)
-
-
-def dense(G: nx.Graph) -> torch.Tensor:
-    G = nx.convert_node_labels_to_integers(G, ordering="sorted")
-    n = G.number_of_nodes()
-    A = torch.zeros(n, n, **F64)
-    for u, v in G.edges():
-        A[u, v] = A[v, u] = 1.0
-    return A
 
 
 def nx_aut_count(G: nx.Graph, node_attr=None, edge_attr=None) -> int:

@@ -8,6 +8,8 @@ import networkx as nx
 import pytest
 import torch
 
+from graphs import dense
+
 from backend.canonical import canonicalize_dense, canonicalize_lattice, sample_graph_inversion_kernel
 from backend.equivariance import INVARIANT, equivariance_error, max_equivariance_error
 from backend.groups import LatticeElement, LatticeGroup, Permutation
@@ -22,15 +24,6 @@ DIM = 4
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-def dense(G: nx.Graph) -> torch.Tensor:
-    G = nx.convert_node_labels_to_integers(G, ordering="sorted")
-    n = G.number_of_nodes()
-    A = torch.zeros(n, n, **F64)
-    for u, v in G.edges():
-        A[u, v] = A[v, u] = 1.0
-    return A
 
 
 SYMMETRIC = {"C6": nx.cycle_graph(6), "petersen": nx.petersen_graph(), "K33": nx.complete_bipartite_graph(3, 3)}
