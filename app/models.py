@@ -146,3 +146,32 @@ def _graph_ae_model(variant: str, sha256: str):
     for p in model.parameters():
         p.requires_grad_(False)
     return model.eval()
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# QM9 diffusion
+
+
+QM9_VARIANTS = ("none", "noise", "sympe", "sympe-edges")
+
+
+def shipped_qm9_variants() -> list[str]:
+    return [v for v in QM9_VARIANTS if shipped("qm9", v)]
+
+
+def qm9_model(variant: str):
+    """The shipped QM9 denoiser for ``variant``, or None when it is not shipped."""
+    entry = manifest().get(f"qm9/{variant}")
+    if entry is None:
+        return None
+    return _qm9_model(variant, entry["sha256"])
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _qm9_model(variant: str, sha256: str):
+    from backend.tasks.qm9_diffusion import load_qm9_model
+
+    model = load_qm9_model(variant)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()

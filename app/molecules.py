@@ -1,7 +1,8 @@
-"""The Molecule lab without a trained model: heavy-atom molecule graphs and a discrete forward noising process.
+"""The Molecule lab: generation trajectories of the trained QM9 diffusion models, and a model-free forward process.
 
-The QM9 diffusion model (DiGress-style) is not shipped. What this module computes instead is exact and needs no
-weights: the *forward* process of discrete diffusion on a molecule graph (node types C, N, O, F; edge types none,
+With the shipped QM9 denoisers (``backend.tasks.qm9_diffusion``) a trajectory is either one of the saved ones
+(pretrained/qm9/trajectories/<variant>.json, written by the evaluation script) or sampled live. Without any model,
+the page still shows what is exact and needs no weights: the *forward* process of discrete diffusion on a molecule graph (node types C, N, O, F; edge types none,
 single, double, triple), either absorbing (every entry is replaced by a MASK type with probability 1 - ᾱ_t) or
 uniform (every entry is resampled uniformly with probability 1 - ᾱ_t), on a cosine schedule. Played backwards it shows
 what a denoiser faces: it starts from a highly symmetric state and has to break that symmetry. For every step the
@@ -84,6 +85,74 @@ def trajectory(name: str, process: str, T: int, seed: int) -> list[Step]:
         steps.append(Step(t, tuple(atoms), tuple((u, v, b) for (u, v), b in pairs.items() if b != "none"),
                           *_analyse(n, atoms, pairs, seed + t)))
     return steps
+
+
+def _steps_from_graphs(frames: list[tuple[int, list[int], list[tuple[int, int, int]]]], n: int, seed: int) -> list[Step]:
+    """Steps in increasing t (index 0 = the generated molecule) from (t, atom types, bonds) frames."""
+    out = []
+    for t, atoms, bonds in sorted(frames, key=lambda f: f[0]):
+        symbols = [ATOMS[a] for a in atoms]
+        pairs = {(min(u, v), max(u, v)): BONDS[b] for u, v, b in bonds}
+        out.append(Step(t, tuple(symbols), tuple((u, v, b) for (u, v), b in pairs.items()), *_analyse(n, symbols, pairs, seed + t)))
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def saved_trajectories(variant: str, sha256: str) -> list[dict]:
+    """The saved trajectories of a shipped variant ([] when the file is missing or unreadable)."""
+    from backend.tasks.qm9_eval import TRAJECTORIES
+    import json
+
+    try:
+        return json.loads((TRAJECTORIES / f"{variant}.json").read_text())
+    except (OSError, ValueError):
+        return []
+
+
+def saved_trajectory(record: dict) -> tuple[list[Step], str | None]:
+    frames = [(s["t"], s["atoms"], [tuple(b) for b in s["bonds"]]) for s in record["steps"]]
+    return _steps_from_graphs(frames, record["n"], record["seed"]), record.get("smiles")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def live_trajectory(variant: str, sha256: str, seed: int, steps: int) -> tuple[list[Step], str | None]:
+    """One molecule sampled now by the shipped model (generator seed ``seed``), with every intermediate graph."""
+    from app import models
+    from backend.tasks.qm9_data import dense_to_graph, graph_to_smiles
+    from backend.tasks.qm9_diffusion import sample_molecules
+
+    model = models.qm9_model(variant)
+    with torch.inference_mode():
+        sample = sample_molecules(model, 1, torch.Generator().manual_seed(seed), steps, keep_trajectory=True,
+                                  track_symmetry=False)
+    n = int(sample.num_nodes[0])
+    frames = [(t, *dense_to_graph(X[0], E[0], n)) for t, X, E in sample.trajectory]
+    return _steps_from_graphs(frames, n, seed), graph_to_smiles(*dense_to_graph(sample.node_types[0], sample.edge_types[0], n))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def compare_variants(versions: tuple[tuple[str, str], ...], seed: int, num: int) -> list[dict]:
+    """``num`` molecules from every shipped variant, each from a generator seeded with ``seed``: validity,
+    uniqueness among valid, the share of symmetric denoising steps and a few SMILES."""
+    from app import models
+    from backend.tasks.qm9_data import dense_to_graph, graph_to_smiles
+    from backend.tasks.qm9_diffusion import sample_molecules
+
+    rows = []
+    for variant, _ in versions:
+        with torch.inference_mode():
+            sample = sample_molecules(models.qm9_model(variant), num, torch.Generator().manual_seed(seed))
+        smiles = [graph_to_smiles(*dense_to_graph(sample.node_types[b], sample.edge_types[b], int(sample.num_nodes[b])))
+                  for b in range(num)]
+        valid = [s for s in smiles if s is not None]
+        rows.append({
+            "variant": variant,
+            "valid %": round(100 * len(valid) / num, 1),
+            "unique % of valid": round(100 * len(set(valid)) / max(len(valid), 1), 1),
+            "symmetric steps %": round(100 * float((sample.symmetric_steps.double() / sample.steps).mean()), 1),
+            "molecules (invalid = ✗)": " ".join(s if s is not None else "✗" for s in smiles),
+        })
+    return rows
 
 
 def symmetric_fraction(steps: list[Step]) -> float:

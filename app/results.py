@@ -43,15 +43,6 @@ def provenance_rows(entries: dict[str, dict]) -> list[dict]:
     return rows
 
 
-def comparison_table(entries: dict[str, dict], section: str) -> list[dict]:
-    """One row per metric path of ``section`` (e.g. "small_eval"), one column per variant."""
-    flat = {v: flatten(e.get(section, {})) for v, e in ordered(entries)}
-    keys: list[str] = []
-    for f in flat.values():
-        keys += [k for k in f if k not in keys]
-    return [{"metric": k, **{v: f.get(k) for v, f in flat.items()}} for k in keys]
-
-
 # ----------------------------------------------------------------------------------------------------------------------
 # Ising
 
@@ -120,3 +111,31 @@ def graph_ae_exact_series(rows: list[dict]) -> tuple[list[str], dict[str, list[f
     for r in rows:
         series.setdefault(r["variant"], [0.0] * len(datasets))[datasets.index(r["dataset"])] = r["exact %"] or 0.0
     return datasets, series
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# QM9 diffusion
+
+
+def qm9_rows(entries: dict[str, dict]) -> list[dict]:
+    """One row per variant from its evaluation metrics (or, before the evaluation ran, its small evaluation)."""
+    rows = []
+    for v, e in ordered(entries):
+        m = e.get("metrics")
+        if m:
+            rows.append({
+                "variant": v,
+                "test NLL (nats / molecule)": round(m["test_nll"], 2),
+                "validity %": round(m["validity_pct"], 1),
+                "uniqueness %": round(m["uniqueness_pct"], 1),
+                "novelty %": round(m["novelty_pct"], 1),
+                "atom-type TV": round(m["atom_tv"], 4),
+                "bond-type TV": round(m["bond_tv"], 4),
+                "symmetric denoising steps %": round(100 * m["symmetric_step_fraction"], 1),
+                "molecules sampled": m["samples"],
+                "sampling time (s)": m["sampling_seconds"],
+            })
+        elif e.get("small_eval"):
+            s = e["small_eval"]
+            rows.append({"variant": v, "small-set NLL": s["nll"], f"validity of {s['samples']} samples %": round(100 * s["validity"], 1)})
+    return rows

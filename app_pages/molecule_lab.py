@@ -1,5 +1,6 @@
-"""Molecule lab: symmetric noisy molecule graphs in discrete diffusion. The QM9 model is not shipped; the page says so
-and shows, without it, the forward noising process and the symmetry of every noisy graph."""
+"""Molecule lab: symmetric noisy molecule graphs in discrete diffusion. With the shipped QM9 models it animates their
+generation trajectories (saved or sampled live) and compares the variants; without them it shows the model-free
+forward process and the symmetry of every noisy graph."""
 import numpy as np
 import streamlit as st
 
@@ -9,47 +10,66 @@ from app import molecules as M
 st.title("Molecule lab")
 
 entries = models.entries("qm9")
-if not entries:
+shipped = models.shipped_qm9_variants()
+if not shipped:
     st.warning(
         "**The QM9 diffusion model is not shipped.** There is no `qm9/…` entry in pretrained/manifest.json, so this "
-        "page cannot generate molecules with `none`, `sympe` or `sympe-edges`, nor draw them with RDKit. It lights up "
-        "(metrics and commands below) as soon as a manifest entry appears. What follows needs no model."
+        "page cannot generate molecules. It lights up as soon as a manifest entry appears. What follows needs no model."
     )
-else:
-    st.success("Shipped QM9 diffusion variants: " + ", ".join(f"`{v}`" for v in sorted(entries)))
-    with ui.guard("The QM9 manifest entries"):
-        from app import results as R
-
-        st.dataframe(R.comparison_table(entries, "metrics") or R.comparison_table(entries, "small_eval"),
-                     hide_index=True, width="stretch")
-        st.dataframe(R.provenance_rows(entries), hide_index=True, width="stretch")
-        st.info("Interactive sampling and saved trajectories from this model are not wired into the app yet; the "
-                "demonstration below is the model-free forward process.")
 
 ui.explain(
-    "A discrete diffusion model generates a molecule by denoising, starting from pure noise. With the absorbing "
-    "(masking) process the start is a fully masked graph: every atom and every pair alike, |Aut| = n!. An equivariant "
-    "denoiser cannot break that symmetry by itself; SymPE draws h from the inversion kernel of the *current* noisy "
-    "graph at every step. Below, the forward noising of a real molecule (exact, no model) is played from noise to "
-    "molecule, with the symmetry of each noisy graph and the h SymPE would draw."
+    "A discrete diffusion model generates a molecule by denoising, starting from pure noise: every atom type and "
+    "every pair's bond type drawn from the data's marginals, so atoms and pairs are exchangeable and the noisy graphs "
+    "are often symmetric. An equivariant denoiser cannot break the symmetry of its input by itself; SymPE draws h "
+    "from the inversion kernel of the *current* noisy graph (atom and bond types as colours) at every step."
 )
 
-c1, c2, c3, c4 = st.columns(4)
-name = c1.selectbox("Molecule (heavy atoms)", list(M.MOLECULES), key="mol", bind="query-params")
-process = c2.radio("Noise", ["absorbing", "uniform"], key="mol_process", bind="query-params", horizontal=True)
-T = c3.select_slider("Steps T", [10, 20, 50], value=20, key="mol_T", bind="query-params")
-speed = c4.select_slider("Speed (steps per second)", [0.5, 1.0, 2.0, 4.0], value=2.0, key="mol_speed")
+sources = (["Trained model: generation"] if shipped else []) + ["Forward noising of a known molecule (no model)"]
+source = st.radio("Show", sources, key="mol_source", bind="query-params", horizontal=True)
 seed = sidebar.seed()
-
-steps = M.trajectory(name, process, T, seed)
-atoms0, bonds0 = M.MOLECULES[name]
-n = len(atoms0)
-edges0 = tuple(sorted((min(u, v), max(u, v)) for u, v, _ in bonds0))
+smiles, steps = None, None
+if source.startswith("Trained"):
+    c1, c2, c3 = st.columns([1.2, 1.2, 1])
+    variant = c1.selectbox("Variant", shipped, index=shipped.index("sympe") if "sympe" in shipped else 0,
+                           format_func=lambda v: models.VARIANT_LABELS.get(v, v), key="mol_variant", bind="query-params")
+    sha = entries[variant]["sha256"]
+    saved = M.saved_trajectories(variant, sha)
+    modes = (["saved"] if saved else []) + ["live"]
+    mode = c2.radio("Trajectory", modes, key="mol_mode", horizontal=True,
+                    format_func=lambda m: {"saved": "saved (instant)", "live": "sample live"}[m])
+    speed = c3.select_slider("Speed (steps per second)", [1.0, 2.0, 5.0, 10.0, 20.0], value=10.0, key="mol_speed")
+    with ui.guard("Generation"):
+        if mode == "saved":
+            k = st.select_slider("Saved trajectory", list(range(len(saved))), value=0, key="mol_saved")
+            steps, smiles = M.saved_trajectory(saved[k])
+            key = ("saved", variant, k)
+        else:
+            T_model = int(entries[variant]["config"]["T"])
+            n_steps = st.select_slider("Denoising steps", sorted({10, 25, 50, T_model}), value=T_model, key="mol_steps")
+            with st.spinner("Sampling a molecule…"):
+                steps, smiles = M.live_trajectory(variant, sha, seed, n_steps)
+            key = ("live", variant, seed, n_steps)
+    if steps is None:
+        st.stop()
+    T = len(steps) - 1
+    n = len(steps[0].atoms)
+    edges0 = tuple(sorted((u, v) for u, v, _ in steps[0].bonds))
+else:
+    c1, c2, c3, c4 = st.columns(4)
+    name = c1.selectbox("Molecule (heavy atoms)", list(M.MOLECULES), key="mol", bind="query-params")
+    process = c2.radio("Noise", ["absorbing", "uniform"], key="mol_process", bind="query-params", horizontal=True)
+    T = c3.select_slider("Steps T", [10, 20, 50], value=20, key="mol_T", bind="query-params")
+    speed = c4.select_slider("Speed (steps per second)", [0.5, 1.0, 2.0, 4.0], value=2.0, key="mol_speed")
+    steps = M.trajectory(name, process, T, seed)
+    atoms0, bonds0 = M.MOLECULES[name]
+    n = len(atoms0)
+    edges0 = tuple(sorted((min(u, v), max(u, v)) for u, v, _ in bonds0))
+    key = ("forward", name, process, T, seed)
 pos = graphs.layout(n, edges0)
 
 # The player shows generation order: index 0 is t = T (noise), index T is t = 0 (the molecule).
-if st.session_state.get("_mol_key") != (name, process, T, seed):
-    st.session_state["_mol_key"] = (name, process, T, seed)
+if st.session_state.get("_mol_key") != key:
+    st.session_state["_mol_key"] = key
     st.session_state["mol_frame"] = 0
     st.session_state["mol_playing"] = False
 
@@ -107,3 +127,24 @@ ui.show_figure(figures.bar_figure([str(t) for t in ts], [round(float(np.log10(s.
                                   y_title="log10 |Aut|"), "molecule-aut", key="mol_aut")
 st.caption(f"{100 * M.symmetric_fraction(steps):.0f}% of the {T + 1} states have a nontrivial automorphism group. "
            "The molecule itself: |Aut| = " + f"{steps[0].aut_order}.")
+
+if source.startswith("Trained"):
+    st.markdown(f"Generated molecule: `{smiles}`" if smiles else
+                "The generated graph is **not a valid molecule** (RDKit cannot sanitize it, or it is disconnected).")
+
+    st.subheader("The variants side by side")
+    ui.explain("The same seed for every variant: 16 molecules each, sampled now with all denoising steps. The full "
+               "evaluation (1000 molecules per variant) is in the table below and in the README.")
+    if st.button("Sample 16 molecules from every variant", icon=":material/science:", key="mol_compare"):
+        st.session_state["mol_compare_seed"] = seed
+    if st.session_state.get("mol_compare_seed") is not None:
+        with ui.guard("The comparison"), st.spinner("Sampling…"):
+            st.dataframe(M.compare_variants(models.versions("qm9"), st.session_state["mol_compare_seed"], 16),
+                         hide_index=True, width="stretch")
+
+    st.subheader("Measured results")
+    with ui.guard("The QM9 manifest entries"):
+        from app import results as R
+
+        st.dataframe(R.qm9_rows(entries), hide_index=True, width="stretch")
+        st.dataframe(R.provenance_rows(entries), hide_index=True, width="stretch")

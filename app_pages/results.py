@@ -39,8 +39,7 @@ for experiment, title in models.EXPERIMENTS.items():
                                                           title="Exactly reconstructed test graphs"),
                                "results-graph-ae", key="res_graph_ae")
         else:
-            st.dataframe(R.comparison_table(entries, "metrics") or R.comparison_table(entries, "small_eval"),
-                         hide_index=True, width="stretch")
+            st.dataframe(R.qm9_rows(entries), hide_index=True, width="stretch")
         st.markdown("**How each row was made**")
         st.dataframe(R.provenance_rows(entries), hide_index=True, width="stretch")
         with st.expander("Raw manifest entries"):

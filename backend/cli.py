@@ -5,6 +5,7 @@ Commands (JSON on stdout; any bad input gives one line on stderr and exit code 2
     canon graph PATH [--format F] [--samples K] [--seed S] [--max-nodes N]
     predict ising --jx X --jy Y --h H [--L 8] [--variant sympe] [--samples K] [--seed S] [--couplings FILE]
     predict graph-ae --graph PATH [--format F] [--variant sympe] [--samples K] [--seed S]
+    sample qm9 [--variant sympe] [--num N] [--steps T] [--seed S] [--trajectory]
     bench [--quick] [--repeats R] [--json]
 """
 from __future__ import annotations
@@ -77,10 +78,14 @@ def _build_parser() -> _Parser:
 
     predict = sub.add_parser("predict", help="run a pretrained model")
     predict_sub = predict.add_subparsers(dest="task", required=True, parser_class=_Parser)
-    from .tasks import graph_ae_cli, ising_cli
+    from .tasks import graph_ae_cli, ising_cli, qm9_cli
 
     ising_cli.add_parser(predict_sub)
     graph_ae_cli.add_parser(predict_sub)
+
+    sample = sub.add_parser("sample", help="generate with a pretrained generative model")
+    sample_sub = sample.add_subparsers(dest="task", required=True, parser_class=_Parser)
+    qm9_cli.add_parser(sample_sub)
 
     sub.add_parser("bench", help="benchmarks (prints ratios measured in one run); see python -m backend bench --help")
     return parser

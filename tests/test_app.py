@@ -159,8 +159,12 @@ def test_lattice_lab_antiferromagnet_sympe_hits_ground_states():
     assert "h for sample 1" in text
 
 
+FORWARD = "Forward noising of a known molecule (no model)"
+needs_qm9 = pytest.mark.skipif("qm9/sympe" not in SHIPPED or "qm9/none" not in SHIPPED, reason="qm9 is not shipped")
+
+
 def test_molecule_lab_player_steps():
-    at = open_page("molecule_lab")
+    at = open_page("molecule_lab", mol_source=FORWARD)
     assert_clean(at)
     if not any(k.startswith("qm9/") for k in SHIPPED):
         assert any("not shipped" in w.value for w in at.warning)
@@ -170,6 +174,29 @@ def test_molecule_lab_player_steps():
     assert metric(at, "|Aut| of the noisy coloured graph") == "6"  # kekulé benzene: bond orders leave 6 automorphisms
     at.button(key="mol_prev").click().run()
     assert at.session_state["mol_frame"] == at.select_slider(key="mol_T").value - 1
+
+
+@needs_qm9
+def test_molecule_lab_animates_a_trained_model_and_compares_variants():
+    at = open_page("molecule_lab")
+    assert_clean(at)
+    assert at.radio(key="mol_source").value.startswith("Trained")
+    assert at.selectbox(key="mol_variant").value == "sympe"
+    assert int(metric(at, "|Aut| of the noisy coloured graph").replace(",", "")) >= 1
+    at.button(key="mol_last").click().run()
+    assert_clean(at)
+    assert at.session_state["mol_frame"] == SHIPPED["qm9/sympe"]["config"]["T"]  # saved: every step from T to 0
+    assert "Generated molecule: `" in markdown_text(at) or "not a valid molecule" in markdown_text(at)
+    at.radio(key="mol_mode").set_value("live").run()
+    assert_clean(at)
+    at.select_slider(key="mol_steps").set_value(10).run()
+    assert_clean(at)
+    assert "of the 11 states have a nontrivial automorphism group" in " ".join(c.value for c in at.caption)
+    at.button(key="mol_compare").click().run()
+    assert_clean(at)
+    rows = at.dataframe[0].value.to_dict("records")
+    assert {r["variant"] for r in rows} == {k.split("/")[1] for k in SHIPPED if k.startswith("qm9/")}
+    assert all(0 <= r["valid %"] <= 100 for r in rows)
 
 
 @needs_ising_sympe

@@ -7,9 +7,12 @@ pyvis view); and the `page` fixture fails the test if any request leaves localho
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from harness import SCREENSHOTS, free_port, start_server, stop_server, wait_healthy
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PAGES = {
     "": "SymPE Lab",
@@ -171,7 +174,7 @@ def test_graph_resample_and_offline_pyvis_view(page, server):
 
 
 def test_molecule_player_steps(page, server):
-    open_page(page, server, "molecule-lab")
+    open_page(page, server, "molecule-lab", "mol_source=Forward+noising+of+a+known+molecule+%28no+model%29")
     page.get_by_role("button", name="End").click()
     page.get_by_text("frame 20 of 20").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="Step back").click()
@@ -186,5 +189,15 @@ def test_molecule_player_steps(page, server):
         timeout=60_000,
     )
     page.get_by_role("button", name="Pause").click()
+    wait_idle(page)
+    assert_no_exception(page)
+
+
+@pytest.mark.skipif(not (ROOT / "pretrained" / "qm9" / "sympe.safetensors").exists(), reason="qm9/sympe is not shipped")
+def test_molecule_lab_plays_a_saved_generation_trajectory(page, server):
+    open_page(page, server, "molecule-lab")
+    page.get_by_role("button", name="End").click()
+    page.get_by_text(re.compile(r"frame (\d+) of \1")).first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile("Generated molecule|not a valid molecule")).first.wait_for(timeout=30_000)
     wait_idle(page)
     assert_no_exception(page)

@@ -1,0 +1,368 @@
+r"""Discrete denoising diffusion on heavy-atom molecule graphs (DiGress-style), with and without SymPE.
+
+A molecule is a graph with node types x_i ∈ {C, N, O, F} and edge types e_ij ∈ {none, single, double, triple}
+on every unordered pair i < j (the "none" type makes the graph complete). Notation for one categorical entry with
+K classes, one-hot row vector x, and the training marginal m (K,):
+
+- Transitions (marginal, as in DiGress): Q_t = α_t I + (1 - α_t) 1 mᵀ, so Q̄_t = Q_1⋯Q_t = ᾱ_t I + (1 - ᾱ_t) 1 mᵀ
+  and, for s < t, Q_{t|s} = Q_{s+1}⋯Q_t = (ᾱ_t/ᾱ_s) I + (1 - ᾱ_t/ᾱ_s) 1 mᵀ (1 mᵀ is idempotent).
+  q(z_t | x) = x Q̄_t = ᾱ_t x + (1 - ᾱ_t) m; the limit t = T is the product of marginals, the prior.
+- Schedule: cosine, ᾱ_t = f(t)/f(0) with f(t) = cos²(π/2 · (t/T + s)/(1 + s)), s = 0.008, ᾱ_T set to 0.
+- Posterior: q(z_s | z_t, x) ∝ (z_t Q_{t|s}ᵀ) ⊙ (x Q̄_s). The denoiser predicts p̂(x | z_t) for every node and pair;
+  the reverse step is p(z_s | z_t) = Σ_k p̂(x = k | z_t) q(z_s | z_t, x = k), sampled independently per node and
+  per unordered pair (mirrored). Any subsequence of {T, …, 0} can be used for sampling (``--steps``).
+- Loss: cross-entropy of p̂(x | z_t) against the clean types, nodes + λ · pairs (λ = 5, DiGress), t ~ U{1..T}.
+- NLL (variational bound, nats per molecule, for the labelled graph as stored): −log p(n) + KL(q(z_T|x) ‖ prior) +
+  Σ_{t=2}^{T} KL(q(z_{t−1}|z_t,x) ‖ p(z_{t−1}|z_t)) − log p(x | z_1), each term summed over the real nodes and
+  the real unordered pairs. The sum over t is estimated without bias by one uniformly drawn t per molecule
+  (T · L_t). For ``noise`` and ``sympe`` every term uses one draw of the encoding, which bounds the NLL of the
+  model's mixture over encodings from above (Jensen).
+
+Denoiser (``QM9Denoiser``): the dense graph transformer ``backend.nn.GraphTransformer`` on
+node input [one-hot x_t, degree, valence, closed 3-, 4-, 5-walks, encoding], edge input [one-hot e_t, pair encoding]
+and global input [t/T, n/N_MAX, triangles]. Every extra feature is a permutation-equivariant function of the noisy
+graph. Variants (same backbone, widths and budget; only the encoding differs, see ``backend.sympe``):
+
+- ``none``: plain DiGress-style; a deterministic equivariant denoiser.
+- ``noise``: i.i.d. N(0, 1) node features, fresh at every call.
+- ``sympe``: e = h·v on the nodes, h drawn from the inversion kernel of the *current noisy graph* with atom and
+  bond types as colours (``backend.canonical.sample_graph_inversion_kernel``), fresh at every denoising step.
+- ``sympe-edges``: the same h, plus the pair features (e_i ⊙ e_j, (e_i − e_j)²) on the edges.
+
+For the sympe variants the denoiser is jointly equivariant: f(g·z, g∘h) = g·f(z, h).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..canonical import canonicalize_dense, sample_graph_inversion_kernel
+from ..groups import Permutation
+from ..nn.graph import GraphTransformer
+from ..sympe import GraphEncoder
+from .qm9_data import ATOM_TYPES, BOND_TYPES, N_MAX
+
+__all__ = [
+    "VARIANTS",
+    "EDGE_WEIGHT",
+    "cosine_alpha_bar",
+    "QM9Config",
+    "QM9Denoiser",
+    "load_qm9_model",
+    "noise_graphs",
+    "training_loss",
+    "nll_terms",
+    "Sample",
+    "sample_molecules",
+]
+
+VARIANTS = ("none", "noise", "sympe", "sympe-edges")
+EDGE_WEIGHT = 5.0
+KX, KE = len(ATOM_TYPES), len(BOND_TYPES)
+NODE_EXTRA, GLOBAL_IN = 5, 3
+
+
+def cosine_alpha_bar(T: int, s: float = 0.008) -> torch.Tensor:
+    """ᾱ_t for t = 0..T (float64, ᾱ_0 = 1, ᾱ_T = 0, non-increasing)."""
+    t = torch.arange(T + 1, dtype=torch.float64)
+    f = torch.cos(0.5 * math.pi * (t / T + s) / (1 + s)) ** 2
+    a = (f / f[0]).clamp(0.0, 1.0)
+    a[-1] = 0.0
+    return a
+
+
+@dataclass
+class QM9Config:
+    variant: str = "sympe"
+    T: int = 100
+    hidden: int = 64
+    hidden_edge: int = 32
+    hidden_global: int = 32
+    num_layers: int = 4
+    num_heads: int = 4
+    encoding_dim: int = 8
+    n_max: int = N_MAX
+    node_marginal: list[float] = field(default_factory=lambda: [0.25] * KX)
+    edge_marginal: list[float] = field(default_factory=lambda: [0.25] * KE)
+    size_distribution: list[float] = field(default_factory=lambda: [0.0] * N_MAX + [1.0])
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Forward process
+
+
+def _marginal_step(probs: torch.Tensor, keep: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """probs · (a I + (1 - a) 1 mᵀ) = a · probs + (1 - a) · m, with ``keep`` = a broadcast over the class axis."""
+    return keep * probs + (1 - keep) * m
+
+
+def _sample_categorical(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    flat = probs.reshape(-1, probs.shape[-1]).clamp(min=0)
+    return torch.multinomial(flat, 1, generator=generator).reshape(probs.shape[:-1])
+
+
+def _symmetric_pairs(E: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Keep the strict upper triangle of E (B, n, n), mirror it, and zero the diagonal and padding."""
+    n = E.shape[-1]
+    upper = torch.ones(n, n, dtype=torch.bool, device=E.device).triu(1)
+    E = torch.where(upper, E, torch.zeros_like(E))
+    E = E + E.transpose(1, 2)
+    real = mask.unsqueeze(2) & mask.unsqueeze(1)
+    return torch.where(real, E, torch.zeros_like(E))
+
+
+def noise_graphs(
+    X0: torch.Tensor, E0: torch.Tensor, mask: torch.Tensor, alpha_bar_t: torch.Tensor,
+    node_marginal: torch.Tensor, edge_marginal: torch.Tensor, generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A draw of z_t ~ q(z_t | x) for a padded batch.
+
+    Shapes: X0 (B, n) and E0 (B, n, n) class indices, mask (B, n), alpha_bar_t (B,) → X_t (B, n), E_t (B, n, n)
+    (symmetric, zero diagonal, zero on padding; padded nodes get class 0)."""
+    a = alpha_bar_t.to(torch.float64)
+    px = _marginal_step(F.one_hot(X0, KX).double(), a[:, None, None], node_marginal.double())
+    pe = _marginal_step(F.one_hot(E0, KE).double(), a[:, None, None, None], edge_marginal.double())
+    Xt = torch.where(mask, _sample_categorical(px, generator), torch.zeros_like(X0))
+    return Xt, _symmetric_pairs(_sample_categorical(pe, generator), mask)
+
+
+def _posterior(zt: torch.Tensor, keep_ts: torch.Tensor, abar_s: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """q(z_s = j | z_t, x = k) for every clean class k: shape (..., K_x=k, K_s=j), rows sum to 1.
+
+    zt: (...,) class indices; keep_ts = ᾱ_t/ᾱ_s and abar_s broadcast against (...)."""
+    K = m.shape[0]
+    zt_1h = F.one_hot(zt, K).double()
+    left = keep_ts[..., None] * zt_1h + (1 - keep_ts[..., None]) * m[zt][..., None]  # (z_t Q_{t|s}ᵀ)_j, (..., K)
+    right = abar_s[..., None, None] * torch.eye(K, dtype=torch.float64) + (1 - abar_s[..., None, None]) * m  # (…, k, j)
+    post = left[..., None, :] * right
+    return post / post.sum(-1, keepdim=True).clamp(min=1e-300)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Denoiser
+
+
+def structural_features(Xt: torch.Tensor, Et: torch.Tensor, mask: torch.Tensor, t_frac: torch.Tensor):
+    """Equivariant node features (B, n, NODE_EXTRA) and invariant global features (B, GLOBAL_IN) of a noisy graph:
+    degree/4, valence (sum of bond orders)/4, closed 3-, 4-, 5-walks at each node /10; [t/T, n/N_MAX, triangles/5]."""
+    A = (Et > 0).to(torch.float32)
+    A2 = A @ A
+    A3 = A2 @ A
+    A4 = A3 @ A
+    A5 = A4 @ A
+    diag = lambda M: torch.diagonal(M, dim1=-2, dim2=-1)  # noqa: E731
+    nodes = torch.stack([A.sum(-1) / 4, Et.to(torch.float32).sum(-1) / 4, diag(A3) / 10, diag(A4) / 10, diag(A5) / 10], -1)
+    nodes = nodes * mask.unsqueeze(-1)
+    n = mask.sum(-1).to(torch.float32)
+    glob = torch.stack([t_frac.to(torch.float32), n / N_MAX, diag(A3).sum(-1) / 30], -1)
+    return nodes, glob
+
+
+class QM9Denoiser(nn.Module):
+    """p̂(x | z_t): logits for the clean node and edge types of a noisy molecule graph.
+
+    Shapes:
+        Xt: (B, n) node classes; Et: (B, n, n) edge classes (symmetric, zero diagonal); mask: (B, n) bool, real
+        nodes first; t: (B,) integer steps in 1..T.
+        returns: node logits (B, n, KX), edge logits (B, n, n, KE) (symmetric), and the group elements used
+        (a Permutation (B, n) for the sympe variants, else None).
+    """
+
+    def __init__(self, config: QM9Config):
+        super().__init__()
+        if config.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {config.variant!r}; choose from {', '.join(VARIANTS)}")
+        self.config = config
+        self.encoding = GraphEncoder(config.variant, config.n_max, config.encoding_dim)
+        self.net = GraphTransformer(
+            KX + NODE_EXTRA + self.encoding.node_dim, KE + self.encoding.edge_dim, config.hidden, KX, KE,
+            num_layers=config.num_layers, num_heads=config.num_heads, global_in=GLOBAL_IN,
+            hidden_edge=config.hidden_edge, hidden_global=config.hidden_global,
+        )
+        self.register_buffer("node_marginal", torch.tensor(config.node_marginal, dtype=torch.float64), persistent=False)
+        self.register_buffer("edge_marginal", torch.tensor(config.edge_marginal, dtype=torch.float64), persistent=False)
+        self.register_buffer("size_distribution", torch.tensor(config.size_distribution, dtype=torch.float64), persistent=False)
+        self.register_buffer("alpha_bar", cosine_alpha_bar(config.T), persistent=False)
+
+    @property
+    def needs_canonicalization(self) -> bool:
+        return self.encoding.needs_canonicalization
+
+    def inversion_kernel(self, Xt: torch.Tensor, Et: torch.Tensor, mask: torch.Tensor,
+                         generator: torch.Generator | None = None) -> Permutation:
+        """h from the inversion kernel of each noisy graph (atom and bond types as colours)."""
+        return sample_graph_inversion_kernel((Et > 0).to(torch.float32), mask, generator, node_colors=Xt, edge_types=Et)
+
+    def forward(self, Xt: torch.Tensor, Et: torch.Tensor, mask: torch.Tensor, t: torch.Tensor, *,
+                generator: torch.Generator | None = None, elements: Permutation | None = None):
+        if Xt.shape[-1] > self.config.n_max:
+            raise ValueError(f"graphs with {Xt.shape[-1]} nodes exceed this model's limit of {self.config.n_max}")
+        dtype = next(self.parameters()).dtype
+        if self.needs_canonicalization and elements is None:
+            elements = self.inversion_kernel(Xt, Et, mask, generator)
+        adj = (Et > 0).to(dtype)
+        enc = self.encoding(adj, mask, generator=generator, elements=elements)
+        extra, glob = structural_features(Xt, Et, mask, t.to(torch.float64) / self.config.T)
+        parts = [F.one_hot(Xt, KX).to(dtype), extra.to(dtype)] + ([enc.nodes] if enc.nodes is not None else [])
+        X = torch.cat(parts, -1)
+        E = F.one_hot(Et, KE).to(dtype)
+        if enc.edges is not None:
+            E = torch.cat([E, enc.edges.to(dtype)], -1)
+        x_logits, e_logits, _ = self.net(X, E, mask, glob.to(dtype))
+        return x_logits, e_logits, enc.elements
+
+
+def load_qm9_model(variant: str) -> QM9Denoiser:
+    """The shipped denoiser for ``variant`` (sha256-checked safetensors, pretrained/qm9/<variant>.safetensors), in
+    eval mode on the CPU. Raises backend.checkpoints.CheckpointError when it is missing or altered."""
+    from ..checkpoints import load_state_dict
+
+    state, entry = load_state_dict(f"qm9/{variant}")
+    model = QM9Denoiser(QM9Config(**entry["config"]))
+    model.load_state_dict(state)
+    return model.eval()
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Training loss and likelihood
+
+
+def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
+    n = mask.shape[-1]
+    upper = torch.ones(n, n, dtype=torch.bool, device=mask.device).triu(1)
+    return mask.unsqueeze(2) & mask.unsqueeze(1) & upper
+
+
+def training_loss(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+    """Cross-entropy of p̂(x | z_t) at t ~ U{1..T}: mean over real nodes + EDGE_WEIGHT · mean over real pairs i < j."""
+    B = X0.shape[0]
+    t = torch.randint(1, model.config.T + 1, (B,), generator=generator)
+    Xt, Et = noise_graphs(X0, E0, mask, model.alpha_bar[t], model.node_marginal, model.edge_marginal, generator)
+    x_logits, e_logits, _ = model(Xt, Et, mask, t, generator=generator)
+    pairs = _pair_mask(mask)
+    lx = F.cross_entropy(x_logits[mask], X0[mask])
+    le = F.cross_entropy(e_logits[pairs], E0[pairs])
+    return lx + EDGE_WEIGHT * le, {"node_ce": lx.item(), "edge_ce": le.item()}
+
+
+def _kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    p, q = p.double(), q.double()
+    return torch.where(p > 0, p * (p.clamp(min=1e-300).log() - q.clamp(min=1e-300).log()), torch.zeros_like(p)).sum(-1)
+
+
+def _reverse_probs(p_x0: torch.Tensor, zt: torch.Tensor, keep_ts, abar_s, m: torch.Tensor) -> torch.Tensor:
+    """p(z_s | z_t) = Σ_k p̂(x = k) q(z_s | z_t, x = k): shape (..., K)."""
+    post = _posterior(zt, keep_ts, abar_s, m)  # (..., k, j)
+    return (p_x0.double().unsqueeze(-1) * post).sum(-2)
+
+
+@torch.no_grad()
+def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Per-molecule terms of the variational bound (nats, float64, shape (B,)), with one t ~ U{1..T} per molecule:
+    ``size`` = −log p(n), ``prior`` = KL(q(z_T|x) ‖ prior), ``diffusion`` = T · L_t (L_1 is the reconstruction
+    term −log p̂(x | z_1), L_t for t ≥ 2 the posterior KL), and ``nll`` their sum."""
+    T = model.config.T
+    B = X0.shape[0]
+    pairs = _pair_mask(mask)
+    n = mask.sum(-1)
+    size = -model.size_distribution[n].clamp(min=1e-300).log()
+    mx, me = model.node_marginal, model.edge_marginal
+    oh_x, oh_e = F.one_hot(X0, KX).double(), F.one_hot(E0, KE).double()
+    abar = model.alpha_bar
+    pT_x = _marginal_step(oh_x, abar[T], mx)
+    pT_e = _marginal_step(oh_e, abar[T], me)
+    prior = (_kl(pT_x, mx.expand_as(pT_x)) * mask).sum(-1) + (_kl(pT_e, me.expand_as(pT_e)) * pairs).sum((-1, -2))
+
+    t = torch.randint(1, T + 1, (B,), generator=generator)
+    Xt, Et = noise_graphs(X0, E0, mask, abar[t], mx, me, generator)
+    x_logits, e_logits, _ = model(Xt, Et, mask, t, generator=generator)
+    px0, pe0 = x_logits.double().softmax(-1), e_logits.double().softmax(-1)
+    s = t - 1
+    keep = (abar[t] / abar[s]).clamp(max=1.0)
+    kx, sx = keep[:, None], abar[s][:, None]
+    ke, se = keep[:, None, None], abar[s][:, None, None]
+    true_x = (oh_x.unsqueeze(-1) * _posterior(Xt, kx, sx, mx)).sum(-2)
+    true_e = (oh_e.unsqueeze(-1) * _posterior(Et, ke, se, me)).sum(-2)
+    model_x = _reverse_probs(px0, Xt, kx, sx, mx)
+    model_e = _reverse_probs(pe0, Et, ke, se, me)
+    kl_t = (_kl(true_x, model_x) * mask).sum(-1) + (_kl(true_e, model_e) * pairs).sum((-1, -2))
+    recon = -((px0.clamp(min=1e-300).log() * oh_x).sum(-1) * mask).sum(-1) \
+        - ((pe0.clamp(min=1e-300).log() * oh_e).sum(-1) * pairs).sum((-1, -2))
+    diffusion = T * torch.where(t == 1, recon, kl_t)
+    return {"size": size, "prior": prior, "diffusion": diffusion, "nll": size + prior + diffusion, "t": t}
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Sampling
+
+
+@dataclass
+class Sample:
+    """Generated graphs and, optionally, the whole trajectory.
+
+    node_types (N, n) and edge_types (N, n, n) class indices; num_nodes (N,); symmetric_steps (N,) the number of
+    denoising steps whose noisy input graph had a nontrivial automorphism group (``steps`` in all);
+    trajectory: a list over the visited times t (first = T, last = 0) of (t, X (N, n), E (N, n, n)), or None."""
+
+    node_types: torch.Tensor
+    edge_types: torch.Tensor
+    num_nodes: torch.Tensor
+    symmetric_steps: torch.Tensor
+    steps: int
+    trajectory: list[tuple[int, torch.Tensor, torch.Tensor]] | None = None
+
+
+def sampling_times(T: int, steps: int) -> list[int]:
+    """``steps`` + 1 decreasing integer times from T to 0, evenly spaced (all of T..0 when steps = T)."""
+    if not 1 <= steps <= T:
+        raise ValueError(f"steps must be between 1 and T = {T}, got {steps}")
+    return sorted({round(T * k / steps) for k in range(steps + 1)}, reverse=True)
+
+
+def _has_symmetry(X: torch.Tensor, E: torch.Tensor, n: int) -> bool:
+    return canonicalize_dense((E > 0).to(torch.float32), n, X.tolist(), E).automorphism_group_order > 1
+
+
+@torch.no_grad()
+def sample_molecules(
+    model: QM9Denoiser, num: int, generator: torch.Generator, steps: int | None = None,
+    num_nodes: torch.Tensor | None = None, keep_trajectory: bool = False, track_symmetry: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> Sample:
+    """Ancestral sampling from the prior (sizes from the training distribution unless ``num_nodes`` is given)."""
+    T = model.config.T
+    times = sampling_times(T, steps or T)
+    n_nodes = (torch.multinomial(model.size_distribution, num, replacement=True, generator=generator)
+               if num_nodes is None else num_nodes.to(torch.long))
+    n = int(n_nodes.max())
+    mask = torch.arange(n).unsqueeze(0) < n_nodes.unsqueeze(1)
+    mx, me = model.node_marginal, model.edge_marginal
+    X = torch.where(mask, _sample_categorical(mx.expand(num, n, KX), generator), 0)
+    E = _symmetric_pairs(_sample_categorical(me.expand(num, n, n, KE), generator), mask)
+    abar = model.alpha_bar
+    symmetric = torch.zeros(num, dtype=torch.long)
+    trajectory = [(T, X.clone(), E.clone())] if keep_trajectory else None
+    for i, (t, s) in enumerate(zip(times[:-1], times[1:])):
+        if track_symmetry:
+            symmetric += torch.tensor([_has_symmetry(X[b], E[b], int(n_nodes[b])) for b in range(num)], dtype=torch.long)
+        tt = torch.full((num,), t, dtype=torch.long)
+        x_logits, e_logits, _ = model(X, E, mask, tt, generator=generator)
+        keep = (abar[t] / abar[s]).clamp(max=1.0)
+        sx = abar[s]
+        px = _reverse_probs(x_logits.softmax(-1), X, keep, sx, mx)
+        pe = _reverse_probs(e_logits.softmax(-1), E, keep, sx, me)
+        X = torch.where(mask, _sample_categorical(px, generator), 0)
+        E = _symmetric_pairs(_sample_categorical(pe, generator), mask)
+        if keep_trajectory:
+            trajectory.append((s, X.clone(), E.clone()))
+        if progress is not None:
+            progress(i + 1, len(times) - 1)
+    return Sample(X, E, n_nodes, symmetric, len(times) - 1, trajectory)

@@ -1,0 +1,229 @@
+"""Evaluate the shipped QM9 diffusion variants: ``python -m backend.tasks.qm9_eval [--write-manifest]``.
+
+For every variant, on the seeded test split (``backend.tasks.qm9_data``) and on molecules sampled from the prior:
+
+- NLL: the variational bound in nats per molecule (``qm9_diffusion.nll_terms``, one t per molecule, generator
+  seed 0), averaged over the whole test split;
+- ``--num`` sampled molecules (default 1000, generator seed 0, all T denoising steps): validity % (RDKit sanitizes
+  the graph and it is connected, ``qm9_data.graph_to_smiles``), uniqueness % among valid (distinct canonical
+  SMILES / valid), novelty % among unique valid (not in the training split), and the total-variation distances
+  between the generated and the test split's atom-type distribution and bond-type distribution (over present
+  bonds), plus the sampling wall time;
+- the symmetry view: the fraction of denoising steps whose noisy input graph (atom and bond types as colours)
+  has a nontrivial automorphism group, averaged over the sampled molecules.
+
+``--trajectories K`` also writes pretrained/qm9/trajectories/<variant>.json: K single-molecule denoising
+trajectories (generator seeds 0..K-1) for the app to animate without sampling live.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from ..checkpoints import MANIFEST, PRETRAINED, read_manifest, update_manifest
+from ..canonical import canonicalize_dense
+from .qm9_data import ATOM_TYPES, BOND_TYPES, N_MAX, dense_to_graph, graph_to_smiles, load_qm9, smiles_to_graph
+from .qm9_diffusion import VARIANTS, QM9Denoiser, Sample, load_qm9_model, nll_terms, sample_molecules
+
+__all__ = ["small_eval_set", "small_eval", "validity_rate", "sample_metrics", "evaluate", "markdown_table",
+           "trajectories", "graphs_to_batch"]
+
+SMALL_SET = PRETRAINED / "qm9" / "small_eval_set.json"
+SMALL_NLL_MOLECULES = 256
+SMALL_SAMPLES = 64
+TRAJECTORIES = PRETRAINED / "qm9" / "trajectories"
+
+
+def graphs_to_batch(graphs: list[tuple[list[int], list[tuple[int, int, int]]]]):
+    """Padded (node_types (B, n), edge_types (B, n, n), mask (B, n)) of a list of (atom types, bonds)."""
+    n = max(len(a) for a, _ in graphs)
+    X = torch.zeros(len(graphs), n, dtype=torch.long)
+    E = torch.zeros(len(graphs), n, n, dtype=torch.long)
+    mask = torch.zeros(len(graphs), n, dtype=torch.bool)
+    for b, (atoms, bonds) in enumerate(graphs):
+        X[b, : len(atoms)] = torch.tensor(atoms)
+        mask[b, : len(atoms)] = True
+        for u, v, order in bonds:
+            E[b, u, v] = E[b, v, u] = order
+    return X, E, mask
+
+
+def small_eval_set() -> list[str]:
+    """SMILES of the first SMALL_NLL_MOLECULES molecules of the test split (stored in pretrained/qm9 once, so the
+    checkpoint tests need no QM9 processing)."""
+    if not SMALL_SET.exists():
+        data = load_qm9()
+        rows = data.split["test"][:SMALL_NLL_MOLECULES].tolist()
+        SMALL_SET.parent.mkdir(parents=True, exist_ok=True)
+        SMALL_SET.write_text(json.dumps({"split_hash": data.split_hash, "qm9_index": [int(data.qm9_index[r]) for r in rows],
+                                         "smiles": [data.smiles[r] for r in rows]}, indent=0) + "\n")
+    return json.loads(SMALL_SET.read_text())["smiles"]
+
+
+def _molecules(smiles: list[str]):
+    graphs = [smiles_to_graph(s) for s in smiles]
+    if any(g is None for g in graphs):
+        raise ValueError("the small evaluation set holds a SMILES that does not parse")
+    return graphs_to_batch(graphs)
+
+
+def _sample_smiles(sample: Sample) -> list[str | None]:
+    return [graph_to_smiles(*dense_to_graph(sample.node_types[b], sample.edge_types[b], int(sample.num_nodes[b])))
+            for b in range(len(sample.num_nodes))]
+
+
+@torch.no_grad()
+def validity_rate(model: QM9Denoiser, num: int, generator: torch.Generator, steps: int | None = None) -> float:
+    sample = sample_molecules(model, num, generator, steps, track_symmetry=False)
+    smiles = _sample_smiles(sample)
+    return sum(s is not None for s in smiles) / num
+
+
+@torch.no_grad()
+def small_eval(model: QM9Denoiser) -> dict:
+    """The checkpoint tests' numbers: mean NLL of the small set (generator seed 0) and the validity of
+    SMALL_SAMPLES molecules sampled with all T steps (generator seed 1)."""
+    X, E, mask = _molecules(small_eval_set())
+    nll = float(nll_terms(model, X, E, mask, torch.Generator().manual_seed(0))["nll"].mean())
+    validity = validity_rate(model, SMALL_SAMPLES, torch.Generator().manual_seed(1))
+    return {"molecules": len(X), "nll": round(nll, 4), "samples": SMALL_SAMPLES, "validity": round(validity, 4)}
+
+
+def _type_histograms(X: torch.Tensor, E: torch.Tensor, num_nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    real = torch.arange(X.shape[1]) < num_nodes[:, None]
+    upper = real[:, :, None] & real[:, None, :] & torch.ones(X.shape[1], X.shape[1], dtype=torch.bool).triu(1)
+    atoms = torch.bincount(X[real], minlength=len(ATOM_TYPES)).double()
+    bonds = torch.bincount(E[upper], minlength=len(BOND_TYPES)).double()[1:]
+    return atoms / atoms.sum().clamp(min=1), bonds / bonds.sum().clamp(min=1)
+
+
+def sample_metrics(sample: Sample, train_smiles: set[str], reference: tuple[torch.Tensor, torch.Tensor]) -> dict:
+    smiles = _sample_smiles(sample)
+    valid = [s for s in smiles if s is not None]
+    unique = set(valid)
+    atoms, bonds = _type_histograms(sample.node_types, sample.edge_types, sample.num_nodes)
+    return {
+        "samples": len(smiles),
+        "validity_pct": 100.0 * len(valid) / len(smiles),
+        "uniqueness_pct": 100.0 * len(unique) / max(len(valid), 1),
+        "novelty_pct": 100.0 * len(unique - train_smiles) / max(len(unique), 1),
+        "atom_tv": 0.5 * float((atoms - reference[0]).abs().sum()),
+        "bond_tv": 0.5 * float((bonds - reference[1]).abs().sum()),
+        "symmetric_step_fraction": float((sample.symmetric_steps.double() / sample.steps).mean()),
+        "smiles": smiles,
+    }
+
+
+@torch.no_grad()
+def evaluate(variant: str, num: int = 1000, batch: int = 500, nll_batch: int = 1024, data=None) -> dict:
+    model = load_qm9_model(variant)
+    data = load_qm9() if data is None else data
+    Xt, Et, Nt = data.tensors("test")
+    gen = torch.Generator().manual_seed(0)
+    start = time.perf_counter()
+    nll = []
+    for i in tqdm(range(0, len(Nt), nll_batch), desc=f"{variant}: test NLL", leave=False):
+        n = int(Nt[i: i + nll_batch].max())
+        mask = torch.arange(n) < Nt[i: i + nll_batch, None]
+        nll.append(nll_terms(model, Xt[i: i + nll_batch, :n], Et[i: i + nll_batch, :n, :n], mask, gen)["nll"])
+    nll = torch.cat(nll)
+    nll_seconds = time.perf_counter() - start
+
+    gen = torch.Generator().manual_seed(0)
+    parts = []
+    start = time.perf_counter()
+    with tqdm(total=num, desc=f"{variant}: sampling", leave=False) as bar:
+        for i in range(0, num, batch):
+            parts.append(sample_molecules(model, min(batch, num - i), gen))
+            bar.update(min(batch, num - i))
+    seconds = time.perf_counter() - start
+    n = N_MAX
+    pad = lambda t, dims: torch.nn.functional.pad(t, dims)  # noqa: E731
+    sample = Sample(
+        torch.cat([pad(p.node_types, (0, n - p.node_types.shape[1])) for p in parts]),
+        torch.cat([pad(p.edge_types, (0, n - p.edge_types.shape[1], 0, n - p.edge_types.shape[1])) for p in parts]),
+        torch.cat([p.num_nodes for p in parts]), torch.cat([p.symmetric_steps for p in parts]), parts[0].steps)
+    metrics = sample_metrics(sample, data.train_smiles(), _type_histograms(Xt, Et, Nt))
+    smiles = metrics.pop("smiles")
+    return {
+        "test_nll": float(nll.mean()),
+        "test_nll_sem": float(nll.std() / len(nll) ** 0.5),
+        "test_molecules": len(nll),
+        "nll_seconds": round(nll_seconds, 1),
+        **metrics,
+        "sampling_seconds": round(seconds, 1),
+        "sampling_steps": sample.steps,
+        "example_smiles": [s for s in smiles if s is not None][:12],
+    }
+
+
+@torch.no_grad()
+def trajectories(model: QM9Denoiser, seeds: int) -> list[dict]:
+    """``seeds`` single-molecule trajectories (generator seed k): for every visited t the atom types, the bonds
+    (u, v, order) and |Aut| of the noisy graph, then the SMILES of the result (None if invalid)."""
+    out = []
+    for seed in range(seeds):
+        sample = sample_molecules(model, 1, torch.Generator().manual_seed(seed), keep_trajectory=True, track_symmetry=False)
+        n = int(sample.num_nodes[0])
+        steps = []
+        for t, X, E in sample.trajectory:
+            atoms, bonds = dense_to_graph(X[0], E[0], n)
+            form = canonicalize_dense((E[0] > 0).float(), n, atoms, E[0])
+            steps.append({"t": t, "atoms": atoms, "bonds": [list(b) for b in bonds], "aut": str(form.automorphism_group_order)})
+        atoms, bonds = dense_to_graph(sample.node_types[0], sample.edge_types[0], n)
+        out.append({"seed": seed, "n": n, "smiles": graph_to_smiles(atoms, bonds), "steps": steps})
+    return out
+
+
+def markdown_table(results: dict[str, dict]) -> str:
+    head = ("| variant | test NLL (nats) | validity % | uniqueness % | novelty % | atom TV | bond TV | "
+            "symmetric steps % | sampling s |\n|---|---|---|---|---|---|---|---|---|\n")
+    rows = [
+        f"| {v} | {r['test_nll']:.2f} ± {r['test_nll_sem']:.2f} | {r['validity_pct']:.1f} | {r['uniqueness_pct']:.1f} | "
+        f"{r['novelty_pct']:.1f} | {r['atom_tv']:.3f} | {r['bond_tv']:.3f} | {100 * r['symmetric_step_fraction']:.1f} | "
+        f"{r['sampling_seconds']:.0f} |"
+        for v, r in results.items()
+    ]
+    return head + "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m backend.tasks.qm9_eval", description=__doc__.splitlines()[0])
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=None)
+    p.add_argument("--num", type=int, default=1000, help="molecules sampled per variant")
+    p.add_argument("--trajectories", type=int, default=0, help="trajectories to save per variant")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--write-manifest", action="store_true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    manifest = read_manifest()
+    variants = args.variants or [v for v in VARIANTS if f"qm9/{v}" in manifest]
+    data = load_qm9()
+    results = {}
+    for v in variants:
+        results[v] = evaluate(v, args.num, data=data)
+        print(json.dumps({v: results[v]}), flush=True)
+        if args.trajectories:
+            TRAJECTORIES.mkdir(parents=True, exist_ok=True)
+            (TRAJECTORIES / f"{v}.json").write_text(json.dumps(trajectories(load_qm9_model(v), args.trajectories)) + "\n")
+    print(markdown_table(results))
+    if args.write_manifest:
+        command = "python -m backend.tasks.qm9_eval " + " ".join(sys.argv[1:] if argv is None else argv)
+
+        def change(m):
+            for v, r in results.items():
+                m[f"qm9/{v}"]["metrics"] = r
+                m[f"qm9/{v}"]["metrics_command"] = command
+
+        update_manifest(change, MANIFEST)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
