@@ -35,8 +35,8 @@ if source.startswith("Trained"):
     sha = entries[variant]["sha256"]
     saved = M.saved_trajectories(variant, sha)
     modes = (["saved"] if saved else []) + ["live"]
-    mode = c2.radio("Trajectory", modes, key="mol_mode", horizontal=True,
-                    format_func=lambda m: {"saved": "saved (instant)", "live": "sample live"}[m])
+    mode = c2.radio("Trajectory", modes, key="mol_mode", bind="query-params", horizontal=True,
+                    captions=[{"saved": "instant", "live": "sampled now"}[m] for m in modes])
     speed = c3.select_slider("Speed (steps per second)", [1.0, 2.0, 5.0, 10.0, 20.0], value=10.0, key="mol_speed")
     with ui.guard("Generation"):
         if mode == "saved":

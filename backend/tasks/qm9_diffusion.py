@@ -264,13 +264,30 @@ def _reverse_probs(p_x0: torch.Tensor, zt: torch.Tensor, keep_ts, abar_s, m: tor
     return (p_x0.double().unsqueeze(-1) * post).sum(-2)
 
 
+def _log_prob(probs: torch.Tensor, z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Σ over the valid entries of log probs[..., z]: nodes (B, n, K) or pairs (B, n, n, K) → (B,)."""
+    logp = probs.gather(-1, z.unsqueeze(-1)).squeeze(-1).clamp(min=1e-300).log()
+    return (logp * valid).flatten(1).sum(-1)
+
+
 @torch.no_grad()
-def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | None = None, *,
+              encoding_generator: torch.Generator | None = None, mixture_draws: int = 0) -> dict[str, torch.Tensor]:
     """Per-molecule terms of the variational bound (nats, float64, shape (B,)), with one t ~ U{1..T} per molecule:
     ``size`` = −log p(n), ``prior`` = KL(q(z_T|x) ‖ prior), ``diffusion`` = T · L_t (L_1 is the reconstruction
-    term −log p̂(x | z_1), L_t for t ≥ 2 the posterior KL), and ``nll`` their sum."""
+    term −log p(x | z_1), L_t for t ≥ 2 the KL between q(z_{t−1} | z_t, x) and the model's reverse step), and ``nll``
+    their sum. ``generator`` draws t and the noisy graphs; ``encoding_generator`` (default: the same) draws the
+    encodings, so two models can be compared on identical t and z_t.
+
+    ``mixture_draws`` = 0: the KL is computed exactly for one encoding draw h, i.e. E_h KL(q ‖ p_h), an upper bound
+    on the KL to the model's actual reverse step, the mixture p = E_h p_h (h is fresh at every step).
+    ``mixture_draws`` = K ≥ 1: L_t is estimated against the mixture itself from one draw z_s ~ q(z_s | z_t, x) and K
+    encoding draws, log q(z_s | z_t, x) − log((1/K) Σ_k p_{h_k}(z_s | z_t)), with each p_{h_k} a product over the
+    nodes and pairs. Unbiased in z_s; the log of a K-sample mean is biased upward (Jensen), so the estimate stays
+    an upper bound in expectation and tightens as K grows. A ``none`` model has one encoding, so one draw is exact."""
     T = model.config.T
     B = X0.shape[0]
+    enc_gen = encoding_generator if encoding_generator is not None else generator
     pairs = _pair_mask(mask)
     n = mask.sum(-1)
     size = -model.size_distribution[n].clamp(min=1e-300).log()
@@ -283,20 +300,30 @@ def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | Non
 
     t = torch.randint(1, T + 1, (B,), generator=generator)
     Xt, Et = noise_graphs(X0, E0, mask, abar[t], mx, me, generator)
-    x_logits, e_logits, _ = model(Xt, Et, mask, t, generator=generator)
-    px0, pe0 = x_logits.double().softmax(-1), e_logits.double().softmax(-1)
     s = t - 1
     keep = (abar[t] / abar[s]).clamp(max=1.0)
     kx, sx = keep[:, None], abar[s][:, None]
     ke, se = keep[:, None, None], abar[s][:, None, None]
-    true_x = (oh_x.unsqueeze(-1) * _posterior(Xt, kx, sx, mx)).sum(-2)
+    true_x = (oh_x.unsqueeze(-1) * _posterior(Xt, kx, sx, mx)).sum(-2)  # q(z_s | z_t, x); one-hot x when s = 0
     true_e = (oh_e.unsqueeze(-1) * _posterior(Et, ke, se, me)).sum(-2)
-    model_x = _reverse_probs(px0, Xt, kx, sx, mx)
-    model_e = _reverse_probs(pe0, Et, ke, se, me)
-    kl_t = (_kl(true_x, model_x) * mask).sum(-1) + (_kl(true_e, model_e) * pairs).sum((-1, -2))
-    recon = -((px0.clamp(min=1e-300).log() * oh_x).sum(-1) * mask).sum(-1) \
-        - ((pe0.clamp(min=1e-300).log() * oh_e).sum(-1) * pairs).sum((-1, -2))
-    diffusion = T * torch.where(t == 1, recon, kl_t)
+
+    def reverse_step():
+        x_logits, e_logits, _ = model(Xt, Et, mask, t, generator=enc_gen)
+        return (_reverse_probs(x_logits.double().softmax(-1), Xt, kx, sx, mx),
+                _reverse_probs(e_logits.double().softmax(-1), Et, ke, se, me))
+
+    if mixture_draws == 0:
+        model_x, model_e = reverse_step()
+        kl_t = (_kl(true_x, model_x) * mask).sum(-1) + (_kl(true_e, model_e) * pairs).sum((-1, -2))
+    else:
+        Xs = torch.where(mask, _sample_categorical(true_x, generator), 0)
+        Es = _symmetric_pairs(_sample_categorical(true_e, generator), mask)
+        log_q = _log_prob(true_x, Xs, mask) + _log_prob(true_e, Es, pairs)
+        draws = 1 if model.config.variant == "none" else mixture_draws
+        log_p = torch.stack([_log_prob(px, Xs, mask) + _log_prob(pe, Es, pairs)
+                             for px, pe in (reverse_step() for _ in range(draws))])
+        kl_t = log_q - (log_p.logsumexp(0) - math.log(draws))
+    diffusion = T * kl_t
     return {"size": size, "prior": prior, "diffusion": diffusion, "nll": size + prior + diffusion, "t": t}
 
 

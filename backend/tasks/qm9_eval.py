@@ -2,8 +2,11 @@
 
 For every variant, on the seeded test split (``backend.tasks.qm9_data``) and on molecules sampled from the prior:
 
-- NLL: the variational bound in nats per molecule (``qm9_diffusion.nll_terms``, one t per molecule, generator
-  seed 0), averaged over the whole test split;
+- NLL: the variational bound in nats per molecule (``qm9_diffusion.nll_terms``, one t per molecule), averaged over
+  the whole test split, with two estimators: the exact KL for one encoding draw, and the estimate against the
+  model's actual reverse step, the mixture over ``--mixture-draws`` K encoding draws (default 8). t and the noisy
+  graphs come from a generator seeded 0 and the encodings from one seeded 1, so every variant sees the same t and
+  z_t, and the difference to ``none`` is reported with a paired standard error;
 - ``--num`` sampled molecules (default 1000, generator seed 0, all T denoising steps): validity % (RDKit sanitizes
   the graph and it is connected, ``qm9_data.graph_to_smiles``), uniqueness % among valid (distinct canonical
   SMILES / valid), novelty % among unique valid (not in the training split), and the total-variation distances
@@ -31,8 +34,8 @@ from ..canonical import canonicalize_dense
 from .qm9_data import ATOM_TYPES, BOND_TYPES, N_MAX, dense_to_graph, graph_to_smiles, load_qm9, smiles_to_graph
 from .qm9_diffusion import VARIANTS, QM9Denoiser, Sample, load_qm9_model, nll_terms, sample_molecules
 
-__all__ = ["small_eval_set", "small_eval", "validity_rate", "sample_metrics", "evaluate", "markdown_table",
-           "trajectories", "graphs_to_batch"]
+__all__ = ["small_eval_set", "small_eval", "validity_rate", "sample_metrics", "nll_per_molecule", "evaluate",
+           "paired_differences", "markdown_table", "trajectories", "graphs_to_batch"]
 
 SMALL_SET = PRETRAINED / "qm9" / "small_eval_set.json"
 SMALL_NLL_MOLECULES = 256
@@ -121,18 +124,33 @@ def sample_metrics(sample: Sample, train_smiles: set[str], reference: tuple[torc
 
 
 @torch.no_grad()
-def evaluate(variant: str, num: int = 1000, batch: int = 500, nll_batch: int = 1024, data=None) -> dict:
+def nll_per_molecule(model: QM9Denoiser, X, E, N, mixture_draws: int = 0, batch: int = 1024) -> torch.Tensor:
+    """Per-molecule NLL bound (``nll_terms``) of every molecule: t and the noisy graphs from a generator seeded 0,
+    the encodings from another seeded 1, so every variant sees the same t and z_t (paired comparisons)."""
+    gen, enc_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
+    out = []
+    for i in tqdm(range(0, len(N), batch), desc=f"{model.config.variant}: test NLL", leave=False):
+        n = int(N[i: i + batch].max())
+        mask = torch.arange(n) < N[i: i + batch, None]
+        out.append(nll_terms(model, X[i: i + batch, :n], E[i: i + batch, :n, :n], mask, gen,
+                             encoding_generator=enc_gen, mixture_draws=mixture_draws)["nll"])
+    return torch.cat(out)
+
+
+def _mean_sem(x: torch.Tensor) -> tuple[float, float]:
+    return float(x.mean()), float(x.std() / len(x) ** 0.5)
+
+
+@torch.no_grad()
+def evaluate(variant: str, num: int = 1000, batch: int = 500, mixture_draws: int = 8, data=None) -> dict:
+    """Every metric of the module docstring for one shipped variant. The per-molecule NLLs are returned under
+    ``_nll`` and ``_nll_mixture`` (for paired differences; not written to the manifest)."""
     model = load_qm9_model(variant)
     data = load_qm9() if data is None else data
     Xt, Et, Nt = data.tensors("test")
-    gen = torch.Generator().manual_seed(0)
     start = time.perf_counter()
-    nll = []
-    for i in tqdm(range(0, len(Nt), nll_batch), desc=f"{variant}: test NLL", leave=False):
-        n = int(Nt[i: i + nll_batch].max())
-        mask = torch.arange(n) < Nt[i: i + nll_batch, None]
-        nll.append(nll_terms(model, Xt[i: i + nll_batch, :n], Et[i: i + nll_batch, :n, :n], mask, gen)["nll"])
-    nll = torch.cat(nll)
+    nll = nll_per_molecule(model, Xt, Et, Nt)
+    nll_mix = nll_per_molecule(model, Xt, Et, Nt, mixture_draws)
     nll_seconds = time.perf_counter() - start
 
     gen = torch.Generator().manual_seed(0)
@@ -152,14 +170,19 @@ def evaluate(variant: str, num: int = 1000, batch: int = 500, nll_batch: int = 1
     metrics = sample_metrics(sample, data.train_smiles(), _type_histograms(Xt, Et, Nt))
     smiles = metrics.pop("smiles")
     return {
-        "test_nll": float(nll.mean()),
-        "test_nll_sem": float(nll.std() / len(nll) ** 0.5),
+        "test_nll": _mean_sem(nll)[0],
+        "test_nll_sem": _mean_sem(nll)[1],
+        "test_nll_mixture": _mean_sem(nll_mix)[0],
+        "test_nll_mixture_sem": _mean_sem(nll_mix)[1],
+        "mixture_draws": mixture_draws,
         "test_molecules": len(nll),
         "nll_seconds": round(nll_seconds, 1),
         **metrics,
         "sampling_seconds": round(seconds, 1),
         "sampling_steps": sample.steps,
         "example_smiles": [s for s in smiles if s is not None][:12],
+        "_nll": nll,
+        "_nll_mixture": nll_mix,
     }
 
 
@@ -181,11 +204,31 @@ def trajectories(model: QM9Denoiser, seeds: int) -> list[dict]:
     return out
 
 
+def paired_differences(results: dict[str, dict]) -> None:
+    """Add, for every variant but ``none``, the mean per-molecule NLL difference to ``none`` (same t and z_t) with
+    its standard error, for both estimators; drop the per-molecule tensors."""
+    base = results.get("none")
+    for v, r in results.items():
+        if base is not None and v != "none":
+            for key in ("nll", "nll_mixture"):
+                mean, sem = _mean_sem(r[f"_{key}"] - base[f"_{key}"])
+                r[f"test_{key}_minus_none"], r[f"test_{key}_minus_none_sem"] = mean, sem
+    for r in results.values():
+        r.pop("_nll", None)
+        r.pop("_nll_mixture", None)
+
+
 def markdown_table(results: dict[str, dict]) -> str:
-    head = ("| variant | test NLL (nats) | validity % | uniqueness % | novelty % | atom TV | bond TV | "
-            "symmetric steps % | sampling s |\n|---|---|---|---|---|---|---|---|---|\n")
+    def diff(r: dict, key: str) -> str:
+        d = r.get(f"test_{key}_minus_none")
+        return "" if d is None else f" ({d:+.2f} ± {r[f'test_{key}_minus_none_sem']:.2f})"
+
+    head = ("| variant | test NLL, one draw (vs none) | test NLL, mixture of K draws (vs none) | validity % | uniqueness % | "
+            "novelty % | atom TV | bond TV | symmetric steps % | sampling s |\n|---|---|---|---|---|---|---|---|---|---|\n")
     rows = [
-        f"| {v} | {r['test_nll']:.2f} ± {r['test_nll_sem']:.2f} | {r['validity_pct']:.1f} | {r['uniqueness_pct']:.1f} | "
+        f"| {v} | {r['test_nll']:.2f} ± {r['test_nll_sem']:.2f}{diff(r, 'nll')} | "
+        f"{r['test_nll_mixture']:.2f} ± {r['test_nll_mixture_sem']:.2f}{diff(r, 'nll_mixture')} | "
+        f"{r['validity_pct']:.1f} | {r['uniqueness_pct']:.1f} | "
         f"{r['novelty_pct']:.1f} | {r['atom_tv']:.3f} | {r['bond_tv']:.3f} | {100 * r['symmetric_step_fraction']:.1f} | "
         f"{r['sampling_seconds']:.0f} |"
         for v, r in results.items()
@@ -198,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=None)
     p.add_argument("--num", type=int, default=1000, help="molecules sampled per variant")
     p.add_argument("--trajectories", type=int, default=0, help="trajectories to save per variant")
+    p.add_argument("--mixture-draws", type=int, default=8, help="encoding draws K of the mixture NLL estimate")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--write-manifest", action="store_true")
     args = p.parse_args(argv)
@@ -207,11 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     data = load_qm9()
     results = {}
     for v in variants:
-        results[v] = evaluate(v, args.num, data=data)
-        print(json.dumps({v: results[v]}), flush=True)
+        results[v] = evaluate(v, args.num, mixture_draws=args.mixture_draws, data=data)
+        print(json.dumps({v: {k: x for k, x in results[v].items() if not k.startswith("_")}}), flush=True)
         if args.trajectories:
             TRAJECTORIES.mkdir(parents=True, exist_ok=True)
             (TRAJECTORIES / f"{v}.json").write_text(json.dumps(trajectories(load_qm9_model(v), args.trajectories)) + "\n")
+    paired_differences(results)
     print(markdown_table(results))
     if args.write_manifest:
         command = "python -m backend.tasks.qm9_eval " + " ".join(sys.argv[1:] if argv is None else argv)

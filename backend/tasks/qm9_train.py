@@ -43,7 +43,8 @@ def train(args) -> dict:
     X, E, N = data.tensors("train")
     if args.num_train:
         X, E, N = X[: args.num_train], E[: args.num_train], N[: args.num_train]
-    Xv, Ev, Nv = (t[: args.num_val] for t in data.tensors("val"))
+    val_rows = torch.randperm(len(data.split["val"]), generator=torch.Generator().manual_seed(0))[: args.num_val]
+    Xv, Ev, Nv = (t[val_rows] for t in data.tensors("val"))
     node_m, edge_m, sizes = type_marginals(data, "train")
     data_seconds = time.perf_counter() - t0
 
@@ -131,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--encoding-dim", type=int, default=8)
     p.add_argument("--num-train", type=int, default=0, help="use only the first N training molecules (0: all)")
-    p.add_argument("--num-val", type=int, default=512, help="validation molecules for the NLL in the log")
+    p.add_argument("--num-val", type=int, default=512, help="validation molecules (a seeded random subset) for the NLL and validity in the log; logging only")
     p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
