@@ -155,5 +155,20 @@ def compare_variants(versions: tuple[tuple[str, str], ...], seed: int, num: int)
     return rows
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def depiction_svg(smiles: str, width: int = 320, height: int = 240) -> str | None:
+    """RDKit's 2D drawing (SVG text) of a SMILES that this app generated, or None when RDKit cannot parse it."""
+    from rdkit import Chem
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return None
+    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    drawer.DrawMolecule(mol)
+    drawer.FinishDrawing()
+    return drawer.GetDrawingText()
+
+
 def symmetric_fraction(steps: list[Step]) -> float:
     return sum(s.aut_order > 1 for s in steps) / len(steps)

@@ -131,6 +131,9 @@ st.caption(f"{100 * M.symmetric_fraction(steps):.0f}% of the {T + 1} states have
 if source.startswith("Trained"):
     st.markdown(f"Generated molecule: `{smiles}`" if smiles else
                 "The generated graph is **not a valid molecule** (RDKit cannot sanitize it, or it is disconnected).")
+    svg = M.depiction_svg(smiles) if smiles else None
+    if svg:
+        st.image(svg, caption="RDKit depiction (hydrogens implicit)")
 
     st.subheader("The variants side by side")
     ui.explain("The same seed for every variant: 16 molecules each, sampled now with all denoising steps. The full "

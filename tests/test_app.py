@@ -280,6 +280,12 @@ def test_lattice_helpers():
     assert ref.exact and ref.energy == pytest.approx(-32.0) and len(ref.ground_cells) == 2
 
 
+def test_molecule_depiction_is_rdkit_svg_or_none():
+    svg = molecules.depiction_svg("c1ccccc1")
+    assert svg is not None and "<svg" in svg and svg.count("<path") >= 6
+    assert molecules.depiction_svg("not a smiles") is None
+
+
 def test_molecule_trajectory_ends_fully_masked():
     steps = molecules.trajectory("Benzene", "absorbing", 10, 0)
     assert steps[0].aut_order == 6  # kekulé benzene: rotations by 120° and three reflections

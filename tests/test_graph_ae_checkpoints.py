@@ -7,9 +7,9 @@ can differ between machines): |Δ BCE| ≤ 1e-3, |Δ F1| ≤ 2e-3, |Δ edge erro
 from __future__ import annotations
 
 import pytest
+from shipped import shipped_or_skip as shipped
 import torch
 
-from backend.checkpoints import PRETRAINED, manifest_entry
 from backend.equivariance import equivariance_error
 from backend.groups import Permutation
 from backend.tasks.graph_ae import VARIANTS, GraphSet, load_graph_ae, sympe_elements
@@ -19,12 +19,7 @@ TOL = {"bce": 1e-3, "f1": 2e-3, "edge_error_pct": 0.05}
 
 
 def shipped_or_skip(variant: str) -> dict:
-    entry = manifest_entry(f"graph_ae/{variant}")
-    if entry is None:
-        pytest.skip(f"graph_ae/{variant} has no entry in pretrained/manifest.json (not trained yet)")
-    if not (PRETRAINED / entry["file"]).exists():
-        pytest.skip(f"weights pretrained/{entry['file']} for graph_ae/{variant} are absent")
-    return entry
+    return shipped(f"graph_ae/{variant}")
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,10 @@ import json
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
+from shipped import shipped_or_skip as shipped
 import torch
 
-from backend.checkpoints import PRETRAINED, manifest_entry
+from backend.checkpoints import manifest_entry
 from backend.cli import main
 from backend.equivariance import equivariance_error
 from backend.groups import Permutation
@@ -26,12 +27,7 @@ NLL_TOL, VALIDITY_TOL = 0.05, 0.1
 
 
 def shipped_or_skip(variant: str) -> dict:
-    entry = manifest_entry(f"qm9/{variant}")
-    if entry is None:
-        pytest.skip(f"qm9/{variant} has no entry in pretrained/manifest.json (not trained yet)")
-    if not (PRETRAINED / entry["file"]).exists():
-        pytest.skip(f"weights pretrained/{entry['file']} for qm9/{variant} are absent")
-    return entry
+    return shipped(f"qm9/{variant}")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
