@@ -136,6 +136,11 @@ def nll_per_molecule(model: QM9Denoiser, X, E, N, mixture_draws: int = 0, batch:
     return torch.cat(out)
 
 
+def _pad_nodes(t: torch.Tensor) -> torch.Tensor:
+    """Zero-pad the node axes of (B, n) or (B, n, n) class indices to N_MAX."""
+    return torch.nn.functional.pad(t, (0, N_MAX - t.shape[-1]) * (t.dim() - 1))
+
+
 def _mean_sem(x: torch.Tensor) -> tuple[float, float]:
     return float(x.mean()), float(x.std() / len(x) ** 0.5)
 
@@ -160,12 +165,8 @@ def evaluate(variant: str, num: int = 1000, batch: int = 500, mixture_draws: int
             parts.append(sample_molecules(model, min(batch, num - i), gen))
             bar.update(min(batch, num - i))
     seconds = time.perf_counter() - start
-    n = N_MAX
-    pad = lambda t, dims: torch.nn.functional.pad(t, dims)  # noqa: E731
-    sample = Sample(
-        torch.cat([pad(p.node_types, (0, n - p.node_types.shape[1])) for p in parts]),
-        torch.cat([pad(p.edge_types, (0, n - p.edge_types.shape[1], 0, n - p.edge_types.shape[1])) for p in parts]),
-        torch.cat([p.num_nodes for p in parts]), torch.cat([p.symmetric_steps for p in parts]), parts[0].steps)
+    sample = Sample(torch.cat([_pad_nodes(p.node_types) for p in parts]), torch.cat([_pad_nodes(p.edge_types) for p in parts]),
+                    torch.cat([p.num_nodes for p in parts]), torch.cat([p.symmetric_steps for p in parts]), parts[0].steps)
     metrics = sample_metrics(sample, data.train_smiles(), _type_histograms(Xt, Et, Nt))
     smiles = metrics.pop("smiles")
     return {
