@@ -27,7 +27,7 @@ ui.explain(
 sources = (["Trained model: generation"] if shipped else []) + ["Forward noising of a known molecule (no model)"]
 source = st.radio("Show", sources, key="mol_source", bind="query-params", horizontal=True)
 seed = sidebar.seed()
-smiles, steps = None, None
+smiles, steps, saved, mode = None, None, [], None
 if source.startswith("Trained"):
     c1, c2, c3 = st.columns([1.2, 1.2, 1])
     variant = c1.selectbox("Variant", shipped, index=shipped.index("sympe") if "sympe" in shipped else 0,
@@ -37,7 +37,8 @@ if source.startswith("Trained"):
     modes = (["saved"] if saved else []) + ["live"]
     mode = c2.radio("Trajectory", modes, key="mol_mode", bind="query-params", horizontal=True,
                     captions=[{"saved": "instant", "live": "sampled now"}[m] for m in modes])
-    speed = c3.select_slider("Speed (steps per second)", [1.0, 2.0, 5.0, 10.0, 20.0], value=10.0, key="mol_speed")
+    speed = c3.select_slider("Speed (steps per second)", [1.0, 2.0, 5.0, 10.0, 20.0], value=10.0,
+                              key="mol_speed_model")
     with ui.guard("Generation"):
         if mode == "saved":
             k = st.select_slider("Saved trajectory", list(range(len(saved))), value=0, key="mol_saved")
@@ -92,7 +93,17 @@ b[2].button("Pause" if st.session_state.get("mol_playing") else "Play",
              icon=":material/pause:" if st.session_state.get("mol_playing") else ":material/play_arrow:", on_click=_toggle_play, key="mol_play")
 b[3].button("Step", icon=":material/navigate_next:", on_click=_move, kwargs={"delta": 1}, key="mol_next")
 b[4].button("End", icon=":material/skip_next:", on_click=_move, kwargs={"to": T}, key="mol_last")
-b[5].button("New trajectory", icon=":material/casino:", on_click=sidebar.next_seed, key="mol_resample")
+
+
+def _new_trajectory():
+    """The next saved trajectory when showing saved ones; otherwise the next seed (a fresh draw)."""
+    if mode == "saved":
+        st.session_state["mol_saved"] = (int(st.session_state.get("mol_saved", 0)) + 1) % len(saved)
+    else:
+        sidebar.next_seed()
+
+
+b[5].button("New trajectory", icon=":material/casino:", on_click=_new_trajectory, key="mol_resample")
 
 
 @st.fragment(run_every=(1.0 / speed) if st.session_state.get("mol_playing") else None)

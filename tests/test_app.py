@@ -187,11 +187,18 @@ def test_molecule_lab_animates_a_trained_model_and_compares_variants():
     assert_clean(at)
     assert at.session_state["mol_frame"] == SHIPPED["qm9/sympe"]["config"]["T"]  # saved: every step from T to 0
     assert "Generated molecule: `" in markdown_text(at) or "not a valid molecule" in markdown_text(at)
+    at.button(key="mol_resample").click().run()  # saved mode: the next saved trajectory, same seed
+    assert_clean(at)
+    assert at.select_slider(key="mol_saved").value == 1 and at.session_state["seed"] == 0
+    assert at.session_state["mol_frame"] == 0
     at.radio(key="mol_mode").set_value("live").run()
     assert_clean(at)
     at.select_slider(key="mol_steps").set_value(10).run()
     assert_clean(at)
     assert "of the 11 states have a nontrivial automorphism group" in " ".join(c.value for c in at.caption)
+    at.button(key="mol_resample").click().run()  # live mode: a fresh draw from the next seed
+    assert_clean(at)
+    assert at.session_state["seed"] == 1
     at.button(key="mol_compare").click().run()
     assert_clean(at)
     rows = at.dataframe[0].value.to_dict("records")
