@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--embed-dim", type=int, default=32)
     p.add_argument("--coord-dim", type=int, default=3)
-    p.add_argument("--encoding-dim", type=int, default=32)
+    p.add_argument("--encoding-dim", type=int, default=64)
     p.add_argument("--num-train", type=int, default=5000, help="graphs per generated training set")
     p.add_argument("--num-val", type=int, default=128, help="graphs per generated validation set used in the log")
     p.add_argument("--mix", type=float, nargs=3, default=[0.4, 0.4, 0.2], metavar=("CS", "ER", "SYM"))
