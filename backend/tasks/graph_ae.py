@@ -41,14 +41,11 @@ exact % = 100 · graphs with zero wrong pairs / graphs.
 """
 from __future__ import annotations
 
-import itertools
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Sequence
 
 import networkx as nx
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..canonical import GraphCanonicalForm, canonicalize_graph
@@ -333,7 +330,7 @@ def symmetric_graphs(n_max: int = N_MAX, seed: int = SYMMETRIC_SEED) -> GraphSet
     """The whole symmetric-graph set (before the split), labels shuffled with ``seed``, canonical forms computed,
     isomorphic duplicates removed (the first occurrence is kept)."""
     generator = torch.Generator().manual_seed(seed)
-    graphs, labels, families, forms, seen = [], [], [], [], set()
+    graphs, labels, families, seen = [], [], [], set()
     for family, label, G in _symmetric_candidates(n_max, seed):
         G = nx.convert_node_labels_to_integers(G)
         n = G.number_of_nodes()

@@ -15,9 +15,7 @@ import argparse
 import json
 import math
 import shlex
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -37,8 +35,7 @@ from .graph_ae import (
     sympe_elements,
 )
 from .graph_ae_eval import small_eval
-
-RUNS = Path(__file__).resolve().parents[2] / "runs"
+from .training import log_label, log_path, run
 
 
 def training_data(num_train: int) -> list[GraphSet]:
@@ -72,10 +69,9 @@ def train(args) -> dict:
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
     step_gen = torch.Generator().manual_seed(args.seed + 1)
 
-    RUNS.mkdir(exist_ok=True)
-    log_path = Path(args.log).resolve() if args.log else RUNS / f"graph_ae-{args.variant}.log"
+    log_file = log_path(args.log, f"graph_ae-{args.variant}.log")
     start = time.perf_counter()
-    with open(log_path, "w") as log, tqdm(range(args.steps), desc=f"graph_ae/{args.variant}", mininterval=5) as bar:
+    with open(log_file, "w") as log, tqdm(range(args.steps), desc=f"graph_ae/{args.variant}", mininterval=5) as bar:
         log.write(json.dumps({"config": config.to_dict(), "argv": args.argv, "data_seconds": round(data_seconds, 1),
                               "train_graphs": [len(s) for s in sets]}) + "\n")
         for step in bar:
@@ -121,7 +117,7 @@ def train(args) -> dict:
                      "schedule": "linear warm-up (2%) then cosine to 0", "optimiser": "AdamW (no weight decay)",
                      "seconds": round(seconds, 1), "threads": args.threads, "device": str(device),
                      "torch": torch.__version__, "loss": "BCE over off-diagonal pairs of real nodes",
-                     "log": str(log_path.relative_to(RUNS.parent)) if log_path.is_relative_to(RUNS.parent) else str(log_path)},
+                     "log": log_label(log_file)},
         "small_eval": small_eval(model),
     }
     if not args.no_save:
@@ -157,11 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
-    args.argv = argv
-    train(args)
-    return 0
+    return run(build_parser, train, argv)
 
 
 if __name__ == "__main__":

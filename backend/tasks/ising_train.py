@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -31,8 +30,7 @@ from .ising import (
     sample_varying_hamiltonians,
 )
 from .ising_eval import small_eval
-
-RUNS = Path(__file__).resolve().parents[2] / "runs"
+from .training import log_path, run
 
 
 def canonical_forms(model: IsingModel, J: torch.Tensor, h: torch.Tensor, batch: int = 256) -> LatticeCanonicalForm | None:
@@ -65,10 +63,9 @@ def train(args) -> dict:
     )
     step_gen = torch.Generator().manual_seed(args.seed + 1)
 
-    RUNS.mkdir(exist_ok=True)
-    log_path = RUNS / f"ising-{args.variant}-{Path(args.out).name}.log"
+    log_file = log_path(None, f"ising-{args.variant}-{Path(args.out).name}.log")
     start = time.perf_counter()
-    with open(log_path, "w") as log, tqdm(range(args.steps), desc=f"ising/{args.variant}") as bar:
+    with open(log_file, "w") as log, tqdm(range(args.steps), desc=f"ising/{args.variant}") as bar:
         for step in bar:
             idx = torch.randint(len(J), (args.batch,), generator=step_gen)
             Jb, hb = J[idx].to(device), h[idx].to(device)
@@ -122,11 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
-    args.argv = argv
-    train(args)
-    return 0
+    return run(build_parser, train, argv)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ import argparse
 import json
 import math
 import shlex
-import sys
 import time
-from pathlib import Path
 
 import torch
 from tqdm import tqdm
@@ -24,8 +22,7 @@ from ..device import select_device
 from .qm9_data import load_qm9, type_marginals
 from .qm9_diffusion import VARIANTS, QM9Config, QM9Denoiser, nll_terms, training_loss
 from .qm9_eval import small_eval, validity_rate
-
-RUNS = Path(__file__).resolve().parents[2] / "runs"
+from .training import log_label, log_path, run
 
 
 def _batch(node_types, edge_types, num_nodes, idx, device):
@@ -59,10 +56,9 @@ def train(args) -> dict:
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))))
     gen = torch.Generator().manual_seed(args.seed + 1)
 
-    RUNS.mkdir(exist_ok=True)
-    log_path = Path(args.log).resolve() if args.log else RUNS / f"qm9-{args.variant}.log"
+    log_file = log_path(args.log, f"qm9-{args.variant}.log")
     start = time.perf_counter()
-    with open(log_path, "w") as log, tqdm(range(args.steps), desc=f"qm9/{args.variant}", mininterval=5) as bar:
+    with open(log_file, "w") as log, tqdm(range(args.steps), desc=f"qm9/{args.variant}", mininterval=5) as bar:
         log.write(json.dumps({"config": config.to_dict(), "argv": args.argv, "data_seconds": round(data_seconds, 1),
                               "train": len(N), "split_hash": data.split_hash}) + "\n")
         for step in bar:
@@ -105,7 +101,7 @@ def train(args) -> dict:
                      "loss": "CE nodes + 5 * CE pairs (t ~ U{1..T})",
                      "seconds": round(seconds, 1), "threads": args.threads, "device": str(device),
                      "torch": torch.__version__,
-                     "log": str(log_path.relative_to(RUNS.parent)) if log_path.is_relative_to(RUNS.parent) else str(log_path)},
+                     "log": log_label(log_file)},
         "small_eval": small_eval(model),
     }
     if not args.no_save:
@@ -144,11 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
-    args.argv = argv
-    train(args)
-    return 0
+    return run(build_parser, train, argv)
 
 
 if __name__ == "__main__":
