@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..checkpoints import PRETRAINED, save_checkpoint
 from ..device import select_device
 from ..groups import Permutation
 from .graph_ae import (
@@ -35,7 +34,7 @@ from .graph_ae import (
     sympe_elements,
 )
 from .graph_ae_eval import small_eval
-from .training import log_label, log_path, run
+from .training import log_label, log_path, run, ship
 
 
 def training_data(num_train: int) -> list[GraphSet]:
@@ -120,12 +119,7 @@ def train(args) -> dict:
                      "log": log_label(log_file)},
         "small_eval": small_eval(model),
     }
-    if not args.no_save:
-        entry = save_checkpoint(model, f"graph_ae/{args.variant}", record, PRETRAINED)
-        print(json.dumps({k: entry[k] for k in ("file", "sha256", "small_eval")}, indent=2))
-        return entry
-    print(json.dumps(record["small_eval"], indent=2))
-    return record
+    return ship(model, f"graph_ae/{args.variant}", record, save=not args.no_save)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..checkpoints import PRETRAINED, save_checkpoint
+from ..checkpoints import PRETRAINED
 from ..device import select_device
 from .ising import (
     VARIANTS,
@@ -30,7 +30,7 @@ from .ising import (
     sample_varying_hamiltonians,
 )
 from .ising_eval import small_eval
-from .training import log_path, run
+from .training import log_path, run, ship
 
 
 def canonical_forms(model: IsingModel, J: torch.Tensor, h: torch.Tensor, batch: int = 256) -> LatticeCanonicalForm | None:
@@ -92,9 +92,7 @@ def train(args) -> dict:
                      "device": str(device), "torch": torch.__version__, "loss": "mean-field energy per site"},
         "small_eval": small_eval(model),
     }
-    entry = save_checkpoint(model, f"ising/{args.variant}", record, Path(args.out))
-    print(json.dumps({k: entry[k] for k in ("file", "sha256", "small_eval")}, indent=2))
-    return entry
+    return ship(model, f"ising/{args.variant}", record, root=Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,12 +17,11 @@ import time
 import torch
 from tqdm import tqdm
 
-from ..checkpoints import PRETRAINED, save_checkpoint
 from ..device import select_device
 from .qm9_data import load_qm9, type_marginals
 from .qm9_diffusion import VARIANTS, QM9Config, QM9Denoiser, nll_terms, training_loss
 from .qm9_eval import small_eval, validity_rate
-from .training import log_label, log_path, run
+from .training import log_label, log_path, run, ship
 
 
 def _batch(node_types, edge_types, num_nodes, idx, device):
@@ -104,12 +103,7 @@ def train(args) -> dict:
                      "log": log_label(log_file)},
         "small_eval": small_eval(model),
     }
-    if not args.no_save:
-        entry = save_checkpoint(model, f"qm9/{args.variant}", record, PRETRAINED)
-        print(json.dumps({k: entry[k] for k in ("file", "sha256", "small_eval")}, indent=2))
-        return entry
-    print(json.dumps(record["small_eval"], indent=2))
-    return record
+    return ship(model, f"qm9/{args.variant}", record, save=not args.no_save)
 
 
 def build_parser() -> argparse.ArgumentParser:
