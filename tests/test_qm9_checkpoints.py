@@ -12,6 +12,7 @@ import json
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
+from graphs import carbon_ring, ring_spreads
 from shipped import shipped_or_skip as shipped
 import torch
 
@@ -121,18 +122,11 @@ def test_shipped_none_cannot_break_a_carbon_ring_and_sympe_does_slightly():
     training loss gives it no reason to break symmetry on automorphic atoms)."""
     shipped_or_skip("none")
     shipped_or_skip("sympe")
-    n = 6
-    X = torch.zeros(1, n, dtype=torch.long)
-    E = torch.zeros(1, n, n, dtype=torch.long)
-    for i in range(n):
-        E[0, i, (i + 1) % n] = E[0, (i + 1) % n, i] = 1
-    mask = torch.ones(1, n, dtype=torch.bool)
+    X, E, mask = carbon_ring(6)
     spreads = {}
     for variant in ("none", "sympe"):
         with torch.no_grad():
             x, e, _ = load_qm9_model(variant).double()(X, E, mask, torch.tensor([50]), generator=torch.Generator().manual_seed(0))
-        px, pe = x.softmax(-1)[0], e.softmax(-1)[0]
-        ring = torch.stack([pe[i, (i + 1) % n] for i in range(n)])
-        spreads[variant] = max(float((px - px[:1]).abs().max()), float((ring - ring[:1]).abs().max()))
+        spreads[variant] = max(ring_spreads(x.softmax(-1), e.softmax(-1)))
     assert spreads["none"] < 1e-12
     assert 1e-4 < spreads["sympe"] < 0.01, spreads
