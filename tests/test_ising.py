@@ -12,6 +12,8 @@ from backend.tasks.ising import (
     constant_couplings,
     energy,
     exact_ground,
+    mean_field_energy,
+    mean_field_free_energy,
     phase_of,
     sample_constant_hamiltonians,
     sample_varying_hamiltonians,
@@ -59,6 +61,22 @@ def test_stripes_orientation_is_rows_alternating_for_ferromagnetic_rows():
         assert torch.equal(state[1], -state[0])  # rows alternate
 
 
+def test_mean_field_free_energy_against_brute_force_expectation():
+    """On 2×2 (16 states): E(m) is the exact expectation of H over independent spins with P(s = +1) = σ(2a), and
+    the free energy subtracts T times the exact entropy of that product distribution; T = 0 gives the energy."""
+    L, T = 2, 0.7
+    J, h = torch.randn(2, L, L, dtype=torch.float64), torch.randn(L, L, dtype=torch.float64)
+    a = torch.randn(L, L, dtype=torch.float64)
+    states = torch.tensor(list(itertools.product([1.0, -1.0], repeat=4)), dtype=torch.float64).reshape(16, L, L)
+    p_up = torch.sigmoid(2 * a)
+    probs = torch.where(states > 0, p_up, 1 - p_up).flatten(1).prod(-1)  # (16,)
+    expected_energy = (probs * energy(J, h, states)).sum()
+    entropy = -(probs * probs.log()).sum()
+    assert torch.isclose(mean_field_energy(J, h, a), expected_energy, atol=1e-12)
+    assert torch.isclose(mean_field_free_energy(J, h, a, T), expected_energy - T * entropy, atol=1e-12)
+    assert mean_field_free_energy(J, h, a, 0.0) == mean_field_energy(J, h, a)
+
+
 def test_annealing_reaches_exact_ground_of_constant_hamiltonians():
     J, h = sample_constant_hamiltonians(12, 6, torch.Generator().manual_seed(1))
     e, s = simulated_annealing(J, h, torch.Generator().manual_seed(2), runs=8, sweeps=300)
@@ -77,17 +95,19 @@ def test_varying_hamiltonians_have_partial_symmetry():
     assert kinds[0] == "defect-bond" and stab[0] >= 2  # a single defect bond keeps its reflections
 
 
-def _model(variant, L=4):
+def _model(variant, L=4, sharpness=()):
     torch.manual_seed(0)
-    return IsingModel(IsingConfig(L=L, variant=variant, hidden=4, num_layers=3, encoding_dim=2)).double()
+    return IsingModel(IsingConfig(L=L, variant=variant, hidden=4, num_layers=3, encoding_dim=2, sharpness=sharpness)).double()
 
 
-def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2():
-    """f(k·x, k∘h) = k·f(x, h) for every k in p4m × Z2 at L = 4 (all 256 elements in one batch)."""
+@pytest.mark.parametrize("sharpness", [(), (3.0, 30.0)])
+def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2(sharpness):
+    """f(k·x, k∘h) = k·f(x, h) for every k in p4m × Z2 at L = 4 (all 256 elements in one batch), with and without
+    the sharpened input channels tanh(κ·J), tanh(κ·h)."""
     from backend.groups import LatticeElement
 
     L = 4
-    model = _model("sympe", L)
+    model = _model("sympe", L, sharpness)
     group = LatticeGroup(L, spin_flip=True)
     N = group.order
     J = torch.randn(1, 2, L, L, dtype=torch.float64).expand(N, 2, L, L)
@@ -115,10 +135,11 @@ def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2():
     assert report.max_abs_error < 1e-10
 
 
+@pytest.mark.parametrize("sharpness", [(), (3.0, 30.0)])
 @pytest.mark.parametrize("variant", ["none", "sympe"])
-def test_p4m_equivariance_of_the_deterministic_part(variant):
+def test_p4m_equivariance_of_the_deterministic_part(variant, sharpness):
     L = 4
-    model = _model(variant, L)
+    model = _model(variant, L, sharpness)
     J = torch.randn(1, 2, L, L, dtype=torch.float64)
     h = torch.randn(1, L, L, dtype=torch.float64)
     group = LatticeGroup(L)

@@ -139,6 +139,7 @@ class P4MGroupConv(nn.Module):
 class P4MCNNConfig:
     site_in: int = 1  # site input channels (field h, encodings)
     bond_in: bool = True  # whether bond fields (J_x, J_y) are an input
+    bond_channels: int = 1  # number of bond fields, each with its two directions
     hidden: int = 16
     num_layers: int = 4
     kernel_size: int = 3
@@ -155,7 +156,7 @@ class P4MCNN(nn.Module):
     SiLU + group conv -> mean over the point-group axis -> site-wise linear map.
 
     Shapes:
-        sites: (B, site_in, L, L); bonds: (B, 2, L, L) or None
+        sites: (B, site_in, L, L); bonds: (B, 2, L, L) (one bond field) or (B, bond_channels, 2, L, L), or None
         output: (B, out, L, L)
     """
 
@@ -164,7 +165,7 @@ class P4MCNN(nn.Module):
         c = config
         self.config = c
         self.lift = P4MLiftingConv(c.site_in, c.hidden, c.kernel_size)
-        self.bond_lift = P4MGroupConv(2, c.hidden, c.kernel_size, bias=False) if c.bond_in else None
+        self.bond_lift = P4MGroupConv(2 * c.bond_channels, c.hidden, c.kernel_size, bias=False) if c.bond_in else None
         self.blocks = nn.ModuleList(P4MGroupConv(c.hidden, c.hidden, c.kernel_size) for _ in range(c.num_layers - 1))
         self.head = nn.Sequential(nn.Conv2d(c.hidden, c.hidden, 1), nn.SiLU(), nn.Conv2d(c.hidden, c.out, 1))
 
@@ -173,7 +174,10 @@ class P4MCNN(nn.Module):
         if self.bond_lift is not None:
             if bonds is None:
                 raise ValueError("this network was built with bond inputs")
-            F = F + self.bond_lift(lift_bonds(bonds))
+            if bonds.dim() == 4:
+                bonds = bonds.unsqueeze(1)
+            lifted = lift_bonds(bonds)  # (B, bond_channels, 2, 8, L, L)
+            F = F + self.bond_lift(lifted.flatten(1, 2))
         for conv in self.blocks:
             F = F + conv(F_.silu(F))
         return self.head(project(F_.silu(F)))

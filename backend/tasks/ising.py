@@ -35,6 +35,7 @@ __all__ = [
     "PHASES",
     "energy",
     "mean_field_energy",
+    "mean_field_free_energy",
     "constant_couplings",
     "periodic2_states",
     "exact_ground",
@@ -66,6 +67,18 @@ def energy(J: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
 def mean_field_energy(J: torch.Tensor, h: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """Expected energy of independent spins with E[s] = tanh(logits). Returns (...)."""
     return energy(J, h, torch.tanh(logits))
+
+
+def mean_field_free_energy(J: torch.Tensor, h: torch.Tensor, logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Mean-field free energy E(m) − T·Σ_i S(m_i) of independent spins with E[s] = m = tanh(logits), with S the
+    entropy of one spin (P(s = +1) = σ(2·logits)). At T = 0 it is ``mean_field_energy``; a positive T keeps the
+    spins away from saturation, where tanh has no gradient (deterministic annealing). Returns (...)."""
+    e = mean_field_energy(J, h, logits)
+    if temperature == 0:
+        return e
+    p_up = torch.sigmoid(2 * logits)
+    entropy = nn.functional.binary_cross_entropy_with_logits(2 * logits, p_up, reduction="none").sum(dim=(-1, -2))
+    return e - temperature * entropy
 
 
 def constant_couplings(jx, jy, h, L: int, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -230,6 +243,7 @@ class IsingConfig:
     num_layers: int = 4
     kernel_size: int = 3
     encoding_dim: int = 8
+    sharpness: tuple[float, ...] = ()  # κ of the extra input channels tanh(κ·J) and tanh(κ·h)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -260,7 +274,8 @@ class IsingModel(nn.Module):
         self.group = LatticeGroup(config.L, spin_flip=True)
         self.encoder = LatticeEncoder(config.variant, self.group, config.encoding_dim)
         self.core = P4MCNN(P4MCNNConfig(
-            site_in=1 + self.encoder.out_dim, bond_in=True, hidden=config.hidden,
+            site_in=1 + len(config.sharpness) + self.encoder.out_dim, bond_in=True,
+            bond_channels=1 + len(config.sharpness), hidden=config.hidden,
             num_layers=config.num_layers, kernel_size=config.kernel_size, out=1,
         ))
 
@@ -277,14 +292,21 @@ class IsingModel(nn.Module):
         canonical: LatticeCanonicalForm | None = None,
     ) -> IsingOutput:
         """J (B, 2, L, L), h (B, L, L) -> logits (B, L, L)."""
-        sites = h.unsqueeze(1)
-        enc = self.encoder(sites, J, odd=[True], generator=generator, elements=elements, canonical=canonical)
+        enc = self.encoder(h.unsqueeze(1), J, odd=[True], generator=generator, elements=elements, canonical=canonical)
+        bonds = self.input_features(J)  # (B, 1 + len(sharpness), 2, L, L)
         if enc.elements is None:
+            sites = self.input_features(h)  # (B, 1 + len(sharpness), L, L)
             inputs = sites if enc.fields is None else torch.cat([sites, enc.fields], 1)
-            return IsingOutput(self.core(inputs, J)[:, 0])
+            return IsingOutput(self.core(inputs, bonds)[:, 0])
         z = enc.elements.sign.to(device=h.device, dtype=h.dtype)[:, None, None, None]  # (B, 1, 1, 1)
-        logits = z * self.core(torch.cat([z * sites, enc.fields], 1), J)
+        logits = z * self.core(torch.cat([self.input_features(z[:, 0] * h), enc.fields], 1), bonds)
         return IsingOutput(logits[:, 0], enc.elements)
+
+    def input_features(self, x: torch.Tensor) -> torch.Tensor:
+        """x and tanh(κ·x) for every κ in ``config.sharpness``, stacked on a new axis 1. Pointwise and odd, so
+        they commute with every lattice symmetry and with the spin flip; they let a small network resolve the
+        sign of a weak coupling, which decides the phase near the boundaries J_x = 0 and J_y = 0."""
+        return torch.stack([x] + [torch.tanh(k * x) for k in self.config.sharpness], 1)
 
     def at_size(self, L: int) -> "IsingModel":
         """A copy for another lattice size (the weights are shared in value, never mutated here). The learned

@@ -26,6 +26,7 @@ from .ising import (
     IsingModel,
     LatticeCanonicalForm,
     mean_field_energy,
+    mean_field_free_energy,
     sample_constant_hamiltonians,
     sample_varying_hamiltonians,
 )
@@ -50,7 +51,8 @@ def train(args) -> dict:
     Jv, hv, _ = sample_varying_hamiltonians(args.num_varying, args.L, data_gen)
     J, h = torch.cat([Jc, Jv]).float(), torch.cat([hc, hv]).float()
 
-    config = IsingConfig(L=args.L, variant=args.variant, hidden=args.hidden, num_layers=args.layers, encoding_dim=args.encoding_dim)
+    config = IsingConfig(L=args.L, variant=args.variant, hidden=args.hidden, num_layers=args.layers, encoding_dim=args.encoding_dim,
+                         sharpness=tuple(args.sharpness))
     model = IsingModel(config)
     canonical = canonical_forms(model, J, h)
     model.to(device)
@@ -70,14 +72,15 @@ def train(args) -> dict:
             idx = torch.randint(len(J), (args.batch,), generator=step_gen)
             Jb, hb = J[idx].to(device), h[idx].to(device)
             out = model(Jb, hb, generator=step_gen, canonical=None if canonical is None else canonical[idx])
-            loss = mean_field_energy(Jb, hb, out.logits).mean() / args.L**2
+            temperature = args.anneal * max(0.0, 1 - step / (args.anneal_until * args.steps))
+            loss = mean_field_free_energy(Jb, hb, out.logits, temperature).mean() / args.L**2
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             schedule.step()
             if step % 50 == 0 or step == args.steps - 1:
-                bar.set_postfix(energy_per_site=f"{loss.item():.4f}")
-                log.write(json.dumps({"step": step, "energy_per_site": loss.item(), "seconds": time.perf_counter() - start}) + "\n")
+                bar.set_postfix(loss_per_site=f"{loss.item():.4f}")
+                log.write(json.dumps({"step": step, "loss_per_site": loss.item(), "temperature": temperature, "seconds": time.perf_counter() - start}) + "\n")
                 log.flush()
     seconds = time.perf_counter() - start
     model.cpu().eval()
@@ -89,7 +92,9 @@ def train(args) -> dict:
         "seed": args.seed,
         "data": {"constant_hamiltonians": args.num_constant, "multiscale_fraction": args.multiscale_fraction, "varying_hamiltonians": args.num_varying, "L": args.L},
         "training": {"steps": args.steps, "batch": args.batch, "lr": args.lr, "encoding_lr_mult": args.encoding_lr_mult, "seconds": round(seconds, 1),
-                     "device": str(device), "torch": torch.__version__, "loss": "mean-field energy per site"},
+                     "device": str(device), "torch": torch.__version__, "loss": "mean-field energy per site" if not args.anneal else
+                     f"mean-field free energy per site, T from {args.anneal} linearly to 0 at {args.anneal_until:.0%} of the steps, then the energy",
+                     "anneal": args.anneal, "anneal_until": args.anneal_until},
         "small_eval": small_eval(model),
     }
     return ship(model, f"ising/{args.variant}", record, root=Path(args.out))
@@ -106,9 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, default=8)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--encoding-dim", type=int, default=8)
+    p.add_argument("--sharpness", type=float, nargs="*", default=[], help="κ of extra input channels tanh(κ·J), tanh(κ·h)")
     p.add_argument("--num-constant", type=int, default=4096)
     p.add_argument("--num-varying", type=int, default=1024)
     p.add_argument("--multiscale-fraction", type=float, default=0.3, help="share of couplings rescaled by 10^U(-2,0)")
+    p.add_argument("--anneal", type=float, default=0.0, help="initial temperature of the mean-field free energy (0: plain energy)")
+    p.add_argument("--anneal-until", type=float, default=0.75, help="fraction of the steps after which the temperature is 0")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")

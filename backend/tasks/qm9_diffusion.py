@@ -56,6 +56,7 @@ __all__ = [
     "load_qm9_model",
     "noise_graphs",
     "training_loss",
+    "mixture_training_loss",
     "nll_terms",
     "Sample",
     "sample_molecules",
@@ -220,12 +221,13 @@ class QM9Denoiser(nn.Module):
         return x_logits, e_logits, enc.elements
 
 
-def load_qm9_model(variant: str) -> QM9Denoiser:
-    """The shipped denoiser for ``variant`` (sha256-checked safetensors, pretrained/qm9/<variant>.safetensors), in
-    eval mode on the CPU. Raises backend.checkpoints.CheckpointError when it is missing or altered."""
-    from ..checkpoints import load_state_dict
+def load_qm9_model(variant: str, root=None) -> QM9Denoiser:
+    """The shipped denoiser for ``variant`` (sha256-checked safetensors, pretrained/qm9/<variant>.safetensors, or
+    the same layout under ``root``), in eval mode on the CPU. Raises backend.checkpoints.CheckpointError when it is
+    missing or altered."""
+    from ..checkpoints import PRETRAINED, load_state_dict
 
-    state, entry = load_state_dict(f"qm9/{variant}")
+    state, entry = load_state_dict(f"qm9/{variant}", PRETRAINED if root is None else root)
     model = QM9Denoiser(QM9Config(**entry["config"]))
     model.load_state_dict(state)
     return model.eval()
@@ -251,6 +253,44 @@ def training_loss(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator |
     lx = F.cross_entropy(x_logits[mask], X0[mask])
     le = F.cross_entropy(e_logits[pairs], E0[pairs])
     return lx + EDGE_WEIGHT * le, {"node_ce": lx.item(), "edge_ce": le.item()}
+
+
+def mixture_training_loss(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | None = None,
+                          draws: int = 4) -> tuple[torch.Tensor, dict]:
+    """The likelihood of x under the model's mixture over encodings, p̂(x | z_t) = E_h Π p̂_h(x_i | z_t), from
+    ``draws`` = K encoding draws per molecule (an importance-weighted lower bound on log p̂(x | z_t) that tightens as
+    K grows):
+
+        loss = −Σ_b log((1/K) Σ_k exp ℓ_{b,k}) / Σ_b n_b,   ℓ_{b,k} = Σ_i log p̂_{h_k}(x_i | z_t) + EDGE_WEIGHT · Σ_{i<j} log p̂_{h_k}(e_ij | z_t).
+
+    The per-atom cross-entropy of ``training_loss`` is minimised by p̂_h(x_i | z_t) = p(x_i | z_t) whatever h is
+    (h is drawn from z_t alone), so it gives SymPE no reason to break a symmetry of z_t. Here each draw only has to
+    explain x well in the mixture, so different h may commit to different, coherent completions of a symmetric z_t.
+    For a model without a random encoding every draw is the same and this is the joint cross-entropy. Draws that
+    repeat the same h for the same molecule are evaluated once (exact: the output is a function of (z_t, h))."""
+    B = X0.shape[0]
+    t = torch.randint(1, model.config.T + 1, (B,), generator=generator)
+    Xt, Et = noise_graphs(X0, E0, mask, model.alpha_bar[t], model.node_marginal, model.edge_marginal, generator)
+    rows = torch.arange(B, device=X0.device).repeat_interleave(draws)  # (B·K,) molecule of each draw
+    elements, pick = None, rows
+    if model.needs_canonicalization:
+        perms = model.inversion_kernel(Xt[rows], Et[rows], mask[rows], generator).perm  # (B·K, n)
+        keys = torch.cat([rows[:, None], perms], 1)
+        unique, inverse = torch.unique(keys, dim=0, return_inverse=True)  # distinct (molecule, h) pairs
+        pick, elements = unique[:, 0], Permutation(unique[:, 1:])
+    elif model.encoding.kind == "none":
+        pick, inverse = torch.arange(B, device=X0.device), rows
+    else:
+        inverse = torch.arange(B * draws, device=X0.device)
+    x_logits, e_logits, _ = model(Xt[pick], Et[pick], mask[pick], t[pick], generator=generator, elements=elements)
+    pairs = _pair_mask(mask)[pick]
+    x_ll = -F.cross_entropy(x_logits.transpose(1, 2), X0[pick], reduction="none")  # (U, n)
+    e_ll = -F.cross_entropy(e_logits.permute(0, 3, 1, 2), E0[pick], reduction="none")  # (U, n, n)
+    ll = (x_ll * mask[pick]).sum(-1) + EDGE_WEIGHT * (e_ll * pairs).flatten(1).sum(-1)  # (U,)
+    ll = ll[inverse].reshape(B, draws)  # (B, K)
+    lme = torch.logsumexp(ll, 1) - math.log(draws)
+    loss = -lme.sum() / mask.sum()
+    return loss, {"joint_nll_per_atom": float(-ll.detach().mean() * B / mask.sum()), "distinct_draws": len(pick) / B}
 
 
 def _kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:

@@ -13,13 +13,15 @@ import json
 import math
 import shlex
 import time
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from ..checkpoints import PRETRAINED
 from ..device import select_device
 from .qm9_data import load_qm9, type_marginals
-from .qm9_diffusion import VARIANTS, QM9Config, QM9Denoiser, nll_terms, training_loss
+from .qm9_diffusion import VARIANTS, QM9Config, QM9Denoiser, mixture_training_loss, nll_terms, training_loss
 from .qm9_eval import small_eval, validity_rate
 from .training import log_label, log_path, run, ship
 
@@ -64,7 +66,10 @@ def train(args) -> dict:
             model.train()
             idx = torch.randint(len(N), (args.batch,), generator=gen)
             x0, e0, mask = _batch(X, E, N, idx, device)
-            loss, parts = training_loss(model, x0, e0, mask, gen)
+            if args.draws > 1:
+                loss, parts = mixture_training_loss(model, x0, e0, mask, gen, draws=args.draws)
+            else:
+                loss, parts = training_loss(model, x0, e0, mask, gen)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -97,13 +102,15 @@ def train(args) -> dict:
         "training": {"steps": args.steps, "batch": args.batch, "lr": args.lr, "clip": args.clip,
                      "weight_decay": args.weight_decay,
                      "schedule": "linear warm-up (2%) then cosine to 5% of lr", "optimiser": "AdamW",
-                     "loss": "CE nodes + 5 * CE pairs (t ~ U{1..T})",
+                     "loss": "CE nodes + 5 * CE pairs (t ~ U{1..T})" if args.draws == 1 else
+                             f"mixture over {args.draws} encoding draws: -log mean_k exp(sum log p_h_k(x_i) + 5 * sum log p_h_k(e_ij)) per atom (t ~ U{{1..T}})",
+                     "draws": args.draws,
                      "seconds": round(seconds, 1), "threads": args.threads, "device": str(device),
                      "torch": torch.__version__,
                      "log": log_label(log_file)},
         "small_eval": small_eval(model),
     }
-    return ship(model, f"qm9/{args.variant}", record, save=not args.no_save)
+    return ship(model, f"qm9/{args.variant}", record, root=Path(args.out), save=not args.no_save)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--encoding-dim", type=int, default=8)
+    p.add_argument("--draws", type=int, default=1,
+                   help="encoding draws per molecule: 1 = per-atom cross-entropy, K > 1 = the mixture likelihood over K draws")
     p.add_argument("--num-train", type=int, default=0, help="use only the first N training molecules (0: all)")
     p.add_argument("--num-val", type=int, default=512, help="validation molecules (a seeded random subset) for the NLL and validity in the log; logging only")
     p.add_argument("--eval-every", type=int, default=1000)
@@ -129,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--device", default=None)
     p.add_argument("--log", default=None, help="JSON-lines log (default runs/qm9-<variant>.log)")
+    p.add_argument("--out", default=str(PRETRAINED), help="folder for weights and manifest")
     p.add_argument("--no-save", action="store_true", help="train and report without writing weights or the manifest")
     return p
 
