@@ -19,10 +19,11 @@ import json
 import sys
 from collections import defaultdict
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 
-from ..checkpoints import MANIFEST, load_state_dict, read_manifest, update_manifest
+from ..checkpoints import MANIFEST, PRETRAINED, load_state_dict, read_manifest, update_manifest
 from .ising import (
     PHASES,
     VARIANTS,
@@ -39,12 +40,13 @@ from .ising import (
 
 BOUNDARY_MARGIN = 0.05  # energy per site between the ground state and the lowest excited 2-periodic state
 
-__all__ = ["load_ising", "predict_spins", "small_eval", "evaluate", "degeneracy_coverage"]
+__all__ = ["load_ising", "predict_spins", "small_eval", "validation_metrics", "evaluate", "degeneracy_coverage"]
 
 
-def load_ising(variant: str) -> IsingModel:
-    """The shipped model for ``variant`` (sha256-checked safetensors), in eval mode on the CPU."""
-    state, entry = load_state_dict(f"ising/{variant}")
+def load_ising(variant: str, root: Path | None = None) -> IsingModel:
+    """The shipped model for ``variant`` (sha256-checked safetensors; under ``root`` instead of pretrained/ if
+    given), in eval mode on the CPU."""
+    state, entry = load_state_dict(f"ising/{variant}", PRETRAINED if root is None else root)
     model = IsingModel(IsingConfig(**entry["config"]))
     model.load_state_dict(state)
     return model.eval()
@@ -96,6 +98,14 @@ def small_eval(model: IsingModel) -> dict:
     J, h = sample_constant_hamiltonians(128, model.config.L, torch.Generator().manual_seed(12345))
     m = _constant_metrics(model, J, h, torch.Generator().manual_seed(0))
     return {"count": m["count"], "exact_rate": m["exact_rate"], "mean_rel_gap": m["mean_rel_gap"]}
+
+
+@torch.no_grad()
+def validation_metrics(model: IsingModel, num: int = 2000) -> dict:
+    """The set used to choose training settings: ``num`` constant Hamiltonians drawn with seed 123 (the test set
+    uses seed 1000), one sample each (seed 0). Same fields as the test metrics."""
+    J, h = sample_constant_hamiltonians(num, model.config.L, torch.Generator().manual_seed(123))
+    return _constant_metrics(model, J, h, torch.Generator().manual_seed(0))
 
 
 @torch.no_grad()

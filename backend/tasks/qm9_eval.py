@@ -128,7 +128,7 @@ def nll_per_molecule(model: QM9Denoiser, X, E, N, mixture_draws: int = 0, batch:
     the encodings from another seeded 1, so every variant sees the same t and z_t (paired comparisons)."""
     gen, enc_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
     out = []
-    for i in tqdm(range(0, len(N), batch), desc=f"{model.config.variant}: test NLL", leave=False):
+    for i in tqdm(range(0, len(N), batch), desc=f"{model.config.variant}: NLL", leave=False):
         n = int(N[i: i + batch].max())
         mask = torch.arange(n) < N[i: i + batch, None]
         out.append(nll_terms(model, X[i: i + batch, :n], E[i: i + batch, :n, :n], mask, gen,
