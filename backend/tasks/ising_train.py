@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, default=8)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--encoding-dim", type=int, default=8)
-    p.add_argument("--sharpness", type=float, nargs="*", default=[10.0, 100.0], help="κ of extra input channels tanh(κ·J), tanh(κ·h)")
+    p.add_argument("--sharpness", type=float, nargs="*", default=[3.0, 30.0, 300.0], help="κ of extra input channels tanh(κ·J), tanh(κ·h)")
     p.add_argument("--num-constant", type=int, default=4096)
     p.add_argument("--num-varying", type=int, default=1024)
     p.add_argument("--multiscale-fraction", type=float, default=0.3, help="share of couplings rescaled by 10^U(-2,0)")

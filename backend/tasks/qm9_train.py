@@ -2,7 +2,9 @@
 
 Every variant gets the same denoiser, widths, data, number of steps, batch, optimiser and seed; only the encoding
 differs (``backend.tasks.qm9_diffusion``). Each step draws a batch of training molecules, one t ~ U{1..T} and one
-noisy graph per molecule, and (for the sympe variants) one inversion-kernel sample of every noisy graph. Writes
+noisy graph per molecule, and (for the sympe variants) one inversion-kernel sample of every noisy graph; with
+``--draws K`` the loss is the mixture likelihood over K samples (``mixture_training_loss``; an experiment that the
+shipped weights do not use). Writes
 pretrained/qm9/<variant>.safetensors, the manifest entry (config, command, seed, split hash, data sizes, training
 time, the small fixed-set evaluation) and a JSON-lines log in runs/qm9-<variant>.log.
 """
