@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -221,7 +222,7 @@ class QM9Denoiser(nn.Module):
         return x_logits, e_logits, enc.elements
 
 
-def load_qm9_model(variant: str, root=None) -> QM9Denoiser:
+def load_qm9_model(variant: str, root: Path | None = None) -> QM9Denoiser:
     """The shipped denoiser for ``variant`` (sha256-checked safetensors, pretrained/qm9/<variant>.safetensors, or
     the same layout under ``root``), in eval mode on the CPU. Raises backend.checkpoints.CheckpointError when it is
     missing or altered."""
@@ -243,11 +244,16 @@ def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
     return mask.unsqueeze(2) & mask.unsqueeze(1) & upper
 
 
+def _noisy_batch(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | None):
+    """t ~ U{1..T} per molecule and z_t ~ q(z_t | x): returns t (B,), X_t (B, n), E_t (B, n, n)."""
+    t = torch.randint(1, model.config.T + 1, (X0.shape[0],), generator=generator)
+    Xt, Et = noise_graphs(X0, E0, mask, model.alpha_bar[t], model.node_marginal, model.edge_marginal, generator)
+    return t, Xt, Et
+
+
 def training_loss(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
     """Cross-entropy of p̂(x | z_t) at t ~ U{1..T}: mean over real nodes + EDGE_WEIGHT · mean over real pairs i < j."""
-    B = X0.shape[0]
-    t = torch.randint(1, model.config.T + 1, (B,), generator=generator)
-    Xt, Et = noise_graphs(X0, E0, mask, model.alpha_bar[t], model.node_marginal, model.edge_marginal, generator)
+    t, Xt, Et = _noisy_batch(model, X0, E0, mask, generator)
     x_logits, e_logits, _ = model(Xt, Et, mask, t, generator=generator)
     pairs = _pair_mask(mask)
     lx = F.cross_entropy(x_logits[mask], X0[mask])
@@ -269,8 +275,7 @@ def mixture_training_loss(model: QM9Denoiser, X0, E0, mask, generator: torch.Gen
     For a model without a random encoding every draw is the same and this is the joint cross-entropy. Draws that
     repeat the same h for the same molecule are evaluated once (exact: the output is a function of (z_t, h))."""
     B = X0.shape[0]
-    t = torch.randint(1, model.config.T + 1, (B,), generator=generator)
-    Xt, Et = noise_graphs(X0, E0, mask, model.alpha_bar[t], model.node_marginal, model.edge_marginal, generator)
+    t, Xt, Et = _noisy_batch(model, X0, E0, mask, generator)
     rows = torch.arange(B, device=X0.device).repeat_interleave(draws)  # (B·K,) molecule of each draw
     elements, pick = None, rows
     if model.needs_canonicalization:

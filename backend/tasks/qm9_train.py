@@ -6,7 +6,7 @@ noisy graph per molecule, and (for the sympe variants) one inversion-kernel samp
 ``--draws K`` the loss is the mixture likelihood over K samples (``mixture_training_loss``; an experiment that the
 shipped weights do not use). Writes
 pretrained/qm9/<variant>.safetensors, the manifest entry (config, command, seed, split hash, data sizes, training
-time, the small fixed-set evaluation) and a JSON-lines log in runs/qm9-<variant>.log.
+time, the small fixed-set evaluation) and a JSON-lines log in runs/qm9-<variant>-<name of the --out folder>.log.
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def train(args) -> dict:
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))))
     gen = torch.Generator().manual_seed(args.seed + 1)
 
-    log_file = log_path(args.log, f"qm9-{args.variant}.log")
+    log_file = log_path(args.log, f"qm9-{args.variant}-{Path(args.out).name}.log")
     start = time.perf_counter()
     with open(log_file, "w") as log, tqdm(range(args.steps), desc=f"qm9/{args.variant}", mininterval=5) as bar:
         log.write(json.dumps({"config": config.to_dict(), "argv": args.argv, "data_seconds": round(data_seconds, 1),
@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--device", default=None)
-    p.add_argument("--log", default=None, help="JSON-lines log (default runs/qm9-<variant>.log)")
+    p.add_argument("--log", default=None, help="JSON-lines log (default runs/qm9-<variant>-<name of the --out folder>.log)")
     p.add_argument("--out", default=str(PRETRAINED), help="folder for weights and manifest")
     p.add_argument("--no-save", action="store_true", help="train and report without writing weights or the manifest")
     return p
