@@ -9,11 +9,10 @@ from backend.groups import LatticeGroup
 from backend.tasks.ising import (
     IsingConfig,
     IsingModel,
-    MeanFieldRefinement,
     constant_couplings,
     energy,
-    local_field,
     exact_ground,
+    local_field,
     mean_field_energy,
     mean_field_free_energy,
     phase_of,
@@ -97,23 +96,19 @@ def test_varying_hamiltonians_have_partial_symmetry():
     assert kinds[0] == "defect-bond" and stab[0] >= 2  # a single defect bond keeps its reflections
 
 
-def _model(variant, L=4, sharpness=(), refine_steps=0):
+def _model(variant, L=4, sharpness=()):
     torch.manual_seed(0)
-    config = IsingConfig(L=L, variant=variant, hidden=4, num_layers=3, encoding_dim=2, sharpness=sharpness, refine_steps=refine_steps)
-    return IsingModel(config).double()
+    return IsingModel(IsingConfig(L=L, variant=variant, hidden=4, num_layers=3, encoding_dim=2, sharpness=sharpness)).double()
 
 
-INPUT_OPTIONS = [((), 0), ((3.0, 30.0), 0), ((3.0, 30.0), 3)]  # (sharpness, refine_steps)
-
-
-@pytest.mark.parametrize("sharpness, refine_steps", INPUT_OPTIONS)
-def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2(sharpness, refine_steps):
+@pytest.mark.parametrize("sharpness", [(), (3.0, 30.0)])
+def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2(sharpness):
     """f(k·x, k∘h) = k·f(x, h) for every k in p4m × Z2 at L = 4 (all 256 elements in one batch), with and without
-    the sharpened input channels tanh(κ·J), tanh(κ·h) and the mean-field refinement."""
+    the sharpened input channels tanh(κ·J), tanh(κ·h)."""
     from backend.groups import LatticeElement
 
     L = 4
-    model = _model("sympe", L, sharpness, refine_steps)
+    model = _model("sympe", L, sharpness)
     group = LatticeGroup(L, spin_flip=True)
     N = group.order
     J = torch.randn(1, 2, L, L, dtype=torch.float64).expand(N, 2, L, L)
@@ -141,11 +136,11 @@ def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2(sharpness, refine
     assert report.max_abs_error < 1e-10
 
 
-@pytest.mark.parametrize("sharpness, refine_steps", INPUT_OPTIONS)
+@pytest.mark.parametrize("sharpness", [(), (3.0, 30.0)])
 @pytest.mark.parametrize("variant", ["none", "sympe"])
-def test_p4m_equivariance_of_the_deterministic_part(variant, sharpness, refine_steps):
+def test_p4m_equivariance_of_the_deterministic_part(variant, sharpness):
     L = 4
-    model = _model(variant, L, sharpness, refine_steps)
+    model = _model(variant, L, sharpness)
     J = torch.randn(1, 2, L, L, dtype=torch.float64)
     h = torch.randn(1, L, L, dtype=torch.float64)
     group = LatticeGroup(L)
@@ -167,14 +162,13 @@ def test_p4m_equivariance_of_the_deterministic_part(variant, sharpness, refine_s
         assert torch.allclose(out_gx, g.act_sites(out_x[:, None], odd=True)[:, 0], atol=1e-10)
 
 
-@pytest.mark.parametrize("refine_steps", [0, 3])
-def test_unbroken_model_cannot_break_translation_symmetry(refine_steps):
+def test_unbroken_model_cannot_break_translation_symmetry():
     """On a constant antiferromagnet the 'none' output is the same on every site (theory: no state that breaks
-    translations), also after the mean-field refinement, while 'sympe' outputs vary across sites."""
+    translations), while 'sympe' outputs vary across sites."""
     J, h = constant_couplings(-1.0, -1.0, 0.0, 4)
-    none = _model("none", refine_steps=refine_steps)(J, h).logits
+    none = _model("none")(J, h).logits
     assert (none - none[0, 0, 0]).abs().max() < 1e-10
-    sympe = _model("sympe", refine_steps=refine_steps)(J, h, generator=torch.Generator().manual_seed(0)).logits
+    sympe = _model("sympe")(J, h, generator=torch.Generator().manual_seed(0)).logits
     assert (sympe - sympe[0, 0, 0]).abs().max() > 1e-3
 
 
@@ -189,23 +183,6 @@ def test_local_field_is_minus_the_energy_gradient_and_gives_flip_energies():
         flipped = s.clone()
         flipped[:, i, j] *= -1
         assert torch.allclose(energy(J, h, flipped) - energy(J, h, s), 2 * s[:, i, j] * field[:, i, j], atol=1e-12)
-
-
-def test_mean_field_refinement_is_the_identity_at_zero_steps_and_a_flip_free_fixed_point_for_large_beta():
-    J, h = sample_varying_hamiltonians(8, 4, torch.Generator().manual_seed(1))[:2]
-    logits = torch.randn(8, 4, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-    assert torch.equal(MeanFieldRefinement(0)(J, h, logits), logits)
-    layer = MeanFieldRefinement(60).double()
-    with torch.no_grad():
-        layer.rho.fill_(8.0)  # β ≈ 8 ≫ |a₀| / |field| on most sites: the fixed point follows the local fields
-        out = layer(J, h, logits)
-    beta = float(torch.nn.functional.softplus(layer.rho.detach()))
-    residual = out - (logits + beta * local_field(J, h, torch.tanh(out)))
-    assert residual.abs().max() < 1e-6  # converged to the fixed point a = a₀ + β·field(tanh a)
-    s = torch.where(out >= 0, 1.0, -1.0).double()
-    dominated = (beta * local_field(J, h, torch.tanh(out)).abs() > 2 * logits.abs()) & (out.abs() > 5)
-    assert dominated.float().mean() > 0.5
-    assert (torch.sign(local_field(J, h, s)) == s)[dominated].all()
 
 
 def test_model_runs_at_other_sizes_without_mutating_the_original():

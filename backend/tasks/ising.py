@@ -47,7 +47,6 @@ __all__ = [
     "IsingConfig",
     "IsingModel",
     "IsingOutput",
-    "MeanFieldRefinement",
     "spins_from_logits",
 ]
 
@@ -153,16 +152,13 @@ def phase_of(jx: float, jy: float, h: float) -> str:
 
 def sample_constant_hamiltonians(
     num: int, L: int, generator: torch.Generator, zero_field_fraction: float = 0.25, field_scale: float = 3.0,
-    multiscale_fraction: float = 0.0, critical_field_fraction: float = 0.0,
+    multiscale_fraction: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Constant Hamiltonians covering every phase: J_x, J_y ~ U[-1, 1]; h = 0 with probability
     ``zero_field_fraction`` (the degenerate cases), else U[-field_scale, field_scale]; then a random 90°
     rotation (which swaps J_x and J_y) with probability 1/2. With probability ``multiscale_fraction`` each coupling
     is multiplied by 10^U(-2, 0), which puts more Hamiltonians close to the phase boundaries J_x = 0 and J_y = 0
-    (used for training only; evaluation uses the plain law). With probability ``critical_field_fraction`` a nonzero
-    field is instead put within ±10% of the critical field |h_c| = -(J_x + J_y) - min(J_x + J_y, ±(J_x - J_y)) at which
-    the field-polarized state takes over (where that is positive), the other boundary that is hard to resolve
-    (training only). Returns J (num, 2, L, L), h (num, L, L)."""
+    (used for training only; evaluation uses the plain law). Returns J (num, 2, L, L), h (num, L, L)."""
     u = torch.rand(num, 3, generator=generator, dtype=torch.float64) * 2 - 1
     if multiscale_fraction > 0:
         scale = 10 ** (-2 * torch.rand(num, 2, generator=generator, dtype=torch.float64))
@@ -171,12 +167,6 @@ def sample_constant_hamiltonians(
     jx, jy = u[:, 0], u[:, 1]
     zero = torch.rand(num, generator=generator) < zero_field_fraction
     hval = torch.where(zero, torch.zeros_like(u[:, 2]), u[:, 2] * field_scale)
-    if critical_field_fraction > 0:
-        unpolarized = torch.stack([jx + jy, jx - jy, jy - jx]).min(0).values
-        critical = -(jx + jy) - unpolarized
-        near = critical * (0.9 + 0.2 * torch.rand(num, generator=generator, dtype=torch.float64)) * torch.sign(u[:, 2])
-        pick = (torch.rand(num, generator=generator) < critical_field_fraction) & ~zero & (critical > 0)
-        hval = torch.where(pick, near, hval)
     rotate = torch.rand(num, generator=generator) < 0.5
     jx, jy = torch.where(rotate, jy, jx), torch.where(rotate, jx, jy)
     return constant_couplings(jx, jy, hval, L)
@@ -259,7 +249,6 @@ class IsingConfig:
     kernel_size: int = 3
     encoding_dim: int = 8
     sharpness: tuple[float, ...] = ()  # κ of the extra input channels tanh(κ·J) and tanh(κ·h)
-    refine_steps: int = 0  # damped mean-field iterations after the CNN (MeanFieldRefinement)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -273,44 +262,13 @@ class IsingOutput:
     elements: LatticeElement | None = field(default=None)
 
 
-class MeanFieldRefinement(nn.Module):
-    """K damped, synchronous mean-field iterations on top of the network's logits a₀:
-
-        a ← a + ½ (a₀ + β · field(J, h, tanh(a)) − a),   K times, starting from a = a₀,
-
-    with ``field`` the local field (``local_field``) and β > 0 learned (β = softplus(ρ), initialised to 1). A
-    fixed point aligns every spin with a₀ plus β times its local field, so for large β it is a configuration that
-    no single spin flip improves. Every step is built from the local field and pointwise maps, so the layer is
-    equivariant under p4m and odd under the spin flip: it cannot break a symmetry the logits do not already break
-    (from a constant a₀ on a constant Hamiltonian it stays constant), and updating all sites at once, rather than
-    in a checkerboard order, keeps it that way. K = 0 is the identity.
-
-    Shapes: J (B, 2, L, L), h (B, L, L), logits (B, L, L) -> (B, L, L).
-    """
-
-    def __init__(self, steps: int):
-        super().__init__()
-        self.steps = steps
-        self.rho = nn.Parameter(torch.tensor(math.log(math.e - 1))) if steps else None
-
-    def forward(self, J: torch.Tensor, h: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        if not self.steps:
-            return logits
-        beta = nn.functional.softplus(self.rho)
-        a = logits
-        for _ in range(self.steps):
-            a = 0.5 * (a + logits + beta * local_field(J, h, torch.tanh(a)))
-        return a
-
-
 class IsingModel(nn.Module):
     """A p4m group CNN from (couplings, field) to spin logits, with one of the four encodings.
 
     For ``sympe`` the group is p4m × Z2 and the model is f(x, h) = z · core(z ⋆ x, g·v) for h = (g, z):
     z ⋆ x flips the field, g·v is the SymPE field. core is p4m-equivariant, so f is jointly equivariant
     under p4m × Z2: f(k·x, k∘h) = k·f(x, h), with spins odd under the flip. The other variants use core
-    alone (equivariant under p4m only; ``fixed`` is not equivariant at all). Every variant ends with the same
-    ``MeanFieldRefinement`` of the logits (the identity when ``refine_steps`` is 0), which keeps these properties.
+    alone (equivariant under p4m only; ``fixed`` is not equivariant at all).
     """
 
     def __init__(self, config: IsingConfig):
@@ -325,7 +283,6 @@ class IsingModel(nn.Module):
             bond_channels=1 + len(config.sharpness), hidden=config.hidden,
             num_layers=config.num_layers, kernel_size=config.kernel_size, out=1,
         ))
-        self.refine = MeanFieldRefinement(config.refine_steps)
 
     def canonicalize(self, J: torch.Tensor, h: torch.Tensor) -> LatticeCanonicalForm:
         return canonicalize_lattice(self.group, h.detach().cpu().unsqueeze(1), J.detach().cpu(), odd=[True])
@@ -345,10 +302,10 @@ class IsingModel(nn.Module):
         if enc.elements is None:
             sites = self.input_features(h)  # (B, 1 + len(sharpness), L, L)
             inputs = sites if enc.fields is None else torch.cat([sites, enc.fields], 1)
-            return IsingOutput(self.refine(J, h, self.core(inputs, bonds)[:, 0]))
+            return IsingOutput(self.core(inputs, bonds)[:, 0])
         z = enc.elements.sign.to(device=h.device, dtype=h.dtype)[:, None, None, None]  # (B, 1, 1, 1)
         logits = z * self.core(torch.cat([self.input_features(z[:, 0] * h), enc.fields], 1), bonds)
-        return IsingOutput(self.refine(J, h, logits[:, 0]), enc.elements)
+        return IsingOutput(logits[:, 0], enc.elements)
 
     def input_features(self, x: torch.Tensor) -> torch.Tensor:
         """x and tanh(κ·x) for every κ in ``config.sharpness``, stacked on a new axis 1. Pointwise and odd, so

@@ -47,13 +47,12 @@ def train(args) -> dict:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
     data_gen = torch.Generator().manual_seed(args.seed)
-    Jc, hc = sample_constant_hamiltonians(args.num_constant, args.L, data_gen, multiscale_fraction=args.multiscale_fraction,
-                                          critical_field_fraction=args.critical_field_fraction)
+    Jc, hc = sample_constant_hamiltonians(args.num_constant, args.L, data_gen, multiscale_fraction=args.multiscale_fraction)
     Jv, hv, _ = sample_varying_hamiltonians(args.num_varying, args.L, data_gen)
     J, h = torch.cat([Jc, Jv]).float(), torch.cat([hc, hv]).float()
 
     config = IsingConfig(L=args.L, variant=args.variant, hidden=args.hidden, num_layers=args.layers, encoding_dim=args.encoding_dim,
-                         sharpness=tuple(args.sharpness), refine_steps=args.refine_steps)
+                         sharpness=tuple(args.sharpness))
     model = IsingModel(config)
     canonical = canonical_forms(model, J, h)
     model.to(device)
@@ -73,10 +72,7 @@ def train(args) -> dict:
             idx = torch.randint(len(J), (args.batch,), generator=step_gen)
             Jb, hb = J[idx].to(device), h[idx].to(device)
             out = model(Jb, hb, generator=step_gen, canonical=None if canonical is None else canonical[idx])
-            temperature = args.final_temperature + (args.anneal - args.final_temperature) * max(0.0, 1 - step / (args.anneal_until * args.steps))
-            if args.relative_loss:
-                scale = (Jb.abs().sum((1, 2, 3)) + hb.abs().sum((1, 2))).clamp_min(1e-6)[:, None, None] / args.L**2  # (B, 1, 1)
-                Jb, hb = Jb / scale[:, None], hb / scale
+            temperature = args.anneal * max(0.0, 1 - step / (args.anneal_until * args.steps))
             loss = mean_field_free_energy(Jb, hb, out.logits, temperature).mean() / args.L**2
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -94,7 +90,7 @@ def train(args) -> dict:
         "config": config.to_dict(),
         "command": "python -m backend.tasks.ising_train " + " ".join(shlex.quote(a) for a in args.argv),
         "seed": args.seed,
-        "data": {"constant_hamiltonians": args.num_constant, "multiscale_fraction": args.multiscale_fraction, "critical_field_fraction": args.critical_field_fraction, "varying_hamiltonians": args.num_varying, "L": args.L},
+        "data": {"constant_hamiltonians": args.num_constant, "multiscale_fraction": args.multiscale_fraction, "varying_hamiltonians": args.num_varying, "L": args.L},
         "training": {"steps": args.steps, "batch": args.batch, "lr": args.lr, "encoding_lr_mult": args.encoding_lr_mult, "seconds": round(seconds, 1),
                      "device": str(device), "torch": torch.__version__, "loss": "mean-field energy per site" if not args.anneal else
                      f"mean-field free energy per site, T from {args.anneal} linearly to 0 at {args.anneal_until:.0%} of the steps, then the energy",
@@ -116,15 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--encoding-dim", type=int, default=8)
     p.add_argument("--sharpness", type=float, nargs="*", default=[3.0, 30.0, 300.0], help="κ of extra input channels tanh(κ·J), tanh(κ·h)")
-    p.add_argument("--refine-steps", type=int, default=0, help="damped mean-field iterations after the CNN (0: none)")
     p.add_argument("--num-constant", type=int, default=4096)
     p.add_argument("--num-varying", type=int, default=1024)
     p.add_argument("--multiscale-fraction", type=float, default=0.3, help="share of couplings rescaled by 10^U(-2,0)")
-    p.add_argument("--critical-field-fraction", type=float, default=0.0, help="share of fields put near the polarization field")
-    p.add_argument("--relative-loss", action="store_true", help="divide each Hamiltonian's loss by its coupling scale")
     p.add_argument("--anneal", type=float, default=0.3, help="initial temperature of the mean-field free energy (0: plain energy)")
-    p.add_argument("--anneal-until", type=float, default=0.75, help="fraction of the steps after which the temperature is final")
-    p.add_argument("--final-temperature", type=float, default=0.0, help="temperature from --anneal-until to the end")
+    p.add_argument("--anneal-until", type=float, default=0.75, help="fraction of the steps after which the temperature is 0")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
