@@ -1,9 +1,11 @@
 """Compare Ising models on the validation set (seed 123, never the test seed), for choices made during development.
 
-    python scripts/ising_validation_compare.py shipped:sympe: lr1e-3:sympe:runs/ising-lr1e-3
+    python scripts/ising_validation_compare.py [--misses] shipped:sympe: lr1e-3:sympe:runs/ising-lr1e-3
 
 Each argument is label:variant:root (an empty root is pretrained/). For every model it prints the exact ground-state
-rate in % on 2000 constant Hamiltonians, overall and per phase, and the number of misses.
+rate in % on 2000 constant Hamiltonians, overall and per phase, and the number of misses. With --misses it then lists
+every miss: the couplings, the phase, the energy per site above the ground state, the gap per site from the ground
+state to the next 2-periodic state, and whether the output is itself 2-periodic.
 """
 from __future__ import annotations
 
@@ -14,22 +16,45 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.tasks.ising import PHASES  # noqa: E402
-from backend.tasks.ising_eval import load_ising, validation_metrics  # noqa: E402
+from backend.tasks.ising import PHASES, IsingModel, energy, exact_ground, phase_of, sample_constant_hamiltonians  # noqa: E402
+from backend.tasks.ising_eval import load_ising, predict_spins, validation_metrics  # noqa: E402
+
+
+def list_misses(label: str, model: IsingModel, num: int = 2000) -> None:
+    """The misses of ``validation_metrics`` (same Hamiltonians and sampling seeds), one line each."""
+    J, h = sample_constant_hamiltonians(num, model.config.L, torch.Generator().manual_seed(123))
+    s = predict_spins(model, J, h, torch.Generator().manual_seed(0))
+    ground = exact_ground(J, h)
+    e = energy(J, h, s)
+    levels = energy(J[:, None], h[:, None], ground.states)  # (B, 16)
+    excited = torch.where(ground.is_ground, torch.inf, levels).min(-1).values
+    sites = h[0].numel()
+    for b in ((e - ground.energy).abs() > 1e-9 * ground.energy.abs()).nonzero().flatten().tolist():
+        jx, jy, hb = float(J[b, 0, 0, 0]), float(J[b, 1, 0, 0]), float(h[b, 0, 0])
+        periodic = bool((s[b] == s[b].roll(2, 0)).all() and (s[b] == s[b].roll(2, 1)).all())
+        print(f"{label} #{b}: J_x {jx:+.3f}, J_y {jy:+.3f}, h {hb:+.3f}, {phase_of(jx, jy, hb)}, "
+              f"{(e[b] - ground.energy[b]) / sites:.4f} per site above the ground state, next 2-periodic state "
+              f"{(excited[b] - ground.energy[b]) / sites:.4f} above it, output {'' if periodic else 'not '}2-periodic")
 
 
 def main(specs: list[str]) -> int:
+    show_misses = "--misses" in specs
+    specs = [s for s in specs if s != "--misses"]
     if not specs or any(s.count(":") != 2 for s in specs):
-        print("usage: python scripts/ising_validation_compare.py label:variant:root [...]", file=sys.stderr)
+        print("usage: python scripts/ising_validation_compare.py [--misses] label:variant:root [...]", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
     print("| model | " + " | ".join(PHASES) + " | all | misses |")
     print("|---" * (len(PHASES) + 3) + "|")
-    for label, variant, root in (s.split(":") for s in specs):
-        m = validation_metrics(load_ising(variant, Path(root) if root else None))
+    models = {label: load_ising(variant, Path(root) if root else None) for label, variant, root in (s.split(":") for s in specs)}
+    for label, model in models.items():
+        m = validation_metrics(model)
         per_phase = [f"{100 * m['per_phase'][p]['exact_rate']:.1f}" for p in PHASES]
         misses = round(m["count"] * (1 - m["exact_rate"]))
         print(f"| {label} | " + " | ".join(per_phase) + f" | {100 * m['exact_rate']:.1f} | {misses} |", flush=True)
+    if show_misses:
+        for label, model in models.items():
+            list_misses(label, model)
     return 0
 
 

@@ -1,0 +1,30 @@
+"""scripts/ising_validation_compare.py: its list of misses agrees with the validation metrics."""
+import importlib.util
+from pathlib import Path
+
+from backend.tasks.ising_eval import load_ising, validation_metrics
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ising_validation_compare.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("ising_validation_compare", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_listed_misses_match_the_validation_metrics(capsys):
+    model = load_ising("none")
+    expected = validation_metrics(model, num=200)
+    _script().list_misses("none", model, num=200)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == round(expected["count"] * (1 - expected["exact_rate"])) > 0
+    # a constant output is 2-periodic: the unbroken model's misses are all wrong uniform states, never mixtures
+    assert all(line.endswith("output 2-periodic") for line in lines)
+    assert sum("antiferromagnet" in line for line in lines) == expected["per_phase"]["antiferromagnet"]["count"]
+
+
+def test_usage_error_exits_2(capsys):
+    assert _script().main(["no-colons"]) == 2
+    assert "usage" in capsys.readouterr().err
