@@ -30,10 +30,11 @@ def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def tiny(variant: str, T: int = 10, seed: int = 0) -> QM9Denoiser:
+def tiny(variant: str, T: int = 10, seed: int = 0, structural_features: bool = True) -> QM9Denoiser:
     torch.manual_seed(seed)
     cfg = QM9Config(variant=variant, T=T, hidden=16, hidden_edge=8, hidden_global=8, num_layers=2, num_heads=2,
-                    encoding_dim=4, node_marginal=NODE_M, edge_marginal=EDGE_M, size_distribution=SIZES)
+                    encoding_dim=4, node_marginal=NODE_M, edge_marginal=EDGE_M, size_distribution=SIZES,
+                    structural_features=structural_features)
     return QM9Denoiser(cfg).double().eval()
 
 
@@ -191,6 +192,20 @@ def test_unbroken_denoiser_cannot_break_a_symmetric_noisy_graph_and_sympe_does()
         x, e, h = tiny(variant, seed=3)(X, E, mask, t, generator=gen(0))
         atoms, bonds = ring_spreads(x, e)
         assert h is not None and atoms > 1e-4 and bonds > 1e-4
+
+
+def test_without_structural_features_the_denoiser_cannot_tell_a_6_ring_from_two_triangles():
+    """C6 and two triangles are both 2-regular with the same atoms: colour refinement cannot separate them, and
+    neither can the transformer without the walk and triangle features (the ablation); with them it can."""
+    X, ring, mask = carbon_ring(6)
+    triangles = torch.zeros_like(ring)
+    for a, b in [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 3)]:
+        triangles[0, a, b] = triangles[0, b, a] = 1
+    t = torch.tensor([5])
+    for features, separated in [(False, False), (True, True)]:
+        model = tiny("none", seed=3, structural_features=features)
+        (x_ring, _, _), (x_tri, _, _) = model(X, ring, mask, t), model(X, triangles, mask, t)
+        assert torch.allclose(x_ring, x_tri, atol=1e-10) != separated
 
 
 def _joint_log_likelihood(model, X0, E0, mask, Xt, Et, t, elements=None):

@@ -88,6 +88,7 @@ class QM9Config:
     num_layers: int = 4
     num_heads: int = 4
     encoding_dim: int = 8
+    structural_features: bool = True  # False: the walk, degree and triangle features are zeros (an ablation)
     n_max: int = N_MAX
     node_marginal: list[float] = field(default_factory=lambda: [0.25] * KX)
     edge_marginal: list[float] = field(default_factory=lambda: [0.25] * KE)
@@ -213,6 +214,8 @@ class QM9Denoiser(nn.Module):
         adj = (Et > 0).to(dtype)
         enc = self.encoding(adj, mask, generator=generator, elements=elements)
         extra, glob = structural_features(Xt, Et, mask, t.to(torch.float64) / self.config.T)
+        if not self.config.structural_features:
+            extra, glob = torch.zeros_like(extra), glob * torch.tensor([1.0, 1.0, 0.0], device=glob.device)  # keep t/T and n
         parts = [F.one_hot(Xt, KX).to(dtype), extra.to(dtype)] + ([enc.nodes] if enc.nodes is not None else [])
         X = torch.cat(parts, -1)
         E = F.one_hot(Et, KE).to(dtype)
