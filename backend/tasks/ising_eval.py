@@ -27,6 +27,7 @@ from ..checkpoints import MANIFEST, PRETRAINED, load_state_dict, read_manifest, 
 from .ising import (
     PHASES,
     VARIANTS,
+    ExactGround,
     IsingConfig,
     IsingModel,
     energy,
@@ -40,7 +41,7 @@ from .ising import (
 
 BOUNDARY_MARGIN = 0.05  # energy per site between the ground state and the lowest excited 2-periodic state
 
-__all__ = ["load_ising", "predict_spins", "small_eval", "validation_metrics", "evaluate", "degeneracy_coverage"]
+__all__ = ["load_ising", "predict_spins", "excitation_gap", "small_eval", "validation_metrics", "evaluate", "degeneracy_coverage"]
 
 
 def load_ising(variant: str, root: Path | None = None) -> IsingModel:
@@ -65,6 +66,12 @@ def predict_spins(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator
     return torch.cat(out)
 
 
+def excitation_gap(J: torch.Tensor, h: torch.Tensor, ground: ExactGround) -> torch.Tensor:
+    """Energy (B,) from the ground state up to the lowest 2-periodic state that is not a ground state."""
+    levels = energy(J[:, None], h[:, None], ground.states)  # (B, 16)
+    return torch.where(ground.is_ground, torch.inf, levels).min(-1).values - ground.energy
+
+
 def _constant_metrics(model: IsingModel, J, h, generator) -> dict:
     """Exact-ground rate and mean relative gap, overall and per phase. ``exact_rate_away`` restricts to Hamiltonians
     whose lowest excited 2-periodic state lies at least BOUNDARY_MARGIN per site above the ground energy (away from
@@ -75,9 +82,7 @@ def _constant_metrics(model: IsingModel, J, h, generator) -> dict:
     e0 = ground.energy
     gap = (e - e0) / e0.abs().clamp_min(1e-12)
     exact = gap.abs() <= 1e-9
-    levels = energy(J[:, None], h[:, None], ground.states)  # (B, 16)
-    excited = torch.where(ground.is_ground, torch.inf, levels).min(-1).values
-    away = (excited - e0) / h[0].numel() >= BOUNDARY_MARGIN
+    away = excitation_gap(J, h, ground) / h[0].numel() >= BOUNDARY_MARGIN
     phases = [phase_of(float(J[b, 0, 0, 0]), float(J[b, 1, 0, 0]), float(h[b, 0, 0])) for b in range(len(J))]
 
     def summary(idx: torch.Tensor) -> dict:
