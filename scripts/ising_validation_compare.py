@@ -16,24 +16,21 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.tasks.ising import PHASES, IsingModel, energy, exact_ground, phase_of, sample_constant_hamiltonians  # noqa: E402
-from backend.tasks.ising_eval import excitation_gap, load_ising, predict_spins, validation_metrics  # noqa: E402
+from backend.tasks.ising import PHASES, IsingModel  # noqa: E402
+from backend.tasks.ising_eval import load_ising, validation_metrics, validation_outcomes  # noqa: E402
 
 
 def list_misses(label: str, model: IsingModel, num: int = 2000) -> None:
     """The misses of ``validation_metrics`` (same Hamiltonians and sampling seeds), one line each."""
-    J, h = sample_constant_hamiltonians(num, model.config.L, torch.Generator().manual_seed(123))
-    s = predict_spins(model, J, h, torch.Generator().manual_seed(0))
-    ground = exact_ground(J, h)
-    e = energy(J, h, s)
-    margin = excitation_gap(J, h, ground)
-    sites = h[0].numel()
-    for b in ((e - ground.energy).abs() > 1e-9 * ground.energy.abs()).nonzero().flatten().tolist():
-        jx, jy, hb = float(J[b, 0, 0, 0]), float(J[b, 1, 0, 0]), float(h[b, 0, 0])
-        periodic = bool((s[b] == s[b].roll(2, 0)).all() and (s[b] == s[b].roll(2, 1)).all())
-        print(f"{label} #{b}: J_x {jx:+.3f}, J_y {jy:+.3f}, h {hb:+.3f}, {phase_of(jx, jy, hb)}, "
-              f"{(e[b] - ground.energy[b]) / sites:.4f} per site above the ground state, next 2-periodic state "
-              f"{margin[b] / sites:.4f} above it, output {'' if periodic else 'not '}2-periodic")
+    out = validation_outcomes(model, num)
+    sites = out.h[0].numel()
+    for b in (~out.exact).nonzero().flatten().tolist():
+        jx, jy, hb = float(out.J[b, 0, 0, 0]), float(out.J[b, 1, 0, 0]), float(out.h[b, 0, 0])
+        s = out.spins[b]
+        periodic = bool((s == s.roll(2, 0)).all() and (s == s.roll(2, 1)).all())
+        print(f"{label} #{b}: J_x {jx:+.3f}, J_y {jy:+.3f}, h {hb:+.3f}, {out.phases[b]}, "
+              f"{float(out.excess[b]) / sites:.4f} per site above the ground state, next 2-periodic state "
+              f"{float(out.margin[b]) / sites:.4f} above it, output {'' if periodic else 'not '}2-periodic")
 
 
 def main(specs: list[str]) -> int:

@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,7 +28,6 @@ from ..checkpoints import MANIFEST, PRETRAINED, load_state_dict, read_manifest, 
 from .ising import (
     PHASES,
     VARIANTS,
-    ExactGround,
     IsingConfig,
     IsingModel,
     energy,
@@ -41,7 +41,8 @@ from .ising import (
 
 BOUNDARY_MARGIN = 0.05  # energy per site between the ground state and the lowest excited 2-periodic state
 
-__all__ = ["load_ising", "predict_spins", "excitation_gap", "small_eval", "validation_metrics", "evaluate", "degeneracy_coverage"]
+__all__ = ["load_ising", "predict_spins", "ConstantOutcomes", "constant_outcomes", "small_eval", "validation_outcomes",
+           "validation_metrics", "evaluate", "degeneracy_coverage"]
 
 
 def load_ising(variant: str, root: Path | None = None) -> IsingModel:
@@ -66,24 +67,45 @@ def predict_spins(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator
     return torch.cat(out)
 
 
-def excitation_gap(J: torch.Tensor, h: torch.Tensor, ground: ExactGround) -> torch.Tensor:
-    """Energy (B,) from the ground state up to the lowest 2-periodic state that is not a ground state."""
+@dataclass(frozen=True)
+class ConstantOutcomes:
+    """One model sample per constant Hamiltonian, against the exact reference. Shapes: J (B, 2, L, L), h (B, L, L),
+    spins (B, L, L), excess (B,) = E_model - E_0, rel_gap (B,) = excess/|E_0|, exact (B,) bool, margin (B,) the energy from the ground
+    state up to the lowest 2-periodic state that is not a ground state; phases the phase names."""
+
+    J: torch.Tensor
+    h: torch.Tensor
+    spins: torch.Tensor
+    excess: torch.Tensor
+    rel_gap: torch.Tensor
+    exact: torch.Tensor
+    margin: torch.Tensor
+    phases: list[str]
+
+
+@torch.no_grad()
+def constant_outcomes(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator: torch.Generator) -> ConstantOutcomes:
+    s = predict_spins(model, J, h, generator)
+    ground = exact_ground(J, h)
+    e0 = ground.energy
+    excess = energy(J, h, s) - e0
+    gap = excess / e0.abs().clamp_min(1e-12)
     levels = energy(J[:, None], h[:, None], ground.states)  # (B, 16)
-    return torch.where(ground.is_ground, torch.inf, levels).min(-1).values - ground.energy
+    margin = torch.where(ground.is_ground, torch.inf, levels).min(-1).values - e0
+    phases = [phase_of(float(J[b, 0, 0, 0]), float(J[b, 1, 0, 0]), float(h[b, 0, 0])) for b in range(len(J))]
+    return ConstantOutcomes(J, h, s, excess, gap, gap.abs() <= 1e-9, margin, phases)
 
 
 def _constant_metrics(model: IsingModel, J, h, generator) -> dict:
     """Exact-ground rate and mean relative gap, overall and per phase. ``exact_rate_away`` restricts to Hamiltonians
     whose lowest excited 2-periodic state lies at least BOUNDARY_MARGIN per site above the ground energy (away from
     phase boundaries)."""
-    s = predict_spins(model, J, h, generator)
-    e = energy(J, h, s)
-    ground = exact_ground(J, h)
-    e0 = ground.energy
-    gap = (e - e0) / e0.abs().clamp_min(1e-12)
-    exact = gap.abs() <= 1e-9
-    away = excitation_gap(J, h, ground) / h[0].numel() >= BOUNDARY_MARGIN
-    phases = [phase_of(float(J[b, 0, 0, 0]), float(J[b, 1, 0, 0]), float(h[b, 0, 0])) for b in range(len(J))]
+    return _summarise(constant_outcomes(model, J, h, generator))
+
+
+def _summarise(out: ConstantOutcomes) -> dict:
+    exact, gap = out.exact, out.rel_gap
+    away = out.margin / out.h[0].numel() >= BOUNDARY_MARGIN
 
     def summary(idx: torch.Tensor) -> dict:
         return {"count": int(idx.sum()), "exact_rate": round(float(exact[idx].double().mean()), 4),
@@ -92,10 +114,10 @@ def _constant_metrics(model: IsingModel, J, h, generator) -> dict:
 
     per_phase = {}
     for phase in PHASES:
-        idx = torch.tensor([p == phase for p in phases])
+        idx = torch.tensor([p == phase for p in out.phases])
         if idx.any():
             per_phase[phase] = summary(idx)
-    return dict(summary(torch.ones(len(J), dtype=torch.bool)), per_phase=per_phase)
+    return dict(summary(torch.ones(len(exact), dtype=torch.bool)), per_phase=per_phase)
 
 
 def small_eval(model: IsingModel) -> dict:
@@ -105,12 +127,16 @@ def small_eval(model: IsingModel) -> dict:
     return {"count": m["count"], "exact_rate": m["exact_rate"], "mean_rel_gap": m["mean_rel_gap"]}
 
 
-@torch.no_grad()
-def validation_metrics(model: IsingModel, num: int = 2000) -> dict:
+def validation_outcomes(model: IsingModel, num: int = 2000) -> ConstantOutcomes:
     """The set used to choose training settings: ``num`` constant Hamiltonians drawn with seed 123 (the test set
-    uses seed 1000), one sample each (seed 0). Same fields as the test metrics."""
+    uses seed 1000), one sample each (seed 0)."""
     J, h = sample_constant_hamiltonians(num, model.config.L, torch.Generator().manual_seed(123))
-    return _constant_metrics(model, J, h, torch.Generator().manual_seed(0))
+    return constant_outcomes(model, J, h, torch.Generator().manual_seed(0))
+
+
+def validation_metrics(model: IsingModel, num: int = 2000) -> dict:
+    """``validation_outcomes`` summarised with the same fields as the test metrics."""
+    return _summarise(validation_outcomes(model, num))
 
 
 @torch.no_grad()

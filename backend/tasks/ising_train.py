@@ -6,7 +6,7 @@ varying ones; for ``sympe`` their canonical forms are computed once and a fresh 
 drawn at every step. The loss is the mean-field free energy per site, its temperature annealed linearly to 0
 over the first 75% of the steps, then the mean-field energy (backend.tasks.ising). Writes
 pretrained/ising/<variant>.safetensors, the manifest entry (config, command, seed, data sizes, training time,
-small fixed-set metrics) and a log in runs/ising-<variant>.log.
+small fixed-set metrics) and a log in runs/ising-<variant>-<name of the --out folder>.log.
 """
 from __future__ import annotations
 
