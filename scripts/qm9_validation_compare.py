@@ -5,7 +5,7 @@
 Each argument is label:variant:root (an empty root is pretrained/). For every model it prints the NLL bound on
 3000 seeded validation molecules (one encoding draw and the mixture over K = 8 draws, with the same t and z_t for
 every model) and the validity of 500 sampled molecules (seed 11), then the paired NLL differences to the first
-model with their standard errors.
+model with their standard errors. It runs on backend.device.select_device() (SYMPE_DEVICE=cpu to force the CPU).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from backend.device import select_device  # noqa: E402
 from backend.tasks.qm9_data import load_qm9  # noqa: E402
 from backend.tasks.qm9_diffusion import load_qm9_model  # noqa: E402
 from backend.tasks.qm9_eval import nll_per_molecule, validity_rate  # noqa: E402
@@ -28,12 +29,13 @@ def main(specs: list[str]) -> int:
         print("usage: python scripts/qm9_validation_compare.py label:variant:root [...]", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
+    device = select_device()
     X, E, N = load_qm9().tensors("val")
     rows = torch.randperm(len(N), generator=torch.Generator().manual_seed(7))[:VALIDATION_MOLECULES]
     X, E, N = X[rows], E[rows], N[rows]
     nlls = {}
     for label, variant, root in (s.split(":") for s in specs):
-        model = load_qm9_model(variant, Path(root) if root else None)
+        model = load_qm9_model(variant, Path(root) if root else None).to(device)
         nlls[label] = (nll_per_molecule(model, X, E, N), nll_per_molecule(model, X, E, N, MIXTURE_DRAWS))
         validity = validity_rate(model, SAMPLES, torch.Generator().manual_seed(11))
         print(f"{label}: NLL one draw {nlls[label][0].mean():.3f}, mixture {nlls[label][1].mean():.3f}, "

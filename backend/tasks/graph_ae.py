@@ -541,16 +541,18 @@ def aggregate(counts: dict[str, torch.Tensor], select: torch.Tensor | None = Non
 @torch.no_grad()
 def reconstruct(model: GraphAE, graphs: GraphSet, generator: torch.Generator, batch: int = 128) -> dict[str, torch.Tensor]:
     """One reconstruction of every graph (one fresh sample for noise/sympe, drawn from ``generator`` in order);
-    per-graph counts as in ``reconstruction_counts``."""
-    dtype = next(model.parameters()).dtype
+    per-graph counts as in ``reconstruction_counts``, on the CPU whichever device the model is on."""
+    param = next(model.parameters())
     if model.config.variant == "sympe":
         graphs.canonicalize()
     parts = []
     for start in range(0, len(graphs), batch):
         idx = torch.arange(start, min(start + batch, len(graphs)))
-        adj, mask = graphs.batch(idx, dtype)
+        adj, mask = (t.to(param.device) for t in graphs.batch(idx, param.dtype))
         elements = sympe_elements([graphs.forms[i] for i in idx.tolist()], adj.shape[-1], generator) \
             if model.config.variant == "sympe" else None
+        if elements is not None:
+            elements = Permutation(elements.perm.to(param.device))
         out = model(adj, mask, generator=generator, elements=elements)
-        parts.append(reconstruction_counts(out.probs, adj, mask))
+        parts.append({k: v.cpu() for k, v in reconstruction_counts(out.probs, adj, mask).items()})
     return {k: torch.cat([p[k] for p in parts]) for k in COUNT_KEYS}

@@ -107,9 +107,16 @@ def _marginal_step(probs: torch.Tensor, keep: torch.Tensor, m: torch.Tensor) -> 
     return keep * probs + (1 - keep) * m
 
 
+def _generator_device(generator: torch.Generator | None, fallback: torch.device) -> torch.device:
+    return generator.device if generator is not None else fallback
+
+
 def _sample_categorical(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One class index per row of probs (..., K), drawn on the generator's device and returned on probs' device,
+    so a seeded CPU generator gives the same draws whichever device the model runs on."""
     flat = probs.reshape(-1, probs.shape[-1]).clamp(min=0)
-    return torch.multinomial(flat, 1, generator=generator).reshape(probs.shape[:-1])
+    draw = torch.multinomial(flat.to(_generator_device(generator, flat.device)), 1, generator=generator)
+    return draw.to(probs.device).reshape(probs.shape[:-1])
 
 
 def _symmetric_pairs(E: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -144,7 +151,7 @@ def _posterior(zt: torch.Tensor, keep_ts: torch.Tensor, abar_s: torch.Tensor, m:
     K = m.shape[0]
     zt_1h = F.one_hot(zt, K).double()
     left = keep_ts[..., None] * zt_1h + (1 - keep_ts[..., None]) * m[zt][..., None]  # (z_t Q_{t|s}ᵀ)_j, (..., K)
-    right = abar_s[..., None, None] * torch.eye(K, dtype=torch.float64) + (1 - abar_s[..., None, None]) * m  # (…, k, j)
+    right = abar_s[..., None, None] * torch.eye(K, dtype=torch.float64, device=m.device) + (1 - abar_s[..., None, None]) * m  # (…, k, j)
     post = left[..., None, :] * right
     return post / post.sum(-1, keepdim=True).clamp(min=1e-300)
 
@@ -153,19 +160,21 @@ def _posterior(zt: torch.Tensor, keep_ts: torch.Tensor, abar_s: torch.Tensor, m:
 # Denoiser
 
 
-def structural_features(Xt: torch.Tensor, Et: torch.Tensor, mask: torch.Tensor, t_frac: torch.Tensor):
-    """Equivariant node features (B, n, NODE_EXTRA) and invariant global features (B, GLOBAL_IN) of a noisy graph:
-    degree/4, valence (sum of bond orders)/4, closed 3-, 4-, 5-walks at each node /10; [t/T, n/N_MAX, triangles/5]."""
-    A = (Et > 0).to(torch.float32)
+def structural_features(Xt: torch.Tensor, Et: torch.Tensor, mask: torch.Tensor, t_frac: torch.Tensor,
+                        dtype: torch.dtype = torch.float32):
+    """Equivariant node features (B, n, NODE_EXTRA) and invariant global features (B, GLOBAL_IN) of a noisy graph,
+    in ``dtype``: degree/4, valence (sum of bond orders)/4, closed 3-, 4-, 5-walks at each node /10;
+    [t/T, n/N_MAX, triangles/5] (the trace of A³ is six times the triangle count)."""
+    A = (Et > 0).to(dtype)
     A2 = A @ A
     A3 = A2 @ A
     A4 = A3 @ A
     A5 = A4 @ A
     diag = lambda M: torch.diagonal(M, dim1=-2, dim2=-1)  # noqa: E731
-    nodes = torch.stack([A.sum(-1) / 4, Et.to(torch.float32).sum(-1) / 4, diag(A3) / 10, diag(A4) / 10, diag(A5) / 10], -1)
+    nodes = torch.stack([A.sum(-1) / 4, Et.to(dtype).sum(-1) / 4, diag(A3) / 10, diag(A4) / 10, diag(A5) / 10], -1)
     nodes = nodes * mask.unsqueeze(-1)
-    n = mask.sum(-1).to(torch.float32)
-    glob = torch.stack([t_frac.to(torch.float32), n / N_MAX, diag(A3).sum(-1) / 30], -1)
+    n = mask.sum(-1).to(dtype)
+    glob = torch.stack([t_frac.to(dtype), n / N_MAX, diag(A3).sum(-1) / 30], -1)
     return nodes, glob
 
 
@@ -213,7 +222,7 @@ class QM9Denoiser(nn.Module):
             elements = self.inversion_kernel(Xt, Et, mask, generator)
         adj = (Et > 0).to(dtype)
         enc = self.encoding(adj, mask, generator=generator, elements=elements)
-        extra, glob = structural_features(Xt, Et, mask, t.to(torch.float64) / self.config.T)
+        extra, glob = structural_features(Xt, Et, mask, t.to(torch.float64) / self.config.T, dtype)
         if not self.config.structural_features:
             extra, glob = torch.zeros_like(extra), glob * torch.tensor([1.0, 1.0, 0.0], device=glob.device)  # keep t/T and n
         parts = [F.one_hot(Xt, KX).to(dtype), extra.to(dtype)] + ([enc.nodes] if enc.nodes is not None else [])
@@ -249,7 +258,7 @@ def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
 
 def _noisy_batch(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | None):
     """t ~ U{1..T} per molecule and z_t ~ q(z_t | x): returns t (B,), X_t (B, n), E_t (B, n, n)."""
-    t = torch.randint(1, model.config.T + 1, (X0.shape[0],), generator=generator)
+    t = torch.randint(1, model.config.T + 1, (X0.shape[0],), generator=generator).to(X0.device)
     Xt, Et = noise_graphs(X0, E0, mask, model.alpha_bar[t], model.node_marginal, model.edge_marginal, generator)
     return t, Xt, Et
 
@@ -346,7 +355,7 @@ def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | Non
     pT_e = _marginal_step(oh_e, abar[T], me)
     prior = (_kl(pT_x, mx.expand_as(pT_x)) * mask).sum(-1) + (_kl(pT_e, me.expand_as(pT_e)) * pairs).sum((-1, -2))
 
-    t = torch.randint(1, T + 1, (B,), generator=generator)
+    t = torch.randint(1, T + 1, (B,), generator=generator).to(X0.device)
     Xt, Et = noise_graphs(X0, E0, mask, abar[t], mx, me, generator)
     s = t - 1
     keep = (abar[t] / abar[s]).clamp(max=1.0)
@@ -412,23 +421,28 @@ def sample_molecules(
     num_nodes: torch.Tensor | None = None, keep_trajectory: bool = False, track_symmetry: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> Sample:
-    """Ancestral sampling from the prior (sizes from the training distribution unless ``num_nodes`` is given)."""
+    """Ancestral sampling from the prior (sizes from the training distribution unless ``num_nodes`` is given), on
+    the model's device; the returned tensors are on the CPU."""
     T = model.config.T
+    device = model.alpha_bar.device
     times = sampling_times(T, steps or T)
-    n_nodes = (torch.multinomial(model.size_distribution, num, replacement=True, generator=generator)
-               if num_nodes is None else num_nodes.to(torch.long))
+    if num_nodes is None:
+        sizes = model.size_distribution.to(_generator_device(generator, device))
+        num_nodes = torch.multinomial(sizes, num, replacement=True, generator=generator)
+    n_nodes = num_nodes.to(device=device, dtype=torch.long)
     n = int(n_nodes.max())
-    mask = torch.arange(n).unsqueeze(0) < n_nodes.unsqueeze(1)
+    mask = torch.arange(n, device=device).unsqueeze(0) < n_nodes.unsqueeze(1)
     mx, me = model.node_marginal, model.edge_marginal
     X = torch.where(mask, _sample_categorical(mx.expand(num, n, KX), generator), 0)
     E = _symmetric_pairs(_sample_categorical(me.expand(num, n, n, KE), generator), mask)
     abar = model.alpha_bar
     symmetric = torch.zeros(num, dtype=torch.long)
-    trajectory = [(T, X.clone(), E.clone())] if keep_trajectory else None
+    trajectory = [(T, X.cpu(), E.cpu())] if keep_trajectory else None
     for i, (t, s) in enumerate(zip(times[:-1], times[1:])):
         if track_symmetry:
-            symmetric += torch.tensor([_has_symmetry(X[b], E[b], int(n_nodes[b])) for b in range(num)], dtype=torch.long)
-        tt = torch.full((num,), t, dtype=torch.long)
+            Xc, Ec = X.cpu(), E.cpu()
+            symmetric += torch.tensor([_has_symmetry(Xc[b], Ec[b], int(n_nodes[b])) for b in range(num)], dtype=torch.long)
+        tt = torch.full((num,), t, dtype=torch.long, device=device)
         x_logits, e_logits, _ = model(X, E, mask, tt, generator=generator)
         keep = (abar[t] / abar[s]).clamp(max=1.0)
         sx = abar[s]
@@ -437,7 +451,7 @@ def sample_molecules(
         X = torch.where(mask, _sample_categorical(px, generator), 0)
         E = _symmetric_pairs(_sample_categorical(pe, generator), mask)
         if keep_trajectory:
-            trajectory.append((s, X.clone(), E.clone()))
+            trajectory.append((s, X.cpu(), E.cpu()))
         if progress is not None:
             progress(i + 1, len(times) - 1)
-    return Sample(X, E, n_nodes, symmetric, len(times) - 1, trajectory)
+    return Sample(X.cpu(), E.cpu(), n_nodes.cpu(), symmetric, len(times) - 1, trajectory)

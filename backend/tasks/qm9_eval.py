@@ -125,14 +125,17 @@ def sample_metrics(sample: Sample, train_smiles: set[str], reference: tuple[torc
 @torch.no_grad()
 def nll_per_molecule(model: QM9Denoiser, X, E, N, mixture_draws: int = 0, batch: int = 1024) -> torch.Tensor:
     """Per-molecule NLL bound (``nll_terms``) of every molecule: t and the noisy graphs from a generator seeded 0,
-    the encodings from another seeded 1, so every variant sees the same t and z_t (paired comparisons)."""
+    the encodings from another seeded 1, so every variant sees the same t and z_t (paired comparisons). Runs on the
+    model's device and returns a CPU tensor (B,)."""
     gen, enc_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
+    device = model.alpha_bar.device
     out = []
     for i in tqdm(range(0, len(N), batch), desc=f"{model.config.variant}: NLL", leave=False):
         n = int(N[i: i + batch].max())
         mask = torch.arange(n) < N[i: i + batch, None]
-        out.append(nll_terms(model, X[i: i + batch, :n], E[i: i + batch, :n, :n], mask, gen,
-                             encoding_generator=enc_gen, mixture_draws=mixture_draws)["nll"])
+        Xb, Eb = X[i: i + batch, :n], E[i: i + batch, :n, :n]
+        out.append(nll_terms(model, Xb.to(device), Eb.to(device), mask.to(device), gen,
+                             encoding_generator=enc_gen, mixture_draws=mixture_draws)["nll"].cpu())
     return torch.cat(out)
 
 
