@@ -118,7 +118,7 @@ def train(args) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m backend.tasks.qm9_train", description=__doc__.splitlines()[0])
     p.add_argument("--variant", choices=VARIANTS, required=True)
-    p.add_argument("--steps", type=int, default=8000)
+    p.add_argument("--steps", type=int, default=16000)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-12)
