@@ -69,9 +69,11 @@ def predict_spins(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator
 
 @dataclass(frozen=True)
 class ConstantOutcomes:
-    """One model sample per constant Hamiltonian, against the exact reference. Shapes: J (B, 2, L, L), h (B, L, L),
-    spins (B, L, L), excess (B,) = E_model - E_0, rel_gap (B,) = excess/|E_0|, exact (B,) bool, margin (B,) the energy from the ground
-    state up to the lowest 2-periodic state that is not a ground state; phases the phase names."""
+    """One model sample per constant Hamiltonian, against the exact reference.
+
+    Shapes: J (B, 2, L, L), h (B, L, L), spins (B, L, L), excess (B,) = E_model - E_0, rel_gap (B,) = excess/|E_0|,
+    exact (B,) bool, margin (B,) the energy from the ground state up to the lowest 2-periodic state that is not a
+    ground state; phases (B names)."""
 
     J: torch.Tensor
     h: torch.Tensor

@@ -151,7 +151,8 @@ def _posterior(zt: torch.Tensor, keep_ts: torch.Tensor, abar_s: torch.Tensor, m:
     K = m.shape[0]
     zt_1h = F.one_hot(zt, K).double()
     left = keep_ts[..., None] * zt_1h + (1 - keep_ts[..., None]) * m[zt][..., None]  # (z_t Q_{t|s}ᵀ)_j, (..., K)
-    right = abar_s[..., None, None] * torch.eye(K, dtype=torch.float64, device=m.device) + (1 - abar_s[..., None, None]) * m  # (…, k, j)
+    eye = torch.eye(K, dtype=torch.float64, device=m.device)
+    right = abar_s[..., None, None] * eye + (1 - abar_s[..., None, None]) * m  # (…, k, j)
     post = left[..., None, :] * right
     return post / post.sum(-1, keepdim=True).clamp(min=1e-300)
 
