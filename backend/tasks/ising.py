@@ -44,6 +44,7 @@ __all__ = [
     "sample_constant_hamiltonians",
     "sample_varying_hamiltonians",
     "simulated_annealing",
+    "greedy_descent",
     "IsingConfig",
     "IsingModel",
     "IsingOutput",
@@ -207,6 +208,22 @@ def sample_varying_hamiltonians(num: int, L: int, generator: torch.Generator) ->
     return J, h, kinds
 
 
+def greedy_descent(J: torch.Tensor, h: torch.Tensor, s: torch.Tensor, sweeps: int) -> torch.Tensor:
+    """``sweeps`` zero-temperature checkerboard sweeps: every spin of one sublattice whose flip lowers the energy
+    flips at once, then the other sublattice. The energy never rises. Needs even L. J (B, 2, L, L), h (B, L, L),
+    s (B, L, L) spins; returns the new spins."""
+    L = h.shape[-1]
+    if L % 2:
+        raise ValueError("checkerboard updates need an even L")
+    ii, jj = torch.meshgrid(torch.arange(L, device=s.device), torch.arange(L, device=s.device), indexing="ij")
+    for _ in range(sweeps):
+        for parity in range(2):
+            colour = (ii + jj) % 2 == parity
+            delta = 2 * s * local_field(J, h, s)  # energy change of flipping each spin
+            s = torch.where((delta < 0) & colour, -s, s)
+    return s
+
+
 def simulated_annealing(
     J: torch.Tensor, h: torch.Tensor, generator: torch.Generator, runs: int = 32, sweeps: int = 1500,
     t_start: float = 3.0, t_end: float = 0.02,
@@ -220,15 +237,13 @@ def simulated_annealing(
     s = torch.where(torch.rand(B * runs, L, L, generator=generator) < 0.5, -1.0, 1.0).to(J.dtype)
     ii, jj = torch.meshgrid(torch.arange(L), torch.arange(L), indexing="ij")
     colours = [((ii + jj) % 2 == c) for c in range(2)]
-    temps = [t_start * (t_end / t_start) ** (k / max(sweeps - 1, 1)) for k in range(sweeps)] + [0.0]
+    temps = [t_start * (t_end / t_start) ** (k / max(sweeps - 1, 1)) for k in range(sweeps)]
     for t in temps:
         for colour in colours:
             delta = 2 * s * local_field(Jr, hr, s)  # energy change of flipping each spin
-            if t > 0:
-                accept = torch.rand(s.shape, generator=generator, dtype=J.dtype) < torch.exp(-delta.clamp_min(0) / t)
-            else:
-                accept = delta < 0
+            accept = torch.rand(s.shape, generator=generator, dtype=J.dtype) < torch.exp(-delta.clamp_min(0) / t)
             s = torch.where(accept & colour, -s, s)
+    s = greedy_descent(Jr, hr, s, sweeps=1)
     e = energy(Jr, hr, s).reshape(B, runs)
     best = e.argmin(-1)
     return e[torch.arange(B), best], s.reshape(B, runs, L, L)[torch.arange(B), best]
