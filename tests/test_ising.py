@@ -96,19 +96,23 @@ def test_varying_hamiltonians_have_partial_symmetry():
     assert kinds[0] == "defect-bond" and stab[0] >= 2  # a single defect bond keeps its reflections
 
 
-def _model(variant, L=4, sharpness=()):
+def _model(variant, L=4, sharpness=(), global_context=False):
     torch.manual_seed(0)
-    return IsingModel(IsingConfig(L=L, variant=variant, hidden=4, num_layers=3, encoding_dim=2, sharpness=sharpness)).double()
+    config = IsingConfig(L=L, variant=variant, hidden=4, num_layers=3, encoding_dim=2, sharpness=sharpness, global_context=global_context)
+    return IsingModel(config).double()
 
 
-@pytest.mark.parametrize("sharpness", [(), (3.0, 30.0)])
-def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2(sharpness):
+BACKBONES = pytest.mark.parametrize("sharpness, global_context", [((), False), ((3.0, 30.0), False), ((3.0, 30.0), True)])
+
+
+@BACKBONES
+def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2(sharpness, global_context):
     """f(k·x, k∘h) = k·f(x, h) for every k in p4m × Z2 at L = 4 (all 256 elements in one batch), with and without
-    the sharpened input channels tanh(κ·J), tanh(κ·h)."""
+    the sharpened input channels tanh(κ·J), tanh(κ·h) and the global context."""
     from backend.groups import LatticeElement
 
     L = 4
-    model = _model("sympe", L, sharpness)
+    model = _model("sympe", L, sharpness, global_context)
     group = LatticeGroup(L, spin_flip=True)
     N = group.order
     J = torch.randn(1, 2, L, L, dtype=torch.float64).expand(N, 2, L, L)
@@ -136,11 +140,11 @@ def test_sympe_model_is_jointly_equivariant_under_p4m_times_z2(sharpness):
     assert report.max_abs_error < 1e-10
 
 
-@pytest.mark.parametrize("sharpness", [(), (3.0, 30.0)])
+@BACKBONES
 @pytest.mark.parametrize("variant", ["none", "sympe"])
-def test_p4m_equivariance_of_the_deterministic_part(variant, sharpness):
+def test_p4m_equivariance_of_the_deterministic_part(variant, sharpness, global_context):
     L = 4
-    model = _model(variant, L, sharpness)
+    model = _model(variant, L, sharpness, global_context)
     J = torch.randn(1, 2, L, L, dtype=torch.float64)
     h = torch.randn(1, L, L, dtype=torch.float64)
     group = LatticeGroup(L)

@@ -264,6 +264,7 @@ class IsingConfig:
     kernel_size: int = 3
     encoding_dim: int = 8
     sharpness: tuple[float, ...] = ()  # κ of the extra input channels tanh(κ·J) and tanh(κ·h)
+    global_context: bool = False  # see backend.nn.lattice.P4MCNN
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -296,7 +297,7 @@ class IsingModel(nn.Module):
         self.core = P4MCNN(P4MCNNConfig(
             site_in=1 + len(config.sharpness) + self.encoder.out_dim, bond_in=True,
             bond_channels=1 + len(config.sharpness), hidden=config.hidden,
-            num_layers=config.num_layers, kernel_size=config.kernel_size, out=1,
+            num_layers=config.num_layers, kernel_size=config.kernel_size, out=1, global_context=config.global_context,
         ))
 
     def canonicalize(self, J: torch.Tensor, h: torch.Tensor) -> LatticeCanonicalForm:
