@@ -28,6 +28,16 @@ def test_constant_input():
     assert data["input"]["phase"] == "antiferromagnet"
 
 
+def test_search_never_returns_a_higher_energy_than_the_same_draw_without_it():
+    args = ("--jx", "0.812", "--jy", "-0.535", "--h", "1.089", "--samples", "6", "--seed", "1")  # near a phase boundary
+    plain, searched = (json.loads(run(*args, "--search", k)[1]) for k in ("0", "4"))
+    assert plain["search"] == 0 and searched["search"] == 4
+    assert plain["elements"] == searched["elements"]
+    for a, b in zip(plain["samples"], searched["samples"]):
+        assert b["energy"] <= a["energy"] + 1e-9
+        assert b["energy"] >= searched["exact_ground_energy"] - 1e-9
+
+
 def test_varying_input_from_json_and_npy(tmp_path):
     L = 6
     rng = np.random.default_rng(0)
@@ -52,6 +62,8 @@ def test_varying_input_from_json_and_npy(tmp_path):
         ("--jx", "1", "--jy", "1", "--h", "0", "--L", "100000"),
         ("--jx", "1", "--jy", "1", "--h", "0", "--L", "x"),
         ("--jx", "1", "--jy", "1", "--h", "0", "--samples", "0"),
+        ("--jx", "1", "--jy", "1", "--h", "0", "--search", "-1"),
+        ("--jx", "1", "--jy", "1", "--h", "0", "--search", "x"),
         ("--jx", "1", "--jy", "1", "--h", "0", "--variant", "bogus"),
         ("--couplings", "/nonexistent.json"),
     ],

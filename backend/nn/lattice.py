@@ -144,7 +144,6 @@ class P4MCNNConfig:
     num_layers: int = 4
     kernel_size: int = 3
     out: int = 1
-    global_context: bool = False  # add a linear map of each block's mean activation to every site and frame
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -154,10 +153,7 @@ class P4MCNN(nn.Module):
     """A p4m-equivariant group CNN from site and bond fields to per-site outputs.
 
     lifting (sites by a lifting conv, bonds by ``lift_bonds`` and a group conv) -> residual blocks of
-    SiLU + group conv -> mean over the point-group axis -> site-wise linear map. With ``global_context`` each
-    block also adds W·mean(SiLU(F)), the mean taken over the point-group axis and the lattice, to every site and
-    frame: an invariant of the whole input, so every layer stays equivariant, and it lets all sites share one
-    decision (for example which competing state to produce) instead of deciding from their neighbourhoods alone.
+    SiLU + group conv -> mean over the point-group axis -> site-wise linear map.
 
     Shapes:
         sites: (B, site_in, L, L); bonds: (B, 2, L, L) (one bond field) or (B, bond_channels, 2, L, L), or None
@@ -171,7 +167,6 @@ class P4MCNN(nn.Module):
         self.lift = P4MLiftingConv(c.site_in, c.hidden, c.kernel_size)
         self.bond_lift = P4MGroupConv(2 * c.bond_channels, c.hidden, c.kernel_size, bias=False) if c.bond_in else None
         self.blocks = nn.ModuleList(P4MGroupConv(c.hidden, c.hidden, c.kernel_size) for _ in range(c.num_layers - 1))
-        self.contexts = nn.ModuleList(nn.Linear(c.hidden, c.hidden) for _ in self.blocks) if c.global_context else None
         self.head = nn.Sequential(nn.Conv2d(c.hidden, c.hidden, 1), nn.SiLU(), nn.Conv2d(c.hidden, c.out, 1))
 
     def forward(self, sites: torch.Tensor, bonds: torch.Tensor | None = None) -> torch.Tensor:
@@ -183,10 +178,6 @@ class P4MCNN(nn.Module):
                 bonds = bonds.unsqueeze(1)
             lifted = lift_bonds(bonds)  # (B, bond_channels, 2, 8, L, L)
             F = F + self.bond_lift(lifted.flatten(1, 2))
-        for i, conv in enumerate(self.blocks):
-            A = F_.silu(F)
-            update = conv(A)
-            if self.contexts is not None:
-                update = update + self.contexts[i](A.mean(dim=(-3, -2, -1)))[:, :, None, None, None]  # (B, hidden, 1, 1, 1)
-            F = F + update
+        for conv in self.blocks:
+            F = F + conv(F_.silu(F))
         return self.head(project(F_.silu(F)))

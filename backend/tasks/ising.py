@@ -49,6 +49,7 @@ __all__ = [
     "IsingModel",
     "IsingOutput",
     "spins_from_logits",
+    "nearby_search",
 ]
 
 VARIANTS = ("none", "noise", "sympe", "fixed")
@@ -264,7 +265,6 @@ class IsingConfig:
     kernel_size: int = 3
     encoding_dim: int = 8
     sharpness: tuple[float, ...] = ()  # κ of the extra input channels tanh(κ·J) and tanh(κ·h)
-    global_context: bool = False  # see backend.nn.lattice.P4MCNN
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -297,7 +297,7 @@ class IsingModel(nn.Module):
         self.core = P4MCNN(P4MCNNConfig(
             site_in=1 + len(config.sharpness) + self.encoder.out_dim, bond_in=True,
             bond_channels=1 + len(config.sharpness), hidden=config.hidden,
-            num_layers=config.num_layers, kernel_size=config.kernel_size, out=1, global_context=config.global_context,
+            num_layers=config.num_layers, kernel_size=config.kernel_size, out=1,
         ))
 
     def canonicalize(self, J: torch.Tensor, h: torch.Tensor) -> LatticeCanonicalForm:
@@ -342,6 +342,40 @@ class IsingModel(nn.Module):
             state["encoder.field"] = v.repeat(1, reps, reps)[:, :L, :L].contiguous()
         other.load_state_dict(state)
         return other
+
+
+@torch.no_grad()
+def nearby_search(
+    model: IsingModel, J: torch.Tensor, h: torch.Tensor, out: IsingOutput, generator: torch.Generator | None,
+    proposals: int, spread: tuple[float, float] = (0.01, 0.3),
+) -> torch.Tensor:
+    """Energy-guided search over the model's own answers: the lowest-energy state among sign(out.logits) and the
+    model's states for ``proposals`` nearby Hamiltonians, all judged by the true Hamiltonian (J, h).
+
+    A nearby Hamiltonian adds a scalar a·σ to every J_x, b·σ to every J_y and c·σ to every h, with a, b, c ~ N(0, 1)
+    and σ log-uniform in ``spread`` times the Hamiltonian's scale mean(|J_x| + |J_y| + |h|). It reuses the encoding
+    draw of ``out`` (the same group elements for sympe). Near a phase boundary the model's answer for a neighbour
+    on the other side is the competing state, and the true energy decides between them. Ties keep the model's own
+    state, and the law of (a, b, c) is invariant under p4m × Z2 (90° rotations swap a and b, the flip negates c),
+    so the search keeps an equivariant model's output law equivariant. It uses the Hamiltonian, never a label.
+    J (B, 2, L, L), h (B, L, L). Returns spins (B, L, L) in J's dtype.
+    """
+    dtype = next(model.parameters()).dtype
+    best = spins_from_logits(out.logits).to(J.dtype)
+    best_e = energy(J, h, best)
+    scale = (J.abs().sum(1) + h.abs()).mean(dim=(-1, -2))  # (B,)
+    lo, hi = (math.log(x) for x in spread)
+    for _ in range(proposals):
+        sigma = torch.exp(lo + (hi - lo) * torch.rand(len(J), generator=generator, dtype=torch.float64)).to(scale) * scale
+        shift = torch.randn(len(J), 3, generator=generator, dtype=torch.float64).to(scale) * sigma[:, None]  # (B, 3)
+        Jn, hn = (J + shift[:, :2, None, None]).to(dtype), (h + shift[:, 2, None, None]).to(dtype)
+        logits = model(Jn, hn, generator=generator, elements=out.elements).logits
+        candidate = spins_from_logits(logits).to(J.dtype)
+        e = energy(J, h, candidate)
+        better = e < best_e
+        best = torch.where(better[:, None, None], candidate, best)
+        best_e = torch.where(better, e, best_e)
+    return best
 
 
 def spins_from_logits(logits: torch.Tensor) -> torch.Tensor:

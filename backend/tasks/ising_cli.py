@@ -6,6 +6,8 @@
     --L 8                     lattice size (even, 4..64); taken from FILE when given
     --variant sympe           none | noise | sympe | fixed
     --samples 1 --seed 0
+    --search 0                each sample is the best of the model's own state and its states for K nearby
+                              Hamiltonians, by true energy (backend.tasks.ising.nearby_search); 0 is off
 
 Output JSON: "spins" grids are lists of rows of ±1 (row i is the vertical index), their energies, the exact ground
 energy for constant inputs (null otherwise, with a simulated-annealing reference instead) and the sampled group
@@ -40,6 +42,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--variant", choices=["none", "noise", "sympe", "fixed"], default="sympe")
     p.add_argument("--samples", type=str, default="1")
     p.add_argument("--seed", type=str, default="0")
+    p.add_argument("--search", type=str, default="0")
     p.add_argument("--couplings", default=None)
     p.set_defaults(handler=run)
 
@@ -111,12 +114,13 @@ def read_couplings(path: str, L: int | None = None) -> tuple[torch.Tensor, torch
 
 def run(args) -> dict:
     from ..checkpoints import CheckpointError
-    from .ising import constant_couplings, energy, exact_ground, phase_of, simulated_annealing, spins_from_logits
+    from .ising import constant_couplings, energy, exact_ground, nearby_search, phase_of, simulated_annealing, spins_from_logits
     from .ising_eval import load_ising
 
     try:
         samples = integer_option("samples", args.samples, 1, 1000)
         seed = integer_option("seed", args.seed, 0, 2**63 - 1)
+        search = integer_option("search", args.search, 0, 64)
         L_arg = None if args.L is None else _check_L(integer_option("L", args.L, 2, 64))
         if args.couplings is not None:
             if any(v is not None for v in (args.jx, args.jy, args.field)):
@@ -151,12 +155,14 @@ def run(args) -> dict:
     canonical = model.canonicalize(Jf, hf)[[0] * samples] if args.variant == "sympe" else None  # one input, K samples
     with torch.no_grad():
         out = model(Jf.expand(samples, 2, L, L), hf.expand(samples, L, L), generator=generator, canonical=canonical)
-    spins = spins_from_logits(out.logits).double()
+    Jk, hk = J[None].expand(samples, 2, L, L), h[None].expand(samples, L, L)
+    spins = nearby_search(model, Jk, hk, out, generator, search) if search else spins_from_logits(out.logits).double()
     energies = energy(J[None], h[None], spins)
     result = {
         "L": L,
         "variant": args.variant,
         "seed": seed,
+        "search": search,
         "input": {"constant": constant},
         "samples": [{"spins": s.int().tolist(), "energy": float(e)} for s, e in zip(spins, energies)],
         "elements": None if out.elements is None else out.elements.to_dicts(),

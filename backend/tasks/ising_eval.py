@@ -11,6 +11,9 @@ Metrics (all sampled with fixed seeds, so one run reproduces them):
   runs; mean relative gap and the rate of matching (or beating) the reference.
 - cross_size: the L = 8 model on L = 4, 6, 12, 16 (500 constant Hamiltonians each): exact-ground rate overall and
   per phase.
+- search: the constant, degeneracy and varying metrics again, each sample taken by ``nearby_search`` with
+  SEARCH_PROPOSALS proposals (the best of the model's own state and its states for nearby Hamiltonians, judged by the
+  true energy).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from .ising import (
     IsingModel,
     energy,
     exact_ground,
+    nearby_search,
     phase_of,
     sample_constant_hamiltonians,
     sample_varying_hamiltonians,
@@ -40,6 +44,7 @@ from .ising import (
 )
 
 BOUNDARY_MARGIN = 0.05  # energy per site between the ground state and the lowest excited 2-periodic state
+SEARCH_PROPOSALS = 4  # nearby Hamiltonians per sample in the evaluation's "search" rows
 
 __all__ = ["load_ising", "predict_spins", "ConstantOutcomes", "constant_outcomes", "small_eval", "validation_outcomes",
            "validation_metrics", "evaluate", "degeneracy_coverage"]
@@ -56,14 +61,16 @@ def load_ising(variant: str, root: Path | None = None) -> IsingModel:
 
 @torch.no_grad()
 def predict_spins(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator: torch.Generator, batch: int = 256,
-                  canonical=None) -> torch.Tensor:
-    """One sample per Hamiltonian: spins (B, L, L) in J's dtype. ``canonical`` reuses precomputed canonical forms."""
+                  canonical=None, search: int = 0) -> torch.Tensor:
+    """One sample per Hamiltonian: spins (B, L, L) in J's dtype. ``canonical`` reuses precomputed canonical forms;
+    ``search`` > 0 returns ``nearby_search`` with that many proposals instead of sign(logits)."""
     dtype = next(model.parameters()).dtype
     out = []
     for i in range(0, len(J), batch):
         part = None if canonical is None else canonical[i : i + batch]
-        logits = model(J[i : i + batch].to(dtype), h[i : i + batch].to(dtype), generator=generator, canonical=part).logits
-        out.append(spins_from_logits(logits).to(J.dtype))
+        Jb, hb = J[i : i + batch], h[i : i + batch]
+        sample = model(Jb.to(dtype), hb.to(dtype), generator=generator, canonical=part)
+        out.append(nearby_search(model, Jb, hb, sample, generator, search) if search else spins_from_logits(sample.logits).to(J.dtype))
     return torch.cat(out)
 
 
@@ -86,8 +93,8 @@ class ConstantOutcomes:
 
 
 @torch.no_grad()
-def constant_outcomes(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator: torch.Generator) -> ConstantOutcomes:
-    s = predict_spins(model, J, h, generator)
+def constant_outcomes(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator: torch.Generator, search: int = 0) -> ConstantOutcomes:
+    s = predict_spins(model, J, h, generator, search=search)
     ground = exact_ground(J, h)
     e0 = ground.energy
     excess = energy(J, h, s) - e0
@@ -98,11 +105,11 @@ def constant_outcomes(model: IsingModel, J: torch.Tensor, h: torch.Tensor, gener
     return ConstantOutcomes(J, h, s, excess, gap, gap.abs() <= 1e-9, margin, phases)
 
 
-def _constant_metrics(model: IsingModel, J, h, generator) -> dict:
+def _constant_metrics(model: IsingModel, J, h, generator, search: int = 0) -> dict:
     """Exact-ground rate and mean relative gap, overall and per phase. ``exact_rate_away`` restricts to Hamiltonians
     whose lowest excited 2-periodic state lies at least BOUNDARY_MARGIN per site above the ground energy (away from
     phase boundaries)."""
-    return _summarise(constant_outcomes(model, J, h, generator))
+    return _summarise(constant_outcomes(model, J, h, generator, search))
 
 
 def _summarise(out: ConstantOutcomes) -> dict:
@@ -142,14 +149,16 @@ def validation_metrics(model: IsingModel, num: int = 2000) -> dict:
 
 
 @torch.no_grad()
-def degeneracy_coverage(model: IsingModel, J: torch.Tensor, h: torch.Tensor, samples: int, generator: torch.Generator) -> dict:
+def degeneracy_coverage(model: IsingModel, J: torch.Tensor, h: torch.Tensor, samples: int, generator: torch.Generator,
+                        search: int = 0) -> dict:
     """For one Hamiltonian (J (2, L, L), h (L, L)): how often each 2-periodic ground state is hit.
 
     Returns the counts per ground state (keyed by the 2×2 cell as a string), the count of non-ground samples and
     the total-variation distance to the uniform law on the ground states."""
     ground = exact_ground(J[None], h[None])
     canonical = model.canonicalize(J[None], h[None])[[0] * samples] if model.config.variant == "sympe" else None
-    s = predict_spins(model, J[None].expand(samples, *J.shape), h[None].expand(samples, *h.shape), generator, canonical=canonical)
+    s = predict_spins(model, J[None].expand(samples, *J.shape), h[None].expand(samples, *h.shape), generator, canonical=canonical,
+                      search=search)
     match = (s[:, None] == ground.states[0][None]).flatten(-2).all(-1)  # (samples, 16)
     counts = match.sum(0)
     ground_idx = ground.is_ground[0].nonzero().flatten().tolist()
@@ -168,13 +177,9 @@ def _annealing_reference(num: int, L: int) -> torch.Tensor:
     return simulated_annealing(Jv, hv, torch.Generator().manual_seed(3), runs=32, sweeps=1500)[0]
 
 
-def evaluate(model: IsingModel, quick: bool = False) -> dict:
-    L = model.config.L
-    n_const, n_deg, n_var, n_cross = (200, 5, 40, 100) if quick else (1000, 25, 200, 500)
-    results: dict = {}
-    J, h = sample_constant_hamiltonians(n_const, L, torch.Generator().manual_seed(1000))
-    results["constant"] = _constant_metrics(model, J, h, torch.Generator().manual_seed(1))
-
+def _degeneracy_tv(model: IsingModel, J: torch.Tensor, h: torch.Tensor, per_phase: int, search: int) -> dict:
+    """Mean and max TV of ``degeneracy_coverage`` (200 samples) over the first ``per_phase`` Hamiltonians of each
+    phase in (J, h) that have exactly two ground states."""
     ground = exact_ground(J, h)
     by_phase: dict[str, list[float]] = defaultdict(list)
     gen = torch.Generator().manual_seed(2)
@@ -182,24 +187,37 @@ def evaluate(model: IsingModel, quick: bool = False) -> dict:
         if int(ground.is_ground[b].sum()) != 2:
             continue
         phase = phase_of(float(J[b, 0, 0, 0]), float(J[b, 1, 0, 0]), float(h[b, 0, 0]))
-        if len(by_phase[phase]) < n_deg:
-            by_phase[phase].append(degeneracy_coverage(model, J[b], h[b], 200, gen)["tv"])
-    results["degeneracy_tv"] = {p: {"hamiltonians": len(v), "mean_tv": round(sum(v) / len(v), 4), "max_tv": round(max(v), 4)}
-                                for p, v in by_phase.items()}
+        if len(by_phase[phase]) < per_phase:
+            by_phase[phase].append(degeneracy_coverage(model, J[b], h[b], 200, gen, search)["tv"])
+    return {p: {"hamiltonians": len(v), "mean_tv": round(sum(v) / len(v), 4), "max_tv": round(max(v), 4)} for p, v in by_phase.items()}
 
-    Jv, hv, kinds = sample_varying_hamiltonians(n_var, L, torch.Generator().manual_seed(2000))
-    e_ref = _annealing_reference(n_var, L)
-    e_model = energy(Jv, hv, predict_spins(model, Jv, hv, torch.Generator().manual_seed(4)))
+
+def _varying_metrics(model: IsingModel, num: int, search: int) -> dict:
+    L = model.config.L
+    Jv, hv, kinds = sample_varying_hamiltonians(num, L, torch.Generator().manual_seed(2000))
+    e_ref = _annealing_reference(num, L)
+    e_model = energy(Jv, hv, predict_spins(model, Jv, hv, torch.Generator().manual_seed(4), search=search))
     gap = (e_model - e_ref) / e_ref.abs().clamp_min(1e-12)
     per_kind = {}
     for kind in sorted(set(kinds)):
         idx = torch.tensor([k == kind for k in kinds])
         per_kind[kind] = {"count": int(idx.sum()), "mean_rel_gap": round(float(gap[idx].mean()), 4),
                           "match_rate": round(float((gap[idx] <= 1e-9).double().mean()), 4)}
-    results["varying"] = {"count": n_var, "mean_rel_gap": round(float(gap.mean()), 4),
-                          "match_rate": round(float((gap <= 1e-9).double().mean()), 4), "per_kind": per_kind,
-                          "reference": "best of 32 simulated-annealing runs, 1500 sweeps"}
+    return {"count": num, "mean_rel_gap": round(float(gap.mean()), 4), "match_rate": round(float((gap <= 1e-9).double().mean()), 4),
+            "per_kind": per_kind, "reference": "best of 32 simulated-annealing runs, 1500 sweeps"}
 
+
+def evaluate(model: IsingModel, quick: bool = False, search: int = SEARCH_PROPOSALS) -> dict:
+    """Every metric of the module docstring for one sample per Hamiltonian; under "search" the constant, degeneracy
+    and varying metrics again with ``nearby_search`` (``search`` proposals; 0 leaves it out)."""
+    L = model.config.L
+    n_const, n_deg, n_var, n_cross = (200, 5, 40, 100) if quick else (1000, 25, 200, 500)
+    J, h = sample_constant_hamiltonians(n_const, L, torch.Generator().manual_seed(1000))
+    results: dict = {
+        "constant": _constant_metrics(model, J, h, torch.Generator().manual_seed(1)),
+        "degeneracy_tv": _degeneracy_tv(model, J, h, n_deg, 0),
+        "varying": _varying_metrics(model, n_var, 0),
+    }
     cross = {}
     for size in (4, 6, 12, 16):
         Jc, hc = sample_constant_hamiltonians(n_cross, size, torch.Generator().manual_seed(5000 + size))
@@ -207,37 +225,70 @@ def evaluate(model: IsingModel, quick: bool = False) -> dict:
         cross[str(size)] = {"exact_rate": m["exact_rate"], "mean_rel_gap": m["mean_rel_gap"],
                             "per_phase_exact_rate": {p: v["exact_rate"] for p, v in m["per_phase"].items()}}
     results["cross_size"] = cross
+    if search:
+        results["search"] = {
+            "proposals": search,
+            "constant": _constant_metrics(model, J, h, torch.Generator().manual_seed(1), search),
+            "degeneracy_tv": _degeneracy_tv(model, J, h, n_deg, search),
+            "varying": _varying_metrics(model, n_var, search),
+        }
     return results
 
 
-def markdown_table(all_results: dict[str, dict]) -> str:
-    """The README's tables: exact ground states per phase, degeneracy coverage, varying inputs, other sizes."""
-    pct = lambda x: "-" if x is None else f"{100 * x:.1f}"  # noqa: E731
-    out = ["Exact ground states on 1000 held-out constant Hamiltonians, % (all / away from phase boundaries):", "",
-           "| variant | " + " | ".join(PHASES) + " | all | mean rel. gap |", "|---" * (len(PHASES) + 3) + "|"]
-    for variant, r in all_results.items():
-        c = r["constant"]
-        cells = [f"{pct(c['per_phase'][p]['exact_rate'])} / {pct(c['per_phase'][p]['exact_rate_away'])}" if p in c["per_phase"] else "-"
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _constant_table(constant: dict[str, dict]) -> list[str]:
+    out = ["| variant | " + " | ".join(PHASES) + " | all | mean rel. gap |", "|---" * (len(PHASES) + 3) + "|"]
+    for variant, c in constant.items():
+        cells = [f"{_pct(c['per_phase'][p]['exact_rate'])} / {_pct(c['per_phase'][p]['exact_rate_away'])}" if p in c["per_phase"] else "-"
                  for p in PHASES]
-        out.append(f"| {variant} | " + " | ".join(cells) + f" | {pct(c['exact_rate'])} / {pct(c['exact_rate_away'])} | {c['mean_rel_gap']:.4f} |")
-    phases = sorted({p for r in all_results.values() for p in r["degeneracy_tv"]})
-    out += ["", "Degeneracy coverage: total-variation distance to the uniform law on the two ground states (mean over "
-            "Hamiltonians, 200 samples each; 0 is perfectly even, 0.5 always the same state, 1 never a ground state):", "",
-            "| variant | " + " | ".join(phases) + " |", "|---" * (len(phases) + 1) + "|"]
-    for variant, r in all_results.items():
-        tv = r["degeneracy_tv"]
+        out.append(f"| {variant} | " + " | ".join(cells) + f" | {_pct(c['exact_rate'])} / {_pct(c['exact_rate_away'])} | {c['mean_rel_gap']:.4f} |")
+    return out
+
+
+def _tv_table(degeneracy: dict[str, dict]) -> list[str]:
+    phases = sorted({p for tv in degeneracy.values() for p in tv})
+    out = ["| variant | " + " | ".join(phases) + " |", "|---" * (len(phases) + 1) + "|"]
+    for variant, tv in degeneracy.items():
         out.append(f"| {variant} | " + " | ".join(f"{tv[p]['mean_tv']:.3f} (n={tv[p]['hamiltonians']})" if p in tv else "-" for p in phases) + " |")
-    kinds = sorted({k for r in all_results.values() for k in r["varying"]["per_kind"]})
-    out += ["", "Spatially varying inputs (200 held-out): mean relative gap to the best of 32 annealing runs / % matching it:", "",
-            "| variant | " + " | ".join(kinds) + " | all |", "|---" * (len(kinds) + 2) + "|"]
-    for variant, r in all_results.items():
-        v = r["varying"]
-        out.append(f"| {variant} | " + " | ".join(f"{v['per_kind'][k]['mean_rel_gap']:.3f} / {pct(v['per_kind'][k]['match_rate'])}" for k in kinds)
-                   + f" | {v['mean_rel_gap']:.3f} / {pct(v['match_rate'])} |")
+    return out
+
+
+def _varying_table(varying: dict[str, dict]) -> list[str]:
+    kinds = sorted({k for v in varying.values() for k in v["per_kind"]})
+    out = ["| variant | " + " | ".join(kinds) + " | all |", "|---" * (len(kinds) + 2) + "|"]
+    for variant, v in varying.items():
+        out.append(f"| {variant} | " + " | ".join(f"{v['per_kind'][k]['mean_rel_gap']:.3f} / {_pct(v['per_kind'][k]['match_rate'])}" for k in kinds)
+                   + f" | {v['mean_rel_gap']:.3f} / {_pct(v['match_rate'])} |")
+    return out
+
+
+def markdown_table(all_results: dict[str, dict]) -> str:
+    """The README's tables: exact ground states per phase, degeneracy coverage, varying inputs, other sizes, and
+    the first three again with the nearby search where it was evaluated."""
+    out = ["Exact ground states on 1000 held-out constant Hamiltonians, % (all / away from phase boundaries):", ""]
+    out += _constant_table({v: r["constant"] for v, r in all_results.items()})
+    out += ["", "Degeneracy coverage: total-variation distance to the uniform law on the two ground states (mean over "
+            "Hamiltonians, 200 samples each; 0 is perfectly even, 0.5 always the same state, 1 never a ground state):", ""]
+    out += _tv_table({v: r["degeneracy_tv"] for v, r in all_results.items()})
+    out += ["", "Spatially varying inputs (200 held-out): mean relative gap to the best of 32 annealing runs / % matching it:", ""]
+    out += _varying_table({v: r["varying"] for v, r in all_results.items()})
     out += ["", "The L = 8 models on other sizes (500 constant Hamiltonians each), exact ground states %:", "",
             "| variant | L = 4 | L = 6 | L = 12 | L = 16 |", "|---|---|---|---|---|"]
     for variant, r in all_results.items():
-        out.append(f"| {variant} | " + " | ".join(pct(r["cross_size"][str(s)]["exact_rate"]) for s in (4, 6, 12, 16)) + " |")
+        out.append(f"| {variant} | " + " | ".join(_pct(r["cross_size"][str(s)]["exact_rate"]) for s in (4, 6, 12, 16)) + " |")
+    searched = {v: r["search"] for v, r in all_results.items() if "search" in r}
+    if searched:
+        k = next(iter(searched.values()))["proposals"]
+        out += ["", f"With the nearby search (each sample the best of the model's own state and its states for {k} nearby "
+                "Hamiltonians, by true energy), the same constant Hamiltonians, % (all / away from phase boundaries):", ""]
+        out += _constant_table({v: r["constant"] for v, r in searched.items()})
+        out += ["", "Degeneracy coverage with the search:", ""]
+        out += _tv_table({v: r["degeneracy_tv"] for v, r in searched.items()})
+        out += ["", "Spatially varying inputs with the search:", ""]
+        out += _varying_table({v: r["varying"] for v, r in searched.items()})
     return "\n".join(out)
 
 
