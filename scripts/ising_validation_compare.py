@@ -1,11 +1,13 @@
 """Compare Ising models on the validation set (seed 123, never the test seed), for choices made during development.
 
-    python scripts/ising_validation_compare.py [--misses] shipped:sympe: lr1e-3:sympe:runs/ising-lr1e-3
+    python scripts/ising_validation_compare.py [--misses] [--search K] shipped:sympe: lr1e-3:sympe:runs/ising-lr1e-3
 
 Each argument is label:variant:root (an empty root is pretrained/). For every model it prints the exact ground-state
-rate in % on 2000 constant Hamiltonians, overall and per phase, and the number of misses. With --misses it then lists
-every miss: the couplings, the phase, the energy per site above the ground state, the gap per site from the ground
-state to the next 2-periodic state, and whether the output is itself 2-periodic.
+rate in % on 2000 constant Hamiltonians, overall and per phase, and the number of misses. With --search K each
+sample is taken by backend.tasks.ising.nearby_search with K proposals (repeat the option for several rows per
+model). With --misses it then lists every miss of the plain samples: the couplings, the phase, the energy per site
+above the ground state, the gap per site from the ground state to the next 2-periodic state, and whether the output
+is itself 2-periodic.
 """
 from __future__ import annotations
 
@@ -34,20 +36,31 @@ def list_misses(label: str, model: IsingModel, num: int = 2000) -> None:
 
 
 def main(specs: list[str]) -> int:
+    usage = "usage: python scripts/ising_validation_compare.py [--misses] [--search K ...] label:variant:root [...]"
     show_misses = "--misses" in specs
     specs = [s for s in specs if s != "--misses"]
+    searches = []
+    while "--search" in specs:
+        i = specs.index("--search")
+        if i + 1 >= len(specs) or not specs[i + 1].isdigit():
+            print(usage, file=sys.stderr)
+            return 2
+        searches.append(int(specs[i + 1]))
+        del specs[i : i + 2]
     if not specs or any(s.count(":") != 2 for s in specs):
-        print("usage: python scripts/ising_validation_compare.py [--misses] label:variant:root [...]", file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
     torch.set_num_threads(1)
     print("| model | " + " | ".join(PHASES) + " | all | misses |")
     print("|---" * (len(PHASES) + 3) + "|")
     models = {label: load_ising(variant, Path(root) if root else None) for label, variant, root in (s.split(":") for s in specs)}
     for label, model in models.items():
-        m = validation_metrics(model)
-        per_phase = [f"{100 * m['per_phase'][p]['exact_rate']:.1f}" for p in PHASES]
-        misses = round(m["count"] * (1 - m["exact_rate"]))
-        print(f"| {label} | " + " | ".join(per_phase) + f" | {100 * m['exact_rate']:.1f} | {misses} |", flush=True)
+        for search in searches or [0]:
+            m = validation_metrics(model, search=search)
+            per_phase = [f"{100 * m['per_phase'][p]['exact_rate']:.1f}" for p in PHASES]
+            misses = round(m["count"] * (1 - m["exact_rate"]))
+            name = f"{label}, search {search}" if searches else label
+            print(f"| {name} | " + " | ".join(per_phase) + f" | {100 * m['exact_rate']:.1f} | {misses} |", flush=True)
     if show_misses:
         for label, model in models.items():
             list_misses(label, model)

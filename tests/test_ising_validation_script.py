@@ -28,3 +28,16 @@ def test_listed_misses_match_the_validation_metrics(capsys):
 def test_usage_error_exits_2(capsys):
     assert _script().main(["no-colons"]) == 2
     assert "usage" in capsys.readouterr().err
+    assert _script().main(["--search", "x", "none:none:"]) == 2
+    assert "usage" in capsys.readouterr().err
+
+
+def test_search_rows_never_miss_more_than_the_plain_row():
+    """The model's own draws are the same with and without the search, and the search keeps them unless a proposal
+    has a lower true energy, so per Hamiltonian it can only turn a miss into a hit (noise: every draw differs)."""
+    from backend.tasks.ising_eval import validation_outcomes
+
+    model = load_ising("noise")
+    plain, searched = validation_outcomes(model, num=300), validation_outcomes(model, num=300, search=2)
+    assert (searched.excess <= plain.excess + 1e-9).all()
+    assert (searched.excess < plain.excess - 1e-9).any()

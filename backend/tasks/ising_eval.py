@@ -63,15 +63,15 @@ def load_ising(variant: str, root: Path | None = None) -> IsingModel:
 def predict_spins(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator: torch.Generator, batch: int = 256,
                   canonical=None, search: int = 0) -> torch.Tensor:
     """One sample per Hamiltonian: spins (B, L, L) in J's dtype. ``canonical`` reuses precomputed canonical forms;
-    ``search`` > 0 returns ``nearby_search`` with that many proposals instead of sign(logits)."""
+    ``search`` > 0 returns ``nearby_search`` with that many proposals instead of sign(logits). The model's own
+    draws come first, so they are the same with and without the search."""
     dtype = next(model.parameters()).dtype
-    out = []
-    for i in range(0, len(J), batch):
-        part = None if canonical is None else canonical[i : i + batch]
-        Jb, hb = J[i : i + batch], h[i : i + batch]
-        sample = model(Jb.to(dtype), hb.to(dtype), generator=generator, canonical=part)
-        out.append(nearby_search(model, Jb, hb, sample, generator, search) if search else spins_from_logits(sample.logits).to(J.dtype))
-    return torch.cat(out)
+    starts = range(0, len(J), batch)
+    samples = [model(J[i : i + batch].to(dtype), h[i : i + batch].to(dtype), generator=generator,
+                     canonical=None if canonical is None else canonical[i : i + batch]) for i in starts]
+    if not search:
+        return torch.cat([spins_from_logits(s.logits).to(J.dtype) for s in samples])
+    return torch.cat([nearby_search(model, J[i : i + batch], h[i : i + batch], s, generator, search) for i, s in zip(starts, samples)])
 
 
 @dataclass(frozen=True)
@@ -136,16 +136,16 @@ def small_eval(model: IsingModel) -> dict:
     return {"count": m["count"], "exact_rate": m["exact_rate"], "mean_rel_gap": m["mean_rel_gap"]}
 
 
-def validation_outcomes(model: IsingModel, num: int = 2000) -> ConstantOutcomes:
+def validation_outcomes(model: IsingModel, num: int = 2000, search: int = 0) -> ConstantOutcomes:
     """The set used to choose training settings: ``num`` constant Hamiltonians drawn with seed 123 (the test set
-    uses seed 1000), one sample each (seed 0)."""
+    uses seed 1000), one sample each (seed 0), with ``search`` nearby proposals per sample."""
     J, h = sample_constant_hamiltonians(num, model.config.L, torch.Generator().manual_seed(123))
-    return constant_outcomes(model, J, h, torch.Generator().manual_seed(0))
+    return constant_outcomes(model, J, h, torch.Generator().manual_seed(0), search)
 
 
-def validation_metrics(model: IsingModel, num: int = 2000) -> dict:
+def validation_metrics(model: IsingModel, num: int = 2000, search: int = 0) -> dict:
     """``validation_outcomes`` summarised with the same fields as the test metrics."""
-    return _summarise(validation_outcomes(model, num))
+    return _summarise(validation_outcomes(model, num, search))
 
 
 @torch.no_grad()
