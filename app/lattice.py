@@ -15,7 +15,7 @@ import torch
 
 from backend.canonical import LatticeCanonicalForm
 from backend.groups import LatticeElement, LatticeGroup
-from backend.tasks.ising import energy, exact_ground, phase_of, simulated_annealing, spins_from_logits
+from backend.tasks.ising import energy, exact_ground, nearby_search, phase_of, simulated_annealing, spins_from_logits
 
 from . import models
 
@@ -119,15 +119,16 @@ class VariantRun:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, sha256: str) -> VariantRun:
-    """K samples of one shipped variant for one input (``sha256`` keys the cache to the weights)."""
+def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, sha256: str, search: int = 0) -> VariantRun:
+    """K samples of one shipped variant for one input (``sha256`` keys the cache to the weights), each replaced by
+    the best of ``search`` nearby proposals when ``search`` > 0 (backend.tasks.ising.nearby_search)."""
     L = h.shape[0]
     model = models.ising_model(variant, L)
     if model is None:
         raise LookupError(f"ising/{variant} is not shipped")
     Jt, ht = _torch(J, h)
-    # none and fixed are deterministic: one forward pass stands for all K samples
-    B = K if variant in ("sympe", "noise") else 1
+    # without the search none and fixed are deterministic: one forward pass stands for all K samples
+    B = K if variant in ("sympe", "noise") or search else 1
     Jk, hk = Jt.expand(B, 2, L, L), ht.expand(B, L, L)
     gen = torch.Generator().manual_seed(int(seed))
     can = None
@@ -135,8 +136,12 @@ def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, s
         can = LatticeCanonicalForm.concat([canonical(J, h)] * K)
     with torch.inference_mode():
         out = model(Jk, hk, generator=gen, canonical=can)
-    spins = spins_from_logits(out.logits).double().expand(K, L, L)
-    e = energy(torch.as_tensor(J)[None], torch.as_tensor(h)[None], spins)
+    J64, h64 = torch.as_tensor(J)[None], torch.as_tensor(h)[None]
+    if search:
+        spins = nearby_search(model, J64.expand(B, 2, L, L), h64.expand(B, L, L), out, gen, search)
+    else:
+        spins = spins_from_logits(out.logits).double().expand(K, L, L)
+    e = energy(J64, h64, spins)
     elements = encoding = table = None
     if out.elements is not None:
         elements = out.elements.to_dicts()

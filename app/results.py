@@ -56,15 +56,23 @@ def ising_phase_series(entries: dict[str, dict]) -> tuple[list[str], dict[str, l
     return list(PHASES), series
 
 
+def _worst_phase(constant: dict) -> float:
+    return round(100 * min(r["exact_rate"] for r in constant["per_phase"].values()), 1)
+
+
 def ising_summary_rows(entries: dict[str, dict]) -> list[dict]:
     rows = []
     for v, e in ordered(entries):
         m = e.get("metrics")
         if m:
             tv = m.get("degeneracy_tv", {})
+            search = m.get("search", {})
             rows.append({
                 "variant": v,
                 "exact ground states %": round(100 * m["constant"]["exact_rate"], 1),
+                "worst phase %": _worst_phase(m["constant"]),
+                **({f"exact % with search (P = {search['proposals']})": round(100 * search["constant"]["exact_rate"], 1),
+                    "worst phase % with search": _worst_phase(search["constant"])} if search else {}),
                 "mean rel. energy gap": m["constant"]["mean_rel_gap"],
                 "TV antiferromagnet": tv.get("antiferromagnet", {}).get("mean_tv"),
                 "TV ferromagnet (h=0)": tv.get("ferromagnet", {}).get("mean_tv"),

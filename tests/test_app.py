@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import graphs, lattice, molecules, pyvis_view
+from app import graphs, lattice, models, molecules, pyvis_view
 from backend.checkpoints import read_manifest
 from backend.graph_io import GraphInputError
 
@@ -159,6 +159,29 @@ def test_lattice_lab_antiferromagnet_sympe_hits_ground_states():
     assert "h for sample 1" in text
 
 
+@needs_ising_sympe
+def test_lattice_lab_nearby_search_fixes_a_boundary_miss_and_not_the_baseline():
+    """0.05 per site from the stripes/polarized boundary the plain sympe sample is the wrong state; with the search
+    every sample is a ground state, while the unbroken baseline cannot produce stripes at all."""
+    J, h = lattice.build_inputs(0.85, -1.0, -1.95, 8)
+    sha = {v: models.manifest()[f"ising/{v}"]["sha256"] for v in ("sympe", "none")}
+    ref = lattice.reference(J, h)
+    plain = lattice.run_variant("sympe", J, h, 4, 0, sha["sympe"])
+    searched = lattice.run_variant("sympe", J, h, 4, 0, sha["sympe"], 4)
+    assert (plain.energies > ref.energy + 1e-9).all()
+    assert np.allclose(searched.energies, ref.energy, atol=1e-9)
+    assert plain.elements == searched.elements
+    none = lattice.run_variant("none", J, h, 4, 0, sha["none"], 4)
+    assert (none.energies > ref.energy + 1e-9).all()
+    at = open_page("lattice_lab")
+    at.slider(key="jx").set_value(0.85).run()
+    at.slider(key="jy").set_value(-1.0).run()
+    at.slider(key="field").set_value(-1.95).run()
+    at.slider(key="search").set_value(4).run()
+    assert_clean(at)
+    assert ":material/check_circle: a ground state" in markdown_text(at)
+
+
 FORWARD = "Forward noising of a known molecule (no model)"
 needs_qm9 = pytest.mark.skipif("qm9/sympe" not in SHIPPED or "qm9/none" not in SHIPPED, reason="qm9 is not shipped")
 
@@ -229,6 +252,21 @@ def test_results_page_shows_manifest_numbers_and_commands():
     shown = json.dumps([d.value.to_dict("records") for d in at.dataframe], default=str)
     for key, entry in SHIPPED.items():
         assert entry["command"] in shown, key
+
+
+def test_ising_summary_rows_carry_the_manifest_search_numbers():
+    from app import results as R
+
+    entries = {k.split("/")[1]: v for k, v in SHIPPED.items() if k.startswith("ising/") and "metrics" in v}
+    if "sympe" not in entries:
+        pytest.skip("Ising metrics are not shipped")
+    rows = {r["variant"]: r for r in R.ising_summary_rows(entries)}
+    m = entries["sympe"]["metrics"]
+    assert rows["sympe"]["worst phase %"] == round(100 * min(r["exact_rate"] for r in m["constant"]["per_phase"].values()), 1)
+    if "search" in m:
+        key = f"exact % with search (P = {m['search']['proposals']})"
+        assert rows["sympe"][key] == round(100 * m["search"]["constant"]["exact_rate"], 1)
+        assert rows["none"]["worst phase % with search"] == 0.0  # the unbroken baseline stays unbroken
 
 
 def test_theory_page_live_examples():
