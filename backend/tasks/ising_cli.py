@@ -6,8 +6,8 @@
     --L 8                     lattice size (even, 4..64); taken from FILE when given
     --variant sympe           none | noise | sympe | fixed
     --samples 1 --seed 0
-    --search 0                each sample is the best of the model's own state and its states for K nearby
-                              Hamiltonians, by true energy (backend.tasks.ising.nearby_search); 0 is off
+    --search 0                P > 0: each sample is the best of the model's own state and its states for P
+                              nearby Hamiltonians, by true energy (backend.tasks.ising.nearby_search); 0 is off
 
 Output JSON: "spins" grids are lists of rows of ±1 (row i is the vertical index), their energies, the exact ground
 energy for constant inputs (null otherwise, with a simulated-annealing reference instead) and the sampled group
