@@ -269,6 +269,19 @@ def test_ising_summary_rows_carry_the_manifest_search_numbers():
         assert rows["none"]["worst phase % with search"] == 0.0  # the unbroken baseline stays unbroken
 
 
+def test_qm9_rows_carry_the_paired_difference_and_the_mixture_gain():
+    from app import results as R
+
+    entries = {k.split("/")[1]: v for k, v in SHIPPED.items() if k.startswith("qm9/") and "metrics" in v}
+    if "sympe" not in entries or "none" not in entries:
+        pytest.skip("QM9 metrics are not shipped")
+    rows = {r["variant"]: r for r in R.qm9_rows(entries)}
+    m = entries["sympe"]["metrics"]
+    assert rows["none"]["NLL − none, paired"] == ""
+    assert rows["sympe"]["NLL − none, paired"] == f"{m['test_nll_minus_none']:+.3f} ± {m['test_nll_minus_none_sem']:.3f}"
+    assert rows["sympe"]["mixture gain (nats / molecule)"] == m["test_mixture_gain"] >= 0
+
+
 def test_theory_page_live_examples():
     at = open_page("theory")
     assert_clean(at)

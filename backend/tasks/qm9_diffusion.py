@@ -328,9 +328,25 @@ def _log_prob(probs: torch.Tensor, z: torch.Tensor, valid: torch.Tensor) -> torc
     return (logp * valid).flatten(1).sum(-1)
 
 
+def mixture_gain(true_x: torch.Tensor, true_e: torch.Tensor, draws: list[tuple[torch.Tensor, torch.Tensor]],
+                 mask: torch.Tensor, samples: int, generator: torch.Generator | None) -> torch.Tensor:
+    """Monte Carlo estimate of E_{z ~ q}[log((1/K) Σ_k p_k(z)) − (1/K) Σ_k log p_k(z)] ≥ 0 over ``samples`` draws of z,
+    where q and every p_k are products over the nodes (B, n, K_x) and the upper-triangle pairs (B, n, n, K_e), and
+    ``draws`` holds the K pairs (p_k nodes, p_k pairs). Returns (B,) in nats."""
+    pairs = _pair_mask(mask)
+    gain = torch.zeros(mask.shape[0], dtype=torch.float64, device=mask.device)
+    for _ in range(samples):
+        Xs = torch.where(mask, _sample_categorical(true_x, generator), 0)
+        Es = _symmetric_pairs(_sample_categorical(true_e, generator), mask)
+        log_p = torch.stack([_log_prob(px, Xs, mask) + _log_prob(pe, Es, pairs) for px, pe in draws])  # (K, B)
+        gain += log_p.logsumexp(0) - math.log(len(draws)) - log_p.mean(0)
+    return gain / samples
+
+
 @torch.no_grad()
 def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | None = None, *,
-              encoding_generator: torch.Generator | None = None, mixture_draws: int = 0) -> dict[str, torch.Tensor]:
+              encoding_generator: torch.Generator | None = None, mixture_draws: int = 0,
+              gain_samples: int = 16) -> dict[str, torch.Tensor]:
     """Per-molecule terms of the variational bound (nats, float64, shape (B,)), with one t ~ U{1..T} per molecule:
     ``size`` = −log p(n), ``prior`` = KL(q(z_T|x) ‖ prior), ``diffusion`` = T · L_t (L_1 is the reconstruction
     term −log p(x | z_1), L_t for t ≥ 2 the KL between q(z_{t−1} | z_t, x) and the model's reverse step), and ``nll``
@@ -339,10 +355,15 @@ def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | Non
 
     ``mixture_draws`` = 0: the KL is computed exactly for one encoding draw h, i.e. E_h KL(q ‖ p_h), an upper bound
     on the KL to the model's actual reverse step, the mixture p = E_h p_h (h is fresh at every step).
-    ``mixture_draws`` = K ≥ 1: L_t is estimated against the mixture itself from one draw z_s ~ q(z_s | z_t, x) and K
-    encoding draws, log q(z_s | z_t, x) − log((1/K) Σ_k p_{h_k}(z_s | z_t)), with each p_{h_k} a product over the
-    nodes and pairs. Unbiased in z_s; the log of a K-sample mean is biased upward (Jensen), so the estimate stays
-    an upper bound in expectation and tightens as K grows. A ``none`` model has one encoding, so one draw is exact."""
+    ``mixture_draws`` = K ≥ 1: L_t is estimated against the K-draw mixture p̄ = (1/K) Σ_k p_{h_k}, each p_{h_k} a
+    product over the nodes and pairs, as KL(q ‖ p̄) = (1/K) Σ_k KL(q ‖ p_{h_k}) − E_{z_s ~ q}[G(z_s)], with the
+    mixture gain G(z) = log p̄(z) − (1/K) Σ_k log p_{h_k}(z) ≥ 0 (Jensen). The first term is exact; G is averaged
+    over ``gain_samples`` draws z_s ~ q(z_s | z_t, x), which is unbiased and has a small variance because G is the
+    difference between two log-likelihoods of the same z_s. The log of a K-sample mean is biased upward, so the
+    estimate stays an upper bound in expectation and tightens as K grows. A ``none`` model has one encoding, so
+    G = 0 and the estimate is the exact KL. ``gain`` in the result is T · E[G], the part of ``diffusion`` that the
+    mixture saves over the average single draw. The z_s draws come from ``encoding_generator``, so ``generator``
+    stays in step across models."""
     T = model.config.T
     B = X0.shape[0]
     enc_gen = encoding_generator if encoding_generator is not None else generator
@@ -370,19 +391,20 @@ def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | Non
         return (_reverse_probs(x_logits.double().softmax(-1), Xt, kx, sx, mx),
                 _reverse_probs(e_logits.double().softmax(-1), Et, ke, se, me))
 
+    def kl_to(model_x, model_e):
+        return (_kl(true_x, model_x) * mask).sum(-1) + (_kl(true_e, model_e) * pairs).sum((-1, -2))
+
+    gain = torch.zeros(B, dtype=torch.float64, device=X0.device)
     if mixture_draws == 0:
-        model_x, model_e = reverse_step()
-        kl_t = (_kl(true_x, model_x) * mask).sum(-1) + (_kl(true_e, model_e) * pairs).sum((-1, -2))
+        kl_t = kl_to(*reverse_step())
     else:
-        Xs = torch.where(mask, _sample_categorical(true_x, generator), 0)
-        Es = _symmetric_pairs(_sample_categorical(true_e, generator), mask)
-        log_q = _log_prob(true_x, Xs, mask) + _log_prob(true_e, Es, pairs)
-        draws = 1 if model.config.variant == "none" else mixture_draws
-        log_p = torch.stack([_log_prob(px, Xs, mask) + _log_prob(pe, Es, pairs)
-                             for px, pe in (reverse_step() for _ in range(draws))])
-        kl_t = log_q - (log_p.logsumexp(0) - math.log(draws))
+        draws = [reverse_step() for _ in range(1 if model.config.variant == "none" else mixture_draws)]
+        kl_t = torch.stack([kl_to(px, pe) for px, pe in draws]).mean(0)
+        if len(draws) > 1:
+            gain = mixture_gain(true_x, true_e, draws, mask, gain_samples, enc_gen)
+        kl_t = kl_t - gain
     diffusion = T * kl_t
-    return {"size": size, "prior": prior, "diffusion": diffusion, "nll": size + prior + diffusion, "t": t}
+    return {"size": size, "prior": prior, "diffusion": diffusion, "nll": size + prior + diffusion, "t": t, "gain": T * gain}
 
 
 # ----------------------------------------------------------------------------------------------------------------------
