@@ -144,7 +144,6 @@ class P4MCNNConfig:
     num_layers: int = 4
     kernel_size: int = 3
     out: int = 1
-    lift_sharpness: tuple[float, ...] = ()  # κ of the sharpened lifted features tanh(κ·F), mixed back into F
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -167,7 +166,6 @@ class P4MCNN(nn.Module):
         self.config = c
         self.lift = P4MLiftingConv(c.site_in, c.hidden, c.kernel_size)
         self.bond_lift = P4MGroupConv(2 * c.bond_channels, c.hidden, c.kernel_size, bias=False) if c.bond_in else None
-        self.sharpen = P4MGroupConv(c.hidden * len(c.lift_sharpness), c.hidden, 1) if c.lift_sharpness else None
         self.blocks = nn.ModuleList(P4MGroupConv(c.hidden, c.hidden, c.kernel_size) for _ in range(c.num_layers - 1))
         self.head = nn.Sequential(nn.Conv2d(c.hidden, c.hidden, 1), nn.SiLU(), nn.Conv2d(c.hidden, c.out, 1))
 
@@ -180,8 +178,6 @@ class P4MCNN(nn.Module):
                 bonds = bonds.unsqueeze(1)
             lifted = lift_bonds(bonds)  # (B, bond_channels, 2, 8, L, L)
             F = F + self.bond_lift(lifted.flatten(1, 2))
-        if self.sharpen is not None:
-            F = F + self.sharpen(torch.cat([torch.tanh(k * F) for k in self.config.lift_sharpness], 1))
         for conv in self.blocks:
             F = F + conv(F_.silu(F))
         return self.head(project(F_.silu(F)))

@@ -265,9 +265,6 @@ class IsingConfig:
     kernel_size: int = 3
     encoding_dim: int = 8
     sharpness: tuple[float, ...] = ()  # κ of the extra input channels tanh(κ·J) and tanh(κ·h)
-    decision_channels: int = 0  # > 0: logits = Σ_c a_c(x) · p_c(x, encoding), a from a stream without the encoding
-    decision_layers: int = 3
-    lift_sharpness: tuple[float, ...] = ()  # κ of the sharpened lifted features (backend.nn.P4MCNN)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -297,17 +294,11 @@ class IsingModel(nn.Module):
         self.config = config
         self.group = LatticeGroup(config.L, spin_flip=True)
         self.encoder = LatticeEncoder(config.variant, self.group, config.encoding_dim)
-        channels = 1 + len(config.sharpness)
-        out = config.decision_channels or 1
         self.core = P4MCNN(P4MCNNConfig(
-            site_in=channels + self.encoder.out_dim, bond_in=True, bond_channels=channels, hidden=config.hidden,
-            num_layers=config.num_layers, kernel_size=config.kernel_size, out=out,
-            lift_sharpness=tuple(config.lift_sharpness),
+            site_in=1 + len(config.sharpness) + self.encoder.out_dim, bond_in=True,
+            bond_channels=1 + len(config.sharpness), hidden=config.hidden,
+            num_layers=config.num_layers, kernel_size=config.kernel_size, out=1,
         ))
-        self.decision = P4MCNN(P4MCNNConfig(
-            site_in=channels, bond_in=True, bond_channels=channels, hidden=config.hidden,
-            num_layers=config.decision_layers, kernel_size=config.kernel_size, out=out,
-        )) if config.decision_channels else None
 
     def canonicalize(self, J: torch.Tensor, h: torch.Tensor) -> LatticeCanonicalForm:
         return canonicalize_lattice(self.group, h.detach().cpu().unsqueeze(1), J.detach().cpu(), odd=[True])
@@ -326,19 +317,11 @@ class IsingModel(nn.Module):
         bonds = self.input_features(J)  # (B, 1 + len(sharpness), 2, L, L)
         if enc.elements is None:
             sites = self.input_features(h)  # (B, 1 + len(sharpness), L, L)
-            return IsingOutput(self.streams(sites, enc.fields, bonds))
-        z = enc.elements.sign.to(device=h.device, dtype=h.dtype)[:, None, None]  # (B, 1, 1)
-        logits = z * self.streams(self.input_features(z * h), enc.fields, bonds)
-        return IsingOutput(logits, enc.elements)
-
-    def streams(self, sites: torch.Tensor, fields: torch.Tensor | None, bonds: torch.Tensor) -> torch.Tensor:
-        """core(sites ⊕ fields, bonds), or with a decision stream Σ_c decision_c(sites, bonds) · core_c(...): the
-        product of two equivariant site fields is equivariant, and on a constant Hamiltonian the decision is the
-        same on every site, so the encoding can only pick among patterns, never mix two phases. (B, L, L)."""
-        pattern = self.core(sites if fields is None else torch.cat([sites, fields], 1), bonds)  # (B, C, L, L)
-        if self.decision is None:
-            return pattern[:, 0]
-        return (self.decision(sites, bonds) * pattern).sum(1)
+            inputs = sites if enc.fields is None else torch.cat([sites, enc.fields], 1)
+            return IsingOutput(self.core(inputs, bonds)[:, 0])
+        z = enc.elements.sign.to(device=h.device, dtype=h.dtype)[:, None, None, None]  # (B, 1, 1, 1)
+        logits = z * self.core(torch.cat([self.input_features(z[:, 0] * h), enc.fields], 1), bonds)
+        return IsingOutput(logits[:, 0], enc.elements)
 
     def input_features(self, x: torch.Tensor) -> torch.Tensor:
         """x and tanh(κ·x) for every κ in ``config.sharpness``, stacked on a new axis 1. Pointwise and odd, so

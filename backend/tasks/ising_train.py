@@ -52,8 +52,7 @@ def train(args) -> dict:
     J, h = torch.cat([Jc, Jv]).float(), torch.cat([hc, hv]).float()
 
     config = IsingConfig(L=args.L, variant=args.variant, hidden=args.hidden, num_layers=args.layers, encoding_dim=args.encoding_dim,
-                         sharpness=tuple(args.sharpness), decision_channels=args.decision_channels,
-                         decision_layers=args.decision_layers, lift_sharpness=tuple(args.lift_sharpness))
+                         sharpness=tuple(args.sharpness))
     model = IsingModel(config)
     canonical = canonical_forms(model, J, h)
     model.to(device)
@@ -113,9 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--encoding-dim", type=int, default=8)
     p.add_argument("--sharpness", type=float, nargs="*", default=[3.0, 30.0, 300.0], help="κ of extra input channels tanh(κ·J), tanh(κ·h)")
-    p.add_argument("--decision-channels", type=int, default=0, help="> 0: multiply the output by a stream without the encoding")
-    p.add_argument("--decision-layers", type=int, default=3)
-    p.add_argument("--lift-sharpness", type=float, nargs="*", default=[], help="κ of the sharpened lifted features tanh(κ·F)")
     p.add_argument("--num-constant", type=int, default=4096)
     p.add_argument("--num-varying", type=int, default=1024)
     p.add_argument("--multiscale-fraction", type=float, default=0.3, help="share of couplings rescaled by 10^U(-2,0)")
