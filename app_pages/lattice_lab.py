@@ -22,6 +22,10 @@ def _apply_preset():
         st.session_state["jx"], st.session_state["jy"], st.session_state["field"] = lattice.PHASE_PRESETS[name]
 
 
+def _search_on():
+    st.session_state["search"] = 4
+
+
 def _parse_paint(text: str) -> dict:
     out = {}
     for part in filter(None, (text or "").split(";")):
@@ -123,6 +127,14 @@ ref = None
 with ui.guard("The reference energy"):
     ref = lattice.reference(J, h)
     st.markdown(f"Reference ground energy per site: **{ref.energy / L**2:.4f}** ({ref.method}).")
+    if lattice.tied_phases(ref) > 2:
+        st.info(f"**On a phase boundary:** {lattice.tied_phases(ref)} of the 2-periodic states tie for the ground "
+                "state (and when a coupling is exactly 0, many more states do). The models were trained on "
+                "continuous couplings, where exact ties almost never occur, so a sample here can mix two phases and "
+                "miss the ground energy. The nearby search compares each sample with the model's answers for "
+                "slightly shifted couplings and keeps the lowest energy.", icon=":material/info:")
+        if P == 0:
+            st.button("Turn on the nearby search (P = 4)", key="search_on", on_click=_search_on)
 
 shipped = models.shipped_ising_variants()
 runs: dict = {}

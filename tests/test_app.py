@@ -182,6 +182,30 @@ def test_lattice_lab_nearby_search_fixes_a_boundary_miss_and_not_the_baseline():
     assert ":material/check_circle: a ground state" in markdown_text(at)
 
 
+@needs_ising_sympe
+def test_lattice_lab_flags_an_exact_phase_boundary_and_offers_the_search():
+    """J_y = 0 exactly between the antiferromagnet and vertical stripes: 4 two-periodic states tie, every plain sympe
+    sample misses the ground energy, and the button turns on the search, after which sample 1 is a ground state."""
+    at = open_page("lattice_lab")
+    at.slider(key="jy").set_value(0.0).run()
+    at.slider(key="field").set_value(0.1).run()
+    assert_clean(at)
+    assert any("On a phase boundary:** 4 of the 2-periodic states tie" in i.value for i in at.info)
+
+    def sympe_verdict() -> str:
+        after = markdown_text(at).split("**SymPE**", 1)[1].splitlines()
+        return next(line for line in after if line.startswith(":material/"))
+
+    assert sympe_verdict() == ":material/cancel: above the reference"
+    at.button(key="search_on").click().run()
+    assert_clean(at)
+    assert at.slider(key="search").value == 4
+    assert sympe_verdict() == ":material/check_circle: a ground state"
+    assert not [b for b in at.button if b.key == "search_on"]
+    at.slider(key="jy").set_value(-1.0).run()  # back inside the antiferromagnet: no boundary note
+    assert not any("On a phase boundary" in i.value for i in at.info)
+
+
 FORWARD = "Forward noising of a known molecule (no model)"
 needs_qm9 = pytest.mark.skipif("qm9/sympe" not in SHIPPED or "qm9/none" not in SHIPPED, reason="qm9 is not shipped")
 
