@@ -1,17 +1,11 @@
 """scripts/device_check.py: on the CPU it compares the CPU with itself, so every check must pass exactly; this keeps
 the script runnable for the next GPU machine."""
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "device_check.py"
+from script_loader import load_script
 
 
 def test_every_check_passes_on_the_cpu(monkeypatch, capsys):
     monkeypatch.setenv("SYMPE_DEVICE", "cpu")
-    spec = importlib.util.spec_from_file_location("device_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.main() == 0
+    assert load_script("device_check").main() == 0
     out = capsys.readouterr().out
     checks = [line for line in out.splitlines() if line.startswith(("ok", "FAIL"))]
     assert len(checks) == 6 and all(line.startswith("ok") for line in checks)

@@ -1,17 +1,10 @@
 """scripts/ising_boundary_scan.py: the slider grid, the tie count that marks exact phase boundaries, and a small run."""
-import importlib.util
-from pathlib import Path
-
 import torch
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ising_boundary_scan.py"
+from script_loader import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("ising_boundary_scan", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ising_boundary_scan")
 
 
 def test_grid_is_the_sliders_training_range_and_ties_mark_boundaries():

@@ -1,17 +1,11 @@
 """scripts/ising_validation_compare.py: its list of misses agrees with the validation metrics."""
-import importlib.util
-from pathlib import Path
+from script_loader import load_script
 
 from backend.tasks.ising_eval import load_ising, validation_metrics
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ising_validation_compare.py"
-
 
 def _script():
-    spec = importlib.util.spec_from_file_location("ising_validation_compare", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ising_validation_compare")
 
 
 def test_listed_misses_match_the_validation_metrics(capsys):
