@@ -178,7 +178,7 @@ def reference(J: np.ndarray, h: np.ndarray) -> Reference:
     return Reference(float(e[0]), False, f"best of {SA_RUNS} simulated-annealing runs ({SA_SWEEPS} sweeps)", [], None)
 
 
-def tied_phases(ref: Reference) -> int:
+def tied_ground_states(ref: Reference) -> int:
     """How many of the 16 two-periodic states tie for the ground state of a constant input; more than two means the
     input lies exactly on a phase boundary (0 for spatially varying inputs)."""
     return len(ref.ground_cells) if ref.exact else 0

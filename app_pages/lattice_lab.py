@@ -127,8 +127,8 @@ ref = None
 with ui.guard("The reference energy"):
     ref = lattice.reference(J, h)
     st.markdown(f"Reference ground energy per site: **{ref.energy / L**2:.4f}** ({ref.method}).")
-    if lattice.tied_phases(ref) > 2:
-        st.info(f"**On a phase boundary:** {lattice.tied_phases(ref)} of the 2-periodic states tie for the ground "
+    if lattice.tied_ground_states(ref) > 2:
+        st.info(f"**On a phase boundary:** {lattice.tied_ground_states(ref)} of the 2-periodic states tie for the ground "
                 "state (and when a coupling is exactly 0, many more states do). The models were trained on "
                 "continuous couplings, where exact ties almost never occur, so a sample here can mix two phases and "
                 "miss the ground energy. The nearby search compares each sample with the model's answers for "

@@ -5,7 +5,8 @@
 Each argument is label:variant:root (an empty root is pretrained/). For every model it prints the NLL bound on
 3000 seeded validation molecules (one encoding draw and the mixture over K = 8 draws, with the same t and z_t for
 every model, and the mixture gain) and the validity of 500 sampled molecules (seed 11), then the paired NLL
-differences to the first model with their standard errors. It runs on backend.device.select_device() (SYMPE_DEVICE=cpu to force the CPU).
+differences to the first model with their standard errors. It runs on backend.device.select_device()
+(SYMPE_DEVICE=cpu to force the CPU).
 """
 from __future__ import annotations
 
