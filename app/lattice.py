@@ -16,6 +16,7 @@ import torch
 from backend.canonical import LatticeCanonicalForm
 from backend.groups import LatticeElement, LatticeGroup
 from backend.tasks.ising import energy, exact_ground, nearby_search, phase_of, simulated_annealing, spins_from_logits
+from backend.tasks.ising_eval import SEARCH_PROPOSALS  # the evaluation's P, offered on phase boundaries
 
 from . import models
 

@@ -23,7 +23,7 @@ def _apply_preset():
 
 
 def _search_on():
-    st.session_state["search"] = 4
+    st.session_state["search"] = lattice.SEARCH_PROPOSALS
 
 
 def _parse_paint(text: str) -> dict:
@@ -134,7 +134,7 @@ with ui.guard("The reference energy"):
                 "miss the ground energy. The nearby search compares each sample with the model's answers for "
                 "slightly shifted couplings and keeps the lowest energy.", icon=":material/info:")
         if P == 0:
-            st.button("Turn on the nearby search (P = 4)", key="search_on", on_click=_search_on)
+            st.button(f"Turn on the nearby search (P = {lattice.SEARCH_PROPOSALS})", key="search_on", on_click=_search_on)
 
 shipped = models.shipped_ising_variants()
 runs: dict = {}

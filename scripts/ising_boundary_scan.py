@@ -20,15 +20,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.tasks.ising import (  # noqa: E402
-    VARIANTS,
-    constant_couplings,
-    energy,
-    exact_ground,
-    nearby_search,
-    spins_from_logits,
-)
-from backend.tasks.ising_eval import load_ising  # noqa: E402
+from backend.tasks.ising import VARIANTS, constant_couplings, exact_ground  # noqa: E402
+from backend.tasks.ising_eval import SEARCH_PROPOSALS, constant_outcomes, load_ising  # noqa: E402
 
 STEP, J_MAX, H_MAX, L = 0.05, 1.0, 3.0, 8
 
@@ -49,23 +42,17 @@ def tied_states(params: torch.Tensor, batch: int = 20000) -> torch.Tensor:
     return torch.cat(out)
 
 
-@torch.no_grad()
 def ground_rate(model, params: torch.Tensor, search: int) -> float:
     """Share of single samples (seed 1) that reach the exact ground energy, after ``search`` proposals if > 0."""
     J, h = constant_couplings(*params.T, L)
-    generator = torch.Generator().manual_seed(1)
-    dtype = next(model.parameters()).dtype
-    out = model(J.to(dtype), h.to(dtype), generator=generator)
-    spins = nearby_search(model, J, h, out, generator, search) if search else spins_from_logits(out.logits).double()
-    e0 = exact_ground(J, h).energy
-    return float(((energy(J, h, spins) - e0).abs() <= 1e-9 * (1 + e0.abs())).double().mean())
+    return float(constant_outcomes(model, J, h, torch.Generator().manual_seed(1), search).exact.double().mean())
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python scripts/ising_boundary_scan.py", description=__doc__.splitlines()[0])
     p.add_argument("--variant", choices=VARIANTS, default="sympe")
     p.add_argument("--num", type=int, default=1500, help="grid points drawn from each group")
-    p.add_argument("--search", type=int, default=4, help="proposals of the nearby search for the second column")
+    p.add_argument("--search", type=int, default=SEARCH_PROPOSALS, help="proposals of the nearby search for the second column")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     grid = slider_grid()
