@@ -227,18 +227,33 @@ def test_unbroken_denoiser_cannot_break_a_symmetric_noisy_graph_and_sympe_does()
         assert h is not None and atoms > 1e-4 and bonds > 1e-4
 
 
-def test_without_structural_features_the_denoiser_cannot_tell_a_6_ring_from_two_triangles():
+def tiny_with_features(level: str, seed: int = 3) -> QM9Denoiser:
+    """A tiny ``none`` denoiser with all structural features, only degree and valence ("local"), or none."""
+    model = tiny("none", seed=seed, structural_features=level != "none")
+    model.config.cycle_features = level == "all"
+    return model
+
+
+@pytest.mark.parametrize("level, separated", [("none", False), ("local", False), ("all", True)])
+def test_only_the_cycle_features_tell_a_6_ring_from_two_triangles(level, separated):
     """C6 and two triangles are both 2-regular with the same atoms: colour refinement cannot separate them, and
-    neither can the transformer without the walk and triangle features (the ablation); with them it can."""
+    neither can the transformer without the walk and triangle features; with them it can."""
     X, ring, mask = carbon_ring(6)
     triangles = torch.zeros_like(ring)
     for a, b in [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 3)]:
         triangles[0, a, b] = triangles[0, b, a] = 1
     t = torch.tensor([5])
-    for features, separated in [(False, False), (True, True)]:
-        model = tiny("none", seed=3, structural_features=features)
-        (x_ring, _, _), (x_tri, _, _) = model(X, ring, mask, t), model(X, triangles, mask, t)
-        assert torch.allclose(x_ring, x_tri, atol=1e-10) != separated
+    model = tiny_with_features(level)
+    (x_ring, _, _), (x_tri, _, _) = model(X, ring, mask, t), model(X, triangles, mask, t)
+    assert torch.allclose(x_ring, x_tri, atol=1e-10) != separated
+
+
+@pytest.mark.parametrize("level", ["none", "local", "all"])
+def test_kept_features_per_level(level):
+    """The feature columns kept at each level: [degree, valence, 3-, 4-, 5-walks] and [t/T, n, triangles]."""
+    node_keep, glob_keep = D.kept_features(tiny_with_features(level).config)
+    assert node_keep.tolist() == {"none": [0.0] * 5, "local": [1.0, 1.0, 0.0, 0.0, 0.0], "all": [1.0] * 5}[level]
+    assert glob_keep.tolist() == {"none": [1.0, 1.0, 0.0], "local": [1.0, 1.0, 0.0], "all": [1.0] * 3}[level]
 
 
 def _joint_log_likelihood(model, X0, E0, mask, Xt, Et, t, elements=None):

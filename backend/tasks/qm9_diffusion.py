@@ -89,6 +89,7 @@ class QM9Config:
     num_heads: int = 4
     encoding_dim: int = 8
     structural_features: bool = True  # False: the walk, degree and triangle features are zeros (an ablation)
+    cycle_features: bool = True  # False: the closed-walk and triangle features are zeros; degree and valence stay
     n_max: int = N_MAX
     node_marginal: list[float] = field(default_factory=lambda: [0.25] * KX)
     edge_marginal: list[float] = field(default_factory=lambda: [0.25] * KE)
@@ -179,6 +180,15 @@ def structural_features(Xt: torch.Tensor, Et: torch.Tensor, mask: torch.Tensor, 
     return nodes, glob
 
 
+def kept_features(config: QM9Config) -> tuple[torch.Tensor, torch.Tensor]:
+    """0/1 weights (NODE_EXTRA,), (GLOBAL_IN,) over the outputs of ``structural_features``: t/T and n are always
+    kept; ``cycle_features=False`` drops the closed walks and the triangle count (beyond colour refinement) and keeps
+    degree and valence; ``structural_features=False`` drops all of them."""
+    local = 1.0 if config.structural_features else 0.0
+    cycles = local if config.cycle_features else 0.0
+    return torch.tensor([local, local, cycles, cycles, cycles]), torch.tensor([1.0, 1.0, cycles])
+
+
 class QM9Denoiser(nn.Module):
     """p̂(x | z_t): logits for the clean node and edge types of a noisy molecule graph.
 
@@ -224,8 +234,8 @@ class QM9Denoiser(nn.Module):
         adj = (Et > 0).to(dtype)
         enc = self.encoding(adj, mask, generator=generator, elements=elements)
         extra, glob = structural_features(Xt, Et, mask, t.to(torch.float64) / self.config.T, dtype)
-        if not self.config.structural_features:
-            extra, glob = torch.zeros_like(extra), glob * torch.tensor([1.0, 1.0, 0.0], device=glob.device)  # keep t/T and n
+        node_keep, glob_keep = kept_features(self.config)
+        extra, glob = extra * node_keep.to(extra), glob * glob_keep.to(glob)
         parts = [F.one_hot(Xt, KX).to(dtype), extra.to(dtype)] + ([enc.nodes] if enc.nodes is not None else [])
         X = torch.cat(parts, -1)
         E = F.one_hot(Et, KE).to(dtype)

@@ -51,7 +51,8 @@ def train(args) -> dict:
     config = QM9Config(variant=args.variant, T=args.T, hidden=args.hidden, hidden_edge=args.hidden_edge,
                        hidden_global=args.hidden_global, num_layers=args.layers, num_heads=args.heads,
                        encoding_dim=args.encoding_dim, node_marginal=node_m.tolist(), edge_marginal=edge_m.tolist(),
-                       size_distribution=sizes.tolist(), structural_features=not args.no_structural_features)
+                       size_distribution=sizes.tolist(), structural_features=not args.no_structural_features,
+                       cycle_features=not args.no_cycle_features)
     model = QM9Denoiser(config).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     warmup = max(1, args.steps // 50)
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--encoding-dim", type=int, default=8)
     p.add_argument("--no-structural-features", action="store_true", help="ablation: zero the walk, degree and triangle features")
+    p.add_argument("--no-cycle-features", action="store_true", help="zero the closed-walk and triangle features, keep degree and valence")
     p.add_argument("--draws", type=int, default=1,
                    help="encoding draws per molecule: 1 = per-atom cross-entropy, K > 1 = the mixture likelihood over K draws")
     p.add_argument("--num-train", type=int, default=0, help="use only the first N training molecules (0: all)")
