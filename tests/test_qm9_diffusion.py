@@ -30,11 +30,11 @@ def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def tiny(variant: str, T: int = 10, seed: int = 0, structural_features: bool = True) -> QM9Denoiser:
+def tiny(variant: str, T: int = 10, seed: int = 0, **features: bool) -> QM9Denoiser:
+    """A tiny float64 denoiser; ``features`` sets QM9Config.structural_features / cycle_features."""
     torch.manual_seed(seed)
     cfg = QM9Config(variant=variant, T=T, hidden=16, hidden_edge=8, hidden_global=8, num_layers=2, num_heads=2,
-                    encoding_dim=4, node_marginal=NODE_M, edge_marginal=EDGE_M, size_distribution=SIZES,
-                    structural_features=structural_features)
+                    encoding_dim=4, node_marginal=NODE_M, edge_marginal=EDGE_M, size_distribution=SIZES, **features)
     return QM9Denoiser(cfg).double().eval()
 
 
@@ -229,9 +229,7 @@ def test_unbroken_denoiser_cannot_break_a_symmetric_noisy_graph_and_sympe_does()
 
 def tiny_with_features(level: str, seed: int = 3) -> QM9Denoiser:
     """A tiny ``none`` denoiser with all structural features, only degree and valence ("local"), or none."""
-    model = tiny("none", seed=seed, structural_features=level != "none")
-    model.config.cycle_features = level == "all"
-    return model
+    return tiny("none", seed=seed, structural_features=level != "none", cycle_features=level == "all")
 
 
 @pytest.mark.parametrize("level, separated", [("none", False), ("local", False), ("all", True)])
