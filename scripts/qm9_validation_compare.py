@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from backend.device import select_device  # noqa: E402
 from backend.tasks.qm9_data import load_qm9  # noqa: E402
 from backend.tasks.qm9_diffusion import load_qm9_model  # noqa: E402
-from backend.tasks.qm9_eval import nll_per_molecule, validity_rate  # noqa: E402
+from backend.tasks.qm9_eval import mean_sem, nll_per_molecule, validity_rate  # noqa: E402
 
 VALIDATION_MOLECULES, SAMPLES, MIXTURE_DRAWS = 3000, 500, 8
 
@@ -40,14 +40,15 @@ def main(specs: list[str]) -> int:
         mixture = nll_per_molecule(model, X, E, N, MIXTURE_DRAWS)
         nlls[label] = (nll_per_molecule(model, X, E, N)["nll"], mixture["nll"])
         validity = validity_rate(model, SAMPLES, torch.Generator().manual_seed(11))
-        gain = mixture["gain"]
+        gain, gain_sem = mean_sem(mixture["gain"])
         print(f"{label}: NLL one draw {nlls[label][0].mean():.3f}, mixture {nlls[label][1].mean():.3f} (mixture gain "
-              f"{gain.mean():.4f} ± {gain.std() / len(gain) ** 0.5:.4f}), validity {100 * validity:.1f}% of {SAMPLES}", flush=True)
+              f"{gain:.4f} ± {gain_sem:.4f}), validity {100 * validity:.1f}% of {SAMPLES}", flush=True)
     base = next(iter(nlls))
     for label, (one, mixture) in nlls.items():
         if label != base:
             for name, diff in (("one draw", one - nlls[base][0]), ("mixture", mixture - nlls[base][1])):
-                print(f"{label} - {base}, {name}: {diff.mean():+.3f} ± {diff.std() / len(diff) ** 0.5:.3f}")
+                mean, sem = mean_sem(diff)
+                print(f"{label} - {base}, {name}: {mean:+.3f} ± {sem:.3f}")
     return 0
 
 

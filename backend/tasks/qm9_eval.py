@@ -35,7 +35,7 @@ from .qm9_data import ATOM_TYPES, BOND_TYPES, N_MAX, dense_to_graph, graph_to_sm
 from .qm9_diffusion import VARIANTS, QM9Denoiser, Sample, load_qm9_model, nll_terms, sample_molecules
 
 __all__ = ["small_eval_set", "small_eval", "validity_rate", "sample_metrics", "nll_per_molecule", "evaluate",
-           "paired_differences", "markdown_table", "trajectories", "graphs_to_batch"]
+           "paired_differences", "markdown_table", "trajectories", "graphs_to_batch", "mean_sem"]
 
 SMALL_SET = PRETRAINED / "qm9" / "small_eval_set.json"
 SMALL_NLL_MOLECULES = 256
@@ -146,7 +146,8 @@ def _pad_nodes(t: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.pad(t, (0, N_MAX - t.shape[-1]) * (t.dim() - 1))
 
 
-def _mean_sem(x: torch.Tensor) -> tuple[float, float]:
+def mean_sem(x: torch.Tensor) -> tuple[float, float]:
+    """The mean of a per-molecule tensor (B,) and its standard error (sample standard deviation / √B)."""
     return float(x.mean()), float(x.std() / len(x) ** 0.5)
 
 
@@ -176,13 +177,13 @@ def evaluate(variant: str, num: int = 1000, batch: int = 500, mixture_draws: int
     metrics = sample_metrics(sample, data.train_smiles(), _type_histograms(Xt, Et, Nt))
     smiles = metrics.pop("smiles")
     return {
-        "test_nll": _mean_sem(nll)[0],
-        "test_nll_sem": _mean_sem(nll)[1],
-        "test_nll_mixture": _mean_sem(nll_mix)[0],
-        "test_nll_mixture_sem": _mean_sem(nll_mix)[1],
+        "test_nll": mean_sem(nll)[0],
+        "test_nll_sem": mean_sem(nll)[1],
+        "test_nll_mixture": mean_sem(nll_mix)[0],
+        "test_nll_mixture_sem": mean_sem(nll_mix)[1],
         "mixture_draws": mixture_draws,
-        "test_mixture_gain": _mean_sem(mixture["gain"])[0],
-        "test_mixture_gain_sem": _mean_sem(mixture["gain"])[1],
+        "test_mixture_gain": mean_sem(mixture["gain"])[0],
+        "test_mixture_gain_sem": mean_sem(mixture["gain"])[1],
         "test_molecules": len(nll),
         "nll_seconds": round(nll_seconds, 1),
         **metrics,
@@ -219,7 +220,7 @@ def paired_differences(results: dict[str, dict]) -> None:
     for v, r in results.items():
         if base is not None and v != "none":
             for key in ("nll", "nll_mixture"):
-                mean, sem = _mean_sem(r[f"_{key}"] - base[f"_{key}"])
+                mean, sem = mean_sem(r[f"_{key}"] - base[f"_{key}"])
                 r[f"test_{key}_minus_none"], r[f"test_{key}_minus_none_sem"] = mean, sem
     for r in results.values():
         r.pop("_nll", None)
