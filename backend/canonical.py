@@ -5,9 +5,12 @@ group, respecting node colours and, through a subdivision of every edge, edge co
 element is the permutation γ with γ[k] = the original node placed at canonical position k, so the canonical
 adjacency C = γ⁻¹·A has C[k, l] = A[γ[k], γ[l]] and is the same for every relabelling of the graph.
 The inversion kernel draws h = s∘γ with s uniform on Aut(G) (h[k] = s[γ[k]]): exactly |Aut(G)| distinct
-orderings, each giving the canonical form, each with probability 1/|Aut(G)|. Uniformity is exact: a rank in
-[0, |Aut|) is drawn with rejection sampling from a torch.Generator and unranked (mixed radix) over the basic
-transversals of a base and strong generating set computed by sympy's Schreier–Sims.
+orderings, each giving the canonical form, each with probability 1/|Aut(G)|. Two exact samplers, chosen
+automatically: one BLISS canonicalization of a uniformly relabelled copy per sample (``sample_inversion_kernel``;
+the argument is in its docstring), or, when one graph is sampled repeatedly, a stabilizer chain built once with
+BLISS (individualizing base points) and uniform transversal rows composed in a batch (``StabilizerChain``).
+All randomness comes from a passed torch.Generator through exact rejection sampling. |Aut(G)| is BLISS's exact
+count, computed only when asked for. sympy's Schreier–Sims remains as a reference sampler (method "sympy").
 
 Lattices (G = p4m, optionally × Z2). The orbit of x is searched exhaustively: every g⁻¹·x is flattened
 and the lexicographically smallest is the canonical form c(x). γ(x) is the first element reaching it and
@@ -21,7 +24,10 @@ from functools import cached_property, lru_cache
 from typing import Sequence
 
 import igraph
+import numpy as np
 import torch
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sympy.combinatorics import Permutation as SympyPermutation
 from sympy.combinatorics import PermutationGroup
 from sympy.combinatorics.util import _distribute_gens_by_base, _orbits_transversals_from_bsgs
@@ -30,9 +36,14 @@ from .groups import LatticeElement, LatticeGroup, Permutation
 
 __all__ = [
     "GraphCanonicalForm",
+    "StabilizerChain",
     "canonicalize_graph",
+    "canonicalize_dense",
+    "sample_inversion_kernel",
     "sample_graph_inversion_kernel",
+    "random_relabelling",
     "uniform_below",
+    "uniform_integers",
     "LatticeCanonicalForm",
     "canonicalize_lattice",
 ]
@@ -59,6 +70,143 @@ def uniform_below(n: int, generator: torch.Generator | None = None) -> int:
 # ----------------------------------------------------------------------------------------------------------------------
 # Graphs
 
+METHODS = ("auto", "relabel", "chain", "sympy")
+CHAIN_ENTRY_LIMIT = 1 << 22  # at most this many stored transversal entries (Σ orbit sizes · n) for a chain
+
+
+def uniform_integers(bound: int, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``size`` independent, exactly uniform integers in [0, bound) for 1 ≤ bound ≤ 2^62, by rejection on 62-bit
+    words shifted down to the bit length of bound − 1. Shape (size,), long."""
+    if not 1 <= bound <= 2**62:
+        raise ValueError("bound must be in [1, 2^62]")
+    out = torch.zeros(size, dtype=torch.long)
+    todo = torch.arange(size) if bound > 1 else torch.arange(0)
+    shift = 62 - (bound - 1).bit_length()
+    while todo.numel():
+        words = torch.randint(0, 2**62, (todo.numel(),), generator=generator) >> shift
+        ok = words < bound
+        out[todo[ok]] = words[ok]
+        todo = todo[~ok]
+    return out
+
+
+def random_relabelling(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """An exactly uniform permutation of n nodes (image list, long): the argsort of independent 62-bit keys,
+    redrawn in the (rare) case of a tie, so every ordering is equally likely. Shape (n,)."""
+    while True:
+        keys = torch.randint(0, 2**62, (n,), generator=generator)
+        if torch.unique(keys).numel() == n:
+            return torch.argsort(keys)
+
+
+def _bliss_input(
+    n: int, edges: Sequence[tuple[int, int]], node_colors: Sequence[int] | None, edge_colors: Sequence[int] | None
+) -> tuple[igraph.Graph, list[int]]:
+    """An igraph graph whose coloured automorphisms are those of the input, with its vertex colours.
+
+    The graph is a function of the labelled input alone (edges are sorted first), so relabelled copies that coincide
+    as labelled graphs give identical BLISS inputs. Edge colours (when more than one is present) are encoded by
+    subdividing every edge with a vertex coloured by offset + edge colour; the original vertices come first."""
+    node_colors = [int(c) for c in node_colors] if node_colors is not None else [0] * n
+    coloured = edge_colors is not None and len(set(edge_colors)) > 1
+    pairs = sorted(
+        (min(u, v), max(u, v), int(c) if coloured else 0)
+        for (u, v), c in zip(edges, edge_colors if coloured else [0] * len(edges))
+    )
+    if not coloured:
+        return igraph.Graph(n=n, edges=[(u, v) for u, v, _ in pairs]), node_colors
+    offset = max(node_colors, default=0) + 1
+    sub_edges = []
+    for e, (u, v, _) in enumerate(pairs):
+        sub_edges += [(u, n + e), (v, n + e)]
+    return igraph.Graph(n=n + len(pairs), edges=sub_edges), node_colors + [offset + c for _, _, c in pairs]
+
+
+def _canonical_order(graph: igraph.Graph, colours: list[int], n: int) -> list[int]:
+    """γ for a BLISS input: entry k is the original vertex at canonical position k (subdivision vertices dropped)."""
+    return [v for v in graph.canonical_permutation(color=colours) if v < n]
+
+
+def _nontrivial_generators(graph: igraph.Graph, colours: list[int], n: int) -> np.ndarray:
+    """BLISS generators of the coloured automorphism group, restricted to the original vertices, identity
+    dropped. Shape (num_generators, n), int64 image lists."""
+    gens = np.asarray(graph.automorphism_group(color=colours), dtype=np.int64).reshape(-1, graph.vcount())[:, :n]
+    return gens[(gens != np.arange(n)).any(axis=1)]
+
+
+def _orbits(n: int, generators: np.ndarray) -> list[list[int]]:
+    """Orbits of the group generated by ``generators`` (image lists, shape (k, n)) on range(n), each sorted,
+    ordered by their smallest node: the connected components of the graph with edges i — g(i)."""
+    rows = np.tile(np.arange(n), len(generators))
+    links = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, generators.reshape(-1))), shape=(n, n))
+    _, label = connected_components(links, directed=False)
+    groups: dict[int, list[int]] = {}
+    for i, c in enumerate(label.tolist()):
+        groups.setdefault(c, []).append(i)
+    return sorted(groups.values(), key=lambda o: o[0])
+
+
+@dataclass(frozen=True)
+class StabilizerChain:
+    """A stabilizer chain of Aut(G) computed with BLISS by individualizing base points.
+
+    Level i holds the base point b_i and a transversal U_i of G^(i+1) in G^(i), where G^(i) fixes b_0, …, b_{i-1}
+    pointwise (BLISS gives generators of G^(i) when b_0, …, b_{i-1} receive fresh colours): row p of
+    ``transversals[i]`` maps b_i to the p-th point of its orbit. Every automorphism is u_0∘u_1∘…∘u_{m-1} for exactly
+    one choice of u_i ∈ U_i, so independent uniform rows give a uniform automorphism.
+
+    Shapes:
+        transversals: one long tensor (|orbit of b_i under G^(i)|, n) per level.
+    """
+
+    base: tuple[int, ...]
+    transversals: tuple[torch.Tensor, ...]
+
+    @staticmethod
+    def build(graph: igraph.Graph, colours: list[int], n: int, limit: int = CHAIN_ENTRY_LIMIT) -> "StabilizerChain | None":
+        """The chain, or None when it is too costly to be worth storing: when its transversals would hold more than
+        ``limit`` entries, its Schreier trees would take more than ``limit // 4`` generator steps, or its BLISS calls
+        would read more than ``limit // 4`` vertices and edges in all (the bounds are deterministic, so the choice
+        never depends on timing)."""
+        colours = list(colours)
+        fresh = max(colours, default=0) + 1
+        base, transversals, stored, steps = [], [], 0, 0
+        size = graph.vcount() + graph.ecount()
+        generators = _nontrivial_generators(graph, colours, n)
+        while len(generators):
+            if (len(base) + 2) * size > limit // 4:
+                return None
+            point = int(np.flatnonzero((generators != np.arange(n)).any(axis=0))[0])
+            parent, via, order = {point: -1}, {point: -1}, [point]
+            for p in order:  # breadth-first Schreier tree: rep[g(p)] = g∘rep[p]
+                for index, q in enumerate(generators[:, p].tolist()):
+                    if q not in parent:
+                        parent[q], via[q] = p, index
+                        order.append(q)
+                steps += len(generators)
+                if steps > limit // 4 or stored + n * len(order) > limit:
+                    return None
+            stored += n * len(order)
+            gens = torch.from_numpy(generators)
+            reps = {point: torch.arange(n)}
+            for q in order[1:]:
+                reps[q] = gens[via[q]][reps[parent[q]]]
+            base.append(point)
+            transversals.append(torch.stack([reps[q] for q in sorted(order)]))
+            colours[point] = fresh + len(base)
+            generators = _nontrivial_generators(graph, colours, n)
+        return StabilizerChain(tuple(base), tuple(transversals))
+
+    def draw(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Uniform automorphisms as image lists. Shape (num_samples, n)."""
+        if not self.transversals:
+            raise ValueError("the trivial group has an empty chain; there is nothing to draw")
+        levels = [t[uniform_integers(t.shape[0], num_samples, generator)] for t in self.transversals]
+        s = levels[-1]
+        for t in reversed(levels[:-1]):
+            s = torch.gather(t, 1, s)  # (u_i∘s)[j] = u_i[s[j]]
+        return s
+
 
 @dataclass(frozen=True)
 class GraphCanonicalForm:
@@ -67,88 +215,105 @@ class GraphCanonicalForm:
     Attributes:
         n: number of nodes.
         order: γ as a list; order[k] is the original node at canonical position k.
-        generators: generators of Aut(G) as image lists (node i ↦ gen[i]).
+        generators: generators of Aut(G) as image lists (node i ↦ gen[i]), from BLISS.
         canonical_edges: edges of the canonical graph as sorted pairs (k, l), k < l, with their colours.
+        node_colors: the node colours the form was computed with (None when uncoloured).
     """
 
     n: int
     order: tuple[int, ...]
     generators: tuple[tuple[int, ...], ...]
     canonical_edges: tuple[tuple[int, int, int], ...]
+    node_colors: tuple[int, ...] | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
-    def group(self) -> PermutationGroup | None:
-        """Aut(G) as a sympy PermutationGroup (None when trivial)."""
-        if not self.generators:
-            return None
-        if "group" not in self._cache:
-            self._cache["group"] = PermutationGroup([SympyPermutation(list(g)) for g in self.generators])
-        return self._cache["group"]
+    def edges(self) -> list[tuple[int, int]]:
+        """The original graph's edges (u, v), read back through γ, aligned with ``edge_colors``."""
+        return [(self.order[k], self.order[l]) for k, l, _ in self.canonical_edges]
 
     @property
-    def transversals(self) -> list[list[tuple[int, ...]]]:
-        """Basic transversals of a base and strong generating set of Aut(G) (sympy's incremental Schreier–Sims):
-        every automorphism is t_0∘t_1∘…∘t_{m-1} for exactly one choice of t_i in transversal i."""
-        if "transversals" not in self._cache:
-            if self.group is None:
-                self._cache["transversals"] = []
-            else:
-                base, strong = self.group.schreier_sims_incremental()
-                _, transversals = _orbits_transversals_from_bsgs(base, _distribute_gens_by_base(base, strong), transversals_only=False)
-                self._cache["transversals"] = [[tuple(t[p].array_form) for p in sorted(t)] for t in transversals]
-        return self._cache["transversals"]
+    def edge_colors(self) -> list[int]:
+        return [c for _, _, c in self.canonical_edges]
+
+    def _bliss(self) -> tuple[igraph.Graph, list[int]]:
+        if "bliss" not in self._cache:
+            self._cache["bliss"] = _bliss_input(self.n, self.edges, self.node_colors, self.edge_colors)
+        return self._cache["bliss"]
 
     @cached_property
     def automorphism_group_order(self) -> int:
-        """|Aut(G)|, exact: the product of the basic transversal sizes."""
-        return math.prod(len(t) for t in self.transversals)
-
-    def unrank(self, rank: int) -> list[int]:
-        """The automorphism with the given rank in [0, |Aut(G)|) (a bijection, mixed-radix over the transversals)."""
-        s = list(range(self.n))
-        for transversal in self.transversals:
-            rank, digit = divmod(rank, len(transversal))
-            t = transversal[digit]
-            s = [s[t[i]] for i in range(self.n)]  # s ← s∘t
-        return s
+        """|Aut(G)|, exact (BLISS counts with arbitrary-precision integers), computed on first use."""
+        if not self.generators:
+            return 1
+        graph, colours = self._bliss()
+        return int(graph.count_automorphisms(color=colours))
 
     @cached_property
     def orbits(self) -> list[list[int]]:
         """Orbits of Aut(G) on the nodes, each sorted, ordered by their smallest node."""
-        parent = list(range(self.n))
+        return _orbits(self.n, np.asarray(self.generators, dtype=np.int64).reshape(-1, self.n))
 
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        for gen in self.generators:
-            for i, j in enumerate(gen):
-                ri, rj = find(i), find(j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
-        groups: dict[int, list[int]] = {}
-        for i in range(self.n):
-            groups.setdefault(find(i), []).append(i)
-        return sorted(groups.values(), key=lambda o: o[0])
+    @property
+    def chain(self) -> StabilizerChain | None:
+        """The stabilizer chain of Aut(G), built on first use; None when its transversals would exceed
+        CHAIN_ENTRY_LIMIT entries (then samples are drawn by relabelling)."""
+        if "chain" not in self._cache:
+            self._cache["chain"] = StabilizerChain.build(*self._bliss(), self.n) if self.generators else None
+        return self._cache["chain"]
 
     def element(self) -> Permutation:
         """γ as a group element (canonical position k ↦ original node order[k])."""
         return Permutation(torch.tensor(self.order, dtype=torch.long))
 
-    def sample(self, num_samples: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Orderings h = s∘γ with s uniform on Aut(G). Shape (num_samples, n), long."""
+    def sample(self, num_samples: int = 1, generator: torch.Generator | None = None, method: str = "auto") -> torch.Tensor:
+        """Orderings h = s∘γ with s uniform on Aut(G) (h[k] = s[γ[k]]). Shape (num_samples, n), long.
+
+        Methods, all exactly uniform on the |Aut(G)| orderings that give the canonical form:
+            ``relabel``: one BLISS canonicalization of a uniformly relabelled copy per sample (see
+                ``sample_inversion_kernel``);
+            ``chain``: uniform rows of the stabilizer chain's transversals, composed in a batch; the chain costs one
+                BLISS call per base point, once per form;
+            ``sympy``: a uniform rank unranked over sympy's Schreier–Sims transversals (the original method, kept
+                as a reference for tests and the benchmark);
+            ``auto``: ``chain`` once a form is sampled more than once (or asks for several samples) and the chain
+                fits CHAIN_ENTRY_LIMIT, ``relabel`` otherwise.
+        """
+        if method not in METHODS:
+            raise ValueError(f"unknown sampling method {method!r}; choose from {', '.join(METHODS)}")
         gamma = torch.tensor(self.order, dtype=torch.long)
-        if self.group is None:
+        if not self.generators:
             return gamma.expand(num_samples, self.n).clone()
-        order = self.automorphism_group_order
+        if method == "auto":
+            self._cache["draws"] = self._cache.get("draws", 0) + num_samples
+            many = "chain" in self._cache or self._cache["draws"] > 1
+            method = "chain" if many and self.chain is not None else "relabel"
+        if method == "relabel":
+            graph = (self.n, self.edges, self.node_colors, self.edge_colors)
+            return torch.stack([sample_inversion_kernel(*graph, generator=generator) for _ in range(num_samples)])
+        if method == "chain":
+            if self.chain is None:
+                raise ValueError(f"the stabilizer chain of this graph exceeds {CHAIN_ENTRY_LIMIT} entries; use 'relabel'")
+            return self.chain.draw(num_samples, generator)[:, gamma]
+        transversals = self._sympy_transversals()
         rows = []
         for _ in range(num_samples):
-            s = self.unrank(uniform_below(order, generator))
+            rank, s = uniform_below(math.prod(len(t) for t in transversals), generator), list(range(self.n))
+            for transversal in transversals:
+                rank, digit = divmod(rank, len(transversal))
+                t = transversal[digit]
+                s = [s[t[i]] for i in range(self.n)]  # s ← s∘t
             rows.append(torch.tensor(s, dtype=torch.long)[gamma])
         return torch.stack(rows)
+
+    def _sympy_transversals(self) -> list[list[tuple[int, ...]]]:
+        """Basic transversals of a base and strong generating set from sympy's incremental Schreier–Sims."""
+        if "sympy" not in self._cache:
+            group = PermutationGroup([SympyPermutation(list(g)) for g in self.generators])
+            base, strong = group.schreier_sims_incremental()
+            _, transversals = _orbits_transversals_from_bsgs(base, _distribute_gens_by_base(base, strong), transversals_only=False)
+            self._cache["sympy"] = [[tuple(t[p].array_form) for p in sorted(t)] for t in transversals]
+        return self._cache["sympy"]
 
     def to_dict(self) -> dict:
         """The JSON view shared by the CLIs: exact |Aut| as a decimal string, orbits, γ, canonical edges, generators."""
@@ -167,20 +332,13 @@ class GraphCanonicalForm:
         return A
 
 
-def _igraph_with_colours(
-    n: int, edges: Sequence[tuple[int, int]], node_colors: Sequence[int] | None, edge_colors: Sequence[int] | None
-) -> tuple[igraph.Graph, list[int]]:
-    """An igraph graph whose coloured automorphisms are those of the input. Edge colours are encoded by
-    subdividing every edge with a vertex coloured by (offset + edge colour); original vertices come first."""
-    node_colors = list(node_colors) if node_colors is not None else [0] * n
-    if edge_colors is None or len(set(edge_colors)) <= 1:
-        return igraph.Graph(n=n, edges=list(edges)), node_colors
-    offset = max(node_colors, default=0) + 1
-    sub_edges = []
-    for e, (u, v) in enumerate(edges):
-        sub_edges += [(u, n + e), (v, n + e)]
-    colours = node_colors + [offset + int(c) for c in edge_colors]
-    return igraph.Graph(n=n + len(edges), edges=sub_edges), colours
+def _checked(n, edges, node_colors, edge_colors) -> list[tuple[int, int]]:
+    edges = [(int(u), int(v)) for u, v in edges]
+    if edge_colors is not None and len(edge_colors) != len(edges):
+        raise ValueError("edge_colors must align with edges")
+    if node_colors is not None and len(node_colors) != n:
+        raise ValueError("node_colors must have one entry per node")
+    return edges
 
 
 def canonicalize_graph(
@@ -189,26 +347,63 @@ def canonicalize_graph(
     node_colors: Sequence[int] | None = None,
     edge_colors: Sequence[int] | None = None,
 ) -> GraphCanonicalForm:
-    """Canonical ordering and automorphism group of a simple undirected graph with optional colours."""
-    edges = [(int(u), int(v)) for u, v in edges]
-    if edge_colors is not None and len(edge_colors) != len(edges):
-        raise ValueError("edge_colors must align with edges")
-    if node_colors is not None and len(node_colors) != n:
-        raise ValueError("node_colors must have one entry per node")
-    g, colours = _igraph_with_colours(n, edges, node_colors, edge_colors)
-    # igraph returns the canonical ordering itself: entry k is the vertex placed at canonical position k
-    order = tuple(v for v in g.canonical_permutation(color=colours) if v < n)
-    gens = tuple(tuple(gen[:n]) for gen in g.automorphism_group(color=colours))
-    gens = tuple(gen for gen in gens if any(i != j for i, j in enumerate(gen)))
+    """Canonical ordering and automorphism group generators of a simple undirected graph with optional colours
+    (two BLISS calls; |Aut(G)|, orbits and the stabilizer chain are computed when first asked for)."""
+    edges = _checked(n, edges, node_colors, edge_colors)
+    graph, colours = _bliss_input(n, edges, node_colors, edge_colors)
+    order = tuple(_canonical_order(graph, colours, n))
+    gens = tuple(map(tuple, _nontrivial_generators(graph, colours, n).tolist()))
     position = {node: k for k, node in enumerate(order)}
     ecols = edge_colors if edge_colors is not None else [0] * len(edges)
     canon = tuple(sorted((min(position[u], position[v]), max(position[u], position[v]), int(c)) for (u, v), c in zip(edges, ecols)))
-    return GraphCanonicalForm(n, order, gens, canon)
+    ncols = None if node_colors is None else tuple(int(c) for c in node_colors)
+    form = GraphCanonicalForm(n, order, gens, canon, ncols)
+    form._cache["bliss"] = (graph, colours)
+    return form
+
+
+def sample_inversion_kernel(
+    n: int,
+    edges: Sequence[tuple[int, int]],
+    node_colors: Sequence[int] | None = None,
+    edge_colors: Sequence[int] | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """One exact inversion-kernel sample with a single BLISS call: h = π⁻¹∘γ(π·G) for a uniform relabelling π.
+
+    Why it is exact: write c(H) for BLISS's canonical ordering of a labelled graph H (c(H)[k] is the node of H at
+    canonical position k). The canonical graph of π·G is that of G, so h maps G onto the canonical form and
+    h = s∘γ(G) for some automorphism s. For a coloured automorphism a of G, (π∘a)·G = π·G as labelled graphs (and
+    ``_bliss_input`` makes the BLISS input a function of the labelled graph alone), so c((π∘a)·G) = c(π·G) and
+    h(π∘a) = a⁻¹∘h(π). Since π ↦ π∘a preserves the uniform law of π, the law of h is invariant under Aut(G) acting
+    on the left; it lives on the single coset Aut(G)∘γ(G), so it is uniform there: each of the |Aut(G)| orderings
+    that give the canonical form has probability 1/|Aut(G)|. No group order or generating set is needed.
+
+    Shapes: returns (n,) long, h[k] = the original node at canonical position k.
+    """
+    edges = _checked(n, edges, node_colors, edge_colors)
+    pi = random_relabelling(n, generator).tolist()
+    moved = [(pi[u], pi[v]) for u, v in edges]
+    colours = None
+    if node_colors is not None:
+        colours = [0] * n
+        for i, c in enumerate(node_colors):
+            colours[pi[i]] = int(c)
+    graph, bliss_colours = _bliss_input(n, moved, colours, edge_colors)
+    inverse = [0] * n
+    for i, p in enumerate(pi):
+        inverse[p] = i
+    return torch.tensor([inverse[v] for v in _canonical_order(graph, bliss_colours, n)], dtype=torch.long)
 
 
 def canonicalize_dense(adj: torch.Tensor, num_nodes: int | None = None, node_colors=None, edge_types=None) -> GraphCanonicalForm:
     """Canonicalize one dense adjacency (n, n) (or its first num_nodes rows). ``edge_types`` (n, n) ints give
     edge colours for the nonzero entries."""
+    return canonicalize_graph(*_dense_to_lists(adj, num_nodes, node_colors, edge_types))
+
+
+def _dense_to_lists(adj: torch.Tensor, num_nodes: int | None, node_colors, edge_types):
+    """(n, edges, node colours, edge colours) of the first num_nodes rows of a dense adjacency."""
     n = adj.shape[-1] if num_nodes is None else int(num_nodes)
     a = adj[:n, :n]
     iu = torch.triu_indices(n, n, 1)
@@ -216,7 +411,7 @@ def canonicalize_dense(adj: torch.Tensor, num_nodes: int | None = None, node_col
     us, vs = iu[0][present].tolist(), iu[1][present].tolist()
     ecol = None if edge_types is None else edge_types[:n, :n][iu[0], iu[1]][present].tolist()
     ncol = None if node_colors is None else [int(c) for c in node_colors[:n]]
-    return canonicalize_graph(n, list(zip(us, vs)), ncol, ecol)
+    return n, list(zip(us, vs)), ncol, ecol
 
 
 def sample_graph_inversion_kernel(
@@ -228,6 +423,9 @@ def sample_graph_inversion_kernel(
 ) -> Permutation:
     """One inversion-kernel sample per graph of a padded batch.
 
+    Identical graphs in the batch are canonicalized once and drawn from together (``GraphCanonicalForm.sample``,
+    method "auto"); a graph that occurs once costs one BLISS call (``sample_inversion_kernel``).
+
     Shapes:
         adj: (B, n, n), mask: (B, n) bool with real nodes first, node_colors: (B, n), edge_types: (B, n, n)
         returns: a Permutation of shape (B, n) that fixes the padding; h[b, k] is the node at canonical position k.
@@ -238,18 +436,21 @@ def sample_graph_inversion_kernel(
     adj_cpu = adj.detach().cpu()
     colours = None if node_colors is None else node_colors.detach().cpu()
     types = None if edge_types is None else edge_types.detach().cpu()
-    forms: dict[bytes, GraphCanonicalForm] = {}  # identical graphs in a batch are canonicalized once
+    copies: dict[bytes, list[int]] = {}
     for b in range(B):
         m = int(sizes[b])
         key = b"".join(
             t[b][..., :m, :m].contiguous().numpy().tobytes() if t.dim() == 3 else t[b][:m].contiguous().numpy().tobytes()
             for t in (adj_cpu, colours, types) if t is not None
         ) + m.to_bytes(4, "little")
-        if key not in forms:
-            forms[key] = canonicalize_dense(
-                adj_cpu[b], m, None if colours is None else colours[b].tolist(), None if types is None else types[b]
-            )
-        out[b, :m] = forms[key].sample(1, generator)[0]
+        copies.setdefault(key, []).append(b)
+    for rows in copies.values():
+        b, m = rows[0], int(sizes[rows[0]])
+        graph = _dense_to_lists(adj_cpu[b], m, None if colours is None else colours[b].tolist(), None if types is None else types[b])
+        if len(rows) == 1:
+            out[b, :m] = sample_inversion_kernel(*graph, generator=generator)
+        else:
+            out[rows, :m] = canonicalize_graph(*graph).sample(len(rows), generator)
     return Permutation(out.to(adj.device))
 
 

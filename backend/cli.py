@@ -17,7 +17,10 @@ from typing import Callable
 
 import torch
 
-__all__ = ["main", "UsageError", "integer_option"]
+__all__ = ["main", "UsageError", "integer_option", "bounded"]
+
+MAX_NODES = 20_000  # the largest graph `canon graph` accepts (--max-nodes)
+MAX_SAMPLE_ENTRIES = 10_000_000  # samples × nodes printed by `canon graph`
 
 
 class UsageError(Exception):
@@ -35,6 +38,11 @@ def integer_option(name: str, text: str, low: int, high: int) -> int:
     return value
 
 
+def bounded(name: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type=`` for an integer option in [low, high]."""
+    return lambda text: integer_option(name, text, low, high)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit code 2, no usage dump
         raise UsageError(f"{self.prog}: {message}")
@@ -44,12 +52,13 @@ def _canon_graph(args) -> dict:
     from .canonical import canonicalize_graph
     from .graph_io import GraphInputError, load_graph
 
-    if args.samples < 0 or args.samples > 100_000:
-        raise UsageError("--samples must be between 0 and 100000")
     try:
         graph = load_graph(args.path, args.format, max_nodes=args.max_nodes)
     except GraphInputError as e:
         raise UsageError(str(e)) from None
+    if args.samples * graph.n > MAX_SAMPLE_ENTRIES:
+        raise UsageError(f"--samples × nodes must be at most {MAX_SAMPLE_ENTRIES:,} (this graph has {graph.n} nodes: "
+                         f"at most {MAX_SAMPLE_ENTRIES // graph.n} samples)")
     form = canonicalize_graph(graph.n, graph.edges, graph.node_colors, graph.edge_colors)
     generator = torch.Generator().manual_seed(args.seed)
     samples = form.sample(args.samples, generator).tolist() if args.samples else []
@@ -71,9 +80,9 @@ def _build_parser() -> _Parser:
     graph = canon_sub.add_parser("graph", help="a graph file")
     graph.add_argument("path")
     graph.add_argument("--format", choices=["edgelist", "json", "graphml", "gml", "graph6"], default=None)
-    graph.add_argument("--samples", type=int, default=0)
-    graph.add_argument("--seed", type=int, default=0)
-    graph.add_argument("--max-nodes", type=int, default=2000)
+    graph.add_argument("--samples", type=bounded("samples", 0, 100_000), default=0)
+    graph.add_argument("--seed", type=bounded("seed", 0, 2**63 - 1), default=0)
+    graph.add_argument("--max-nodes", type=bounded("max-nodes", 1, MAX_NODES), default=2000)
     graph.set_defaults(handler=_canon_graph)
 
     predict = sub.add_parser("predict", help="run a pretrained model")

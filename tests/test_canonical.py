@@ -12,14 +12,17 @@ import torch
 
 from graphs import dense
 from networkx.algorithms.isomorphism import GraphMatcher
-from scipy.stats import chisquare
+from scipy.stats import chi2_contingency, chisquare
 
 from backend.canonical import (
     canonicalize_dense,
     canonicalize_graph,
     canonicalize_lattice,
+    random_relabelling,
     sample_graph_inversion_kernel,
+    sample_inversion_kernel,
     uniform_below,
+    uniform_integers,
 )
 from backend.groups import LatticeElement, LatticeGroup, Permutation
 
@@ -376,6 +379,137 @@ def test_inversion_kernel_uniform_chisquare(name):
     assert len(counts) == 12
     p = chisquare(list(counts.values())).pvalue
     assert p > 1e-3, (p, counts)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The three samplers: relabel-and-canonicalize, stabilizer chain, sympy's Schreier–Sims (reference)
+
+SAMPLER_CASES = {
+    # name: (graph, node colours, edge colour rule, |Aut|); the orders are derived by hand and re-checked by VF2 below
+    "C5": (nx.cycle_graph(5), None, None, 10),
+    "K4": (nx.complete_graph(4), None, None, 24),
+    "star5": (nx.star_graph(4), None, None, 24),
+    "Q3": (nx.hypercube_graph(3), None, None, 48),
+    "two_triangles": (nx.disjoint_union(nx.cycle_graph(3), nx.cycle_graph(3)), None, None, 72),
+    "C6_alternating_bonds": (nx.cycle_graph(6), None, lambda u, v: 1 if {u, v} == {0, 5} else min(u, v) % 2, 6),
+    "C6_two_red_opposite": (nx.cycle_graph(6), [1, 0, 0, 1, 0, 0], None, 4),
+    "K4_one_coloured_edge": (nx.complete_graph(4), None, lambda u, v: int({u, v} == {0, 1}), 4),
+}
+
+
+def _case(name):
+    G, nc, rule, order = SAMPLER_CASES[name]
+    G = nx.convert_node_labels_to_integers(G, ordering="sorted")
+    edges = list(G.edges())
+    return G, edges, nc, None if rule is None else [rule(u, v) for u, v in edges], order
+
+
+def _is_kernel_sample(G, edges, nc, ec, f, h):
+    """h gives the canonical form: the same coloured canonical edges and node colours as γ."""
+    position = {node: k for k, node in enumerate(h)}
+    colours = ec if ec is not None else [0] * len(edges)
+    got = tuple(sorted((min(position[u], position[v]), max(position[u], position[v]), int(c)) for (u, v), c in zip(edges, colours)))
+    same_nodes = nc is None or [nc[v] for v in h] == [nc[v] for v in f.order]
+    return got == f.canonical_edges and same_nodes
+
+
+@pytest.mark.parametrize("name", list(SAMPLER_CASES))
+def test_orders_of_the_sampler_cases(name):
+    G, edges, nc, ec, order = _case(name)
+    for u, c in enumerate(nc or [0] * G.number_of_nodes()):
+        G.nodes[u]["c"] = c
+    for (u, v), c in zip(edges, ec or [0] * len(edges)):
+        G.edges[u, v]["c"] = c
+    assert nx_aut_count(G, "c", "c") == order
+    assert canonicalize_graph(G.number_of_nodes(), edges, nc, ec).automorphism_group_order == order
+
+
+@pytest.mark.parametrize("method", ["relabel", "chain", "auto"])
+@pytest.mark.parametrize("name", list(SAMPLER_CASES))
+def test_every_sampler_is_uniform_on_the_coset(name, method):
+    G, edges, nc, ec, order = _case(name)
+    f = canonicalize_graph(G.number_of_nodes(), edges, nc, ec)
+    draws, r = 40 * order, gen(17)
+    hs = f.sample(draws, r, method=method).tolist() if method != "relabel" else [
+        sample_inversion_kernel(G.number_of_nodes(), edges, nc, ec, r).tolist() for _ in range(draws)]
+    assert all(_is_kernel_sample(G, edges, nc, ec, f, h) for h in hs)
+    counts = Counter(map(tuple, hs))
+    assert len(counts) == order  # every ordering of the coset is reached
+    assert chisquare(list(counts.values())).pvalue > 1e-4, counts
+
+
+@pytest.mark.parametrize("name", ["C5", "Q3", "C6_alternating_bonds", "K4_one_coloured_edge"])
+def test_new_samplers_agree_in_distribution_with_schreier_sims(name):
+    G, edges, nc, ec, order = _case(name)
+    f = canonicalize_graph(G.number_of_nodes(), edges, nc, ec)
+    draws = 30 * order
+    samples = {m: Counter(map(tuple, f.sample(draws, gen(5), method=m).tolist())) for m in ("sympy", "chain", "relabel")}
+    keys = sorted(samples["sympy"])
+    assert all(sorted(c) == keys for c in samples.values())
+    table = [[samples[m][k] for k in keys] for m in samples]
+    assert chi2_contingency(table).pvalue > 1e-4
+
+
+def test_relabel_sampler_in_a_padded_coloured_batch_of_distinct_graphs():
+    """Distinct graphs in a batch go through sample_inversion_kernel; repeated ones through one shared form."""
+    G, edges, nc, ec, order = _case("C6_two_red_opposite")
+    n = 6
+    adj = dense(G).expand(3, n, n).clone()
+    colours = torch.tensor([nc, nc, [0] * n])
+    mask = torch.ones(3, n, dtype=torch.bool)
+    seen = [Counter(), Counter()]
+    for seed in range(200):
+        h = sample_graph_inversion_kernel(adj, mask, gen(seed), node_colors=colours).perm
+        assert torch.equal(colours[0][h[0]], colours[0][h[1]])  # both coloured copies read the canonical colouring
+        seen[0][tuple(h[0].tolist())] += 1
+        seen[1][tuple(h[2].tolist())] += 1
+    assert len(seen[0]) == order and len(seen[1]) == 12
+
+
+def test_sampling_methods_are_validated():
+    f = canon(nx.cycle_graph(5))
+    with pytest.raises(ValueError, match="unknown sampling method"):
+        f.sample(1, gen(0), method="fast")
+
+
+def test_large_symmetric_groups_cost_what_bliss_costs():
+    """Exact orders far beyond 2^53 without Schreier–Sims, and samples without a chain when it would be too large."""
+    assert canonicalize_graph(30, list(nx.complete_graph(30).edges())).automorphism_group_order == math.factorial(30)
+    empty = canonicalize_graph(200, [])
+    assert empty.automorphism_group_order == math.factorial(200)
+    assert empty.chain is None  # S_200's chain would exceed the bounds: auto falls back to relabelling
+    hs = empty.sample(3, gen(0))
+    assert all(sorted(h) == list(range(200)) for h in hs.tolist())
+    star = canonicalize_graph(101, [(0, i) for i in range(1, 101)])
+    assert star.automorphism_group_order == math.factorial(100) and star.orbits == [[0], list(range(1, 101))]
+
+
+def test_stabilizer_chain_base_and_transversals():
+    f = canon(nx.petersen_graph())
+    chain = f.chain
+    assert math.prod(t.shape[0] for t in chain.transversals) == f.automorphism_group_order == 120
+    A = dense(nx.petersen_graph())
+    for level, (b, t) in enumerate(zip(chain.base, chain.transversals)):
+        for u in t:
+            assert torch.equal(Permutation(u).act_edges(A), A)  # every representative is an automorphism
+            assert all(int(u[p]) == p for p in chain.base[:level])  # that fixes the earlier base points
+        assert len({int(u[b]) for u in t}) == t.shape[0]  # and the representatives send b to distinct points
+
+
+def test_uniform_integers_and_relabellings():
+    r = gen(11)
+    for bound in (1, 2, 3, 7, 10):
+        draws = uniform_integers(bound, 300 * bound, r)
+        assert draws.min() >= 0 and draws.max() < bound
+        if bound > 1:
+            counts = Counter(draws.tolist())
+            assert chisquare([counts[i] for i in range(bound)]).pvalue > 1e-4
+    big = uniform_integers(2**62, 1000, r)
+    assert (big >= 0).all() and len(set(big.tolist())) == 1000
+    with pytest.raises(ValueError):
+        uniform_integers(0, 1, r)
+    perms = Counter(tuple(random_relabelling(4, r).tolist()) for _ in range(24 * 60))
+    assert len(perms) == 24 and chisquare(list(perms.values())).pvalue > 1e-4
 
 
 def test_uniform_below_small_chisquare():
