@@ -423,35 +423,68 @@ def sample_graph_inversion_kernel(
 ) -> Permutation:
     """One inversion-kernel sample per graph of a padded batch.
 
-    Identical graphs in the batch are canonicalized once and drawn from together (``GraphCanonicalForm.sample``,
-    method "auto"); a graph that occurs once costs one BLISS call (``sample_inversion_kernel``).
+    A graph that occurs once in the batch costs one BLISS call on a uniformly relabelled copy (the relabelling and
+    the edge lists are computed for the whole batch at once; exact for the reason given in
+    ``sample_inversion_kernel``). Identical graphs are canonicalized once and drawn from together
+    (``GraphCanonicalForm.sample``, method "auto"). Entries in the padding are ignored.
 
     Shapes:
         adj: (B, n, n), mask: (B, n) bool with real nodes first, node_colors: (B, n), edge_types: (B, n, n)
         returns: a Permutation of shape (B, n) that fixes the padding; h[b, k] is the node at canonical position k.
     """
     B, n = mask.shape
+    mask = mask.detach().cpu()
+    A = (adj.detach().cpu() != 0) & mask[:, :, None] & mask[:, None, :]
+    T = None if edge_types is None else torch.where(A, edge_types.detach().cpu().long(), 0)
+    X = None if node_colors is None else torch.where(mask, node_colors.detach().cpu().long(), 0)
+    sizes = mask.sum(-1)
+    keys = torch.cat([sizes[:, None], A.reshape(B, -1).long()] + [t.reshape(B, -1) for t in (T, X) if t is not None], 1)
+    _, copy_of = torch.unique(keys, dim=0, return_inverse=True)
+    copies = torch.bincount(copy_of)
     out = torch.arange(n).repeat(B, 1)
-    sizes = mask.sum(-1).tolist()
-    adj_cpu = adj.detach().cpu()
-    colours = None if node_colors is None else node_colors.detach().cpu()
-    types = None if edge_types is None else edge_types.detach().cpu()
-    copies: dict[bytes, list[int]] = {}
-    for b in range(B):
-        m = int(sizes[b])
-        key = b"".join(
-            t[b][..., :m, :m].contiguous().numpy().tobytes() if t.dim() == 3 else t[b][:m].contiguous().numpy().tobytes()
-            for t in (adj_cpu, colours, types) if t is not None
-        ) + m.to_bytes(4, "little")
-        copies.setdefault(key, []).append(b)
-    for rows in copies.values():
-        b, m = rows[0], int(sizes[rows[0]])
-        graph = _dense_to_lists(adj_cpu[b], m, None if colours is None else colours[b].tolist(), None if types is None else types[b])
-        if len(rows) == 1:
-            out[b, :m] = sample_inversion_kernel(*graph, generator=generator)
-        else:
-            out[rows, :m] = canonicalize_graph(*graph).sample(len(rows), generator)
+    single = torch.nonzero(copies[copy_of] == 1).flatten()
+    if single.numel():
+        pick = (lambda t: None if t is None else t[single])
+        out[single] = _relabel_and_canonicalize(A[single], sizes[single], pick(X), pick(T), generator)
+    for group in torch.nonzero(copies > 1).flatten().tolist():
+        members = torch.nonzero(copy_of == group).flatten()
+        b, m = int(members[0]), int(sizes[members[0]])
+        form = canonicalize_dense(A[b], m, None if X is None else X[b], None if T is None else T[b])
+        out[members, :m] = form.sample(len(members), generator)
     return Permutation(out.to(adj.device))
+
+
+def _relabel_and_canonicalize(
+    A: torch.Tensor, sizes: torch.Tensor, X: torch.Tensor | None, T: torch.Tensor | None, generator: torch.Generator | None
+) -> torch.Tensor:
+    """``sample_inversion_kernel`` for a padded batch: uniform relabellings of the real nodes (padding fixed), the
+    relabelled edge lists read off in one pass, then one BLISS call per graph.
+
+    Shapes: A (S, n, n) bool, sizes (S,), X (S, n) or None, T (S, n, n) or None; returns (S, n) long."""
+    S, n = sizes.shape[0], A.shape[-1]
+    pad = torch.arange(n) >= sizes[:, None]
+    while True:  # 62-bit keys; the padding sorts last and in place; any tie redraws (see random_relabelling)
+        keys = torch.where(pad, 2**62 + torch.arange(n), torch.randint(0, 2**62, (S, n), generator=generator))
+        ordered = keys.sort(-1).values
+        if not bool((ordered[:, 1:] == ordered[:, :-1]).any()):
+            break
+    order = keys.argsort(-1)  # order[b, k] = the node placed at relabelled position k
+    rows, cols = order[:, :, None], order[:, None, :]
+    batch = torch.arange(S)[:, None, None]
+    pairs = torch.triu(A[batch, rows, cols], 1).nonzero()  # (E, 3): graph, k, l in row-major order
+    per_graph = torch.bincount(pairs[:, 0], minlength=S).tolist()
+    edges = pairs[:, 1:].tolist()
+    edge_colours = None if T is None else T[batch, rows, cols][pairs[:, 0], pairs[:, 1], pairs[:, 2]].tolist()
+    node_colours = None if X is None else torch.gather(X, 1, order).tolist()
+    out, start = order.clone(), 0
+    for b, (m, count) in enumerate(zip(sizes.tolist(), per_graph)):
+        graph, colours = _bliss_input(
+            m, edges[start : start + count], None if X is None else node_colours[b][:m],
+            None if T is None else edge_colours[start : start + count],
+        )
+        out[b, :m] = order[b, _canonical_order(graph, colours, m)]
+        start += count
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------------
