@@ -1,4 +1,5 @@
 """``python -m backend predict ising``: good input gives JSON, bad input one line and exit code 2."""
+import io
 import json
 import subprocess
 import sys
@@ -97,3 +98,34 @@ def test_bad_npy_shape(tmp_path):
     np.save(tmp_path / "bad.npy", np.zeros((2, 4, 4)))
     rc, _, err = run("--couplings", str(tmp_path / "bad.npy"))
     assert rc == 2 and "shape" in err
+
+
+def _npy_with_header(shape) -> bytes:
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((3, 4, 4)))
+    header["shape"] = shape
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_1_0(stream, header)
+    return stream.getvalue() + bytes(3 * 4 * 4 * 8)
+
+
+def _npz_bytes() -> bytes:
+    stream = io.BytesIO()
+    np.savez(stream, a=np.zeros((3, 4, 4)))
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name, content, says",
+    [
+        ("huge_int.json", b'{"jx": 1' + b"0" * 400 + b', "jy": 1, "h": 0}', "cannot be read"),
+        ("deep.json", b'{"jx": ' + b"[" * 100_000 + b"]" * 100_000 + b', "jy": 1, "h": 0}', "nested too deeply"),
+        ("empty.npy", b"", "not a NumPy .npy file"),
+        ("renamed.npy", _npz_bytes(), "not a NumPy .npy file"),
+        ("claims_huge.npy", _npy_with_header((3, 100_000, 100_000)), "more data than the file holds"),
+    ],
+)
+def test_hostile_couplings_files_are_refused_before_any_allocation(tmp_path, name, content, says):
+    (tmp_path / name).write_bytes(content)
+    rc, out, err = run("--couplings", str(tmp_path / name))
+    assert rc == 2 and out == "" and says in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

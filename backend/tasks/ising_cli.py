@@ -74,6 +74,25 @@ def _field(name: str, value, L: int | None) -> np.ndarray:
     return arr
 
 
+def _load_npy(data: bytes) -> np.ndarray:
+    """A .npy array whose header is checked before anything is allocated: a numeric dtype and a shape whose data
+    fits in the file (so a header cannot claim a huge array)."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+    except ValueError:
+        raise _Usage("couplings .npy is not a NumPy .npy file (an .npz archive or another format renamed?)") from None
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read_header is None:
+        raise _Usage(f"couplings .npy has an unsupported format version {version}")
+    shape, _, dtype = read_header(stream)
+    if dtype.hasobject or dtype.kind not in "fiu":
+        raise _Usage(f"couplings .npy must hold numbers, got dtype {dtype}")
+    if math.prod(shape) * dtype.itemsize > len(data):
+        raise _Usage(f"couplings .npy header claims shape {list(shape)}, more data than the file holds")
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
 def read_couplings(path: str, L: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """J (2, L, L) and h (L, L) in float64 from a JSON or .npy file; raises ValueError with one-line messages."""
     p = Path(path)
@@ -84,7 +103,7 @@ def read_couplings(path: str, L: int | None = None) -> tuple[torch.Tensor, torch
     data = p.read_bytes()
     try:
         if p.suffix.lower() == ".npy":
-            arr = np.load(io.BytesIO(data), allow_pickle=False)
+            arr = _load_npy(data)
             if arr.dtype.kind not in "fiu" or arr.ndim != 3 or arr.shape[0] != 3 or arr.shape[1] != arr.shape[2]:
                 raise _Usage(f"couplings .npy must be a numeric array of shape (3, L, L), got {arr.dtype} {list(arr.shape)}")
             fields = [np.asarray(a, dtype=np.float64) for a in arr]
@@ -99,7 +118,9 @@ def read_couplings(path: str, L: int | None = None) -> tuple[torch.Tensor, torch
             raise _Usage(f"couplings file must end in .json or .npy, got {p.name!r}")
     except _Usage:
         raise
-    except (ValueError, TypeError, UnicodeDecodeError, OSError) as e:
+    except RecursionError:
+        raise _Usage(f"couplings file {p.name!r} is nested too deeply to be a couplings object") from None
+    except (ValueError, TypeError, UnicodeDecodeError, OSError, OverflowError, EOFError) as e:
         raise _Usage(f"couplings file {p.name!r} cannot be read: {e}") from None
     shapes = {f.shape for f in fields}
     if len(shapes) != 1:
