@@ -9,11 +9,12 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 import torch
 
-from backend.checkpoints import MANIFEST, read_manifest
+from backend.checkpoints import MANIFEST, CheckpointError, read_manifest
 from backend.device import device_description, select_device
 
 ISING_VARIANTS = ("none", "noise", "sympe", "fixed")
@@ -41,9 +42,25 @@ def manifest() -> dict:
     return _manifest_at(stamp)
 
 
+def manifest_problem() -> str | None:
+    """The one-line reason the manifest cannot be used (no model is then offered), or None."""
+    try:
+        stamp = MANIFEST.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _read_at(str(MANIFEST), stamp)[1]
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
+def _read_at(path: str, stamp: int) -> tuple[dict, str | None]:
+    try:
+        return read_manifest(Path(path)), None
+    except CheckpointError as e:
+        return {}, str(e)
+
+
 def _manifest_at(stamp: int) -> dict:
-    return read_manifest()
+    return _read_at(str(MANIFEST), stamp)[0]
 
 
 def entries(experiment: str) -> dict[str, dict]:

@@ -39,6 +39,9 @@ def render() -> None:
             if info.detected != info.runs_on:
                 st.caption(f"Backend default device: {info.detected} (the app's models are tiny and run on the CPU).")
             st.markdown("**Models**")
+            problem = models.manifest_problem()
+            if problem:
+                st.error(f"No model can be loaded: {problem}", icon=":material/error:")
             st.markdown(_model_status_markdown())
 
 

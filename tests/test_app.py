@@ -47,6 +47,14 @@ def markdown_text(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def edge_list_bytes(edges) -> bytes:
+    return "\n".join(f"{u} {v}" for u, v in edges).encode()
+
+
+def cycle_edges(n: int) -> list[tuple[int, int]]:
+    return [(i, (i + 1) % n) for i in range(n)]
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_without_exception(page):
     at = open_page(page)
@@ -66,6 +74,19 @@ def test_pages_say_so_when_no_model_is_shipped(page, tmp_path, monkeypatch):
     if page in ("home", "lattice_lab", "equivariance", "graph_lab", "molecule_lab"):
         shown = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
         assert "not shipped" in shown
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_truncated_manifest_is_one_clear_error_on_every_page(page, tmp_path, monkeypatch):
+    import app.models
+
+    broken = tmp_path / "manifest.json"
+    broken.write_text(app.models.MANIFEST.read_text()[:200])
+    monkeypatch.setattr(app.models, "MANIFEST", broken)
+    at = open_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.sidebar.error]
+    assert len(errors) == 1 and str(broken) in errors[0] and "not a readable JSON manifest" in errors[0]
 
 
 def test_presenter_mode_hides_long_text():
@@ -125,6 +146,43 @@ def test_graph_lab_random_graphs_follow_the_seed():
     assert_clean(at)
     assert metric(at, "nodes") == "20"
     assert edges_before is not None
+
+
+def upload(at: AppTest, name: str, data: bytes, timeout: float = 120) -> AppTest:
+    at.radio(key="source").set_value("Upload").run()
+    at.file_uploader(key="upload").set_value((name, data, "text/plain"))
+    at.run(timeout=timeout)
+    return at
+
+
+def test_graph_lab_takes_a_2000_node_upload_and_hides_what_would_be_unreadable():
+    """The 2,000-cycle: |Aut| = 4,000 (the dihedral group), the n × n heatmaps and the gallery drawings are replaced
+    by their explanation and a table of verified automorphisms, and the 20-node autoencoder says why it does not run."""
+    at = upload(open_page("graph_lab"), "ring.txt", edge_list_bytes(cycle_edges(2000)), timeout=60)
+    assert_clean(at)
+    assert metric(at, "nodes") == "2000" and metric(at, "|Aut(G)|") == "4,000"
+    infos = " ".join(i.value for i in at.info)
+    assert "more than 60" in infos and "heatmap (2,000 × 2,000) is hidden above 60 nodes" in infos
+    assert "encoding h·v heatmap (2,000 × 8) is hidden" in infos
+    keys = {c.proto.id for c in at.get("plotly_chart")}
+    assert not any("fig_canon_adj" in k or "fig_enc_mat" in k or "fig_gal_" in k for k in keys)
+    gallery = at.dataframe[-1].value
+    assert len(gallery) == at.slider(key="gK").value and set(gallery["automorphism"]) == {"✓ verified"}
+    if models.graph_ae_limit() is not None:
+        assert any(f"at most {models.graph_ae_limit()} nodes; this one has 2000" in w.value for w in at.warning)
+    at.button(key="resample_graph").click().run(timeout=60)
+    assert_clean(at)
+
+
+@pytest.mark.parametrize("data, limit", [
+    (edge_list_bytes(cycle_edges(2001)), "more than 2000 nodes"),
+    (edge_list_bytes([(u, v) for u in range(200) for v in range(u + 1, 200)]), "more than 10000 edges"),
+    (b"0 1\n" * 300_000, "the app accepts up to 1,000,000"),
+])
+def test_graph_lab_refuses_an_oversize_upload_with_one_clear_error(data, limit):
+    at = upload(open_page("graph_lab"), "big.txt", data, timeout=60)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and "Cannot use this graph" in at.error[0].value and limit in at.error[0].value
 
 
 @needs_ising_sympe
@@ -204,6 +262,70 @@ def test_lattice_lab_flags_an_exact_phase_boundary_and_offers_the_search():
     assert not [b for b in at.button if b.key == "search_on"]
     at.slider(key="jy").set_value(-1.0).run()  # back inside the antiferromagnet: no boundary note
     assert not any("On a phase boundary" in i.value for i in at.info)
+
+
+@needs_ising_sympe
+def test_lattice_lab_at_L64():
+    """L = 64, K = 16. G = p4m × Z2 has 16·L² elements (L² translations, 8 point elements, the spin flip). The
+    constant antiferromagnet with h = 0 is fixed by all of them; a field h ≠ 0 loses the flip (it negates h): 8·L²;
+    J_x ≠ J_y then also loses the point elements that swap the two bond directions (the 90° rotations and the
+    diagonal mirrors): 4·L²; one painted site keeps only the 8 point elements about that site."""
+    L = 64
+    at = open_page("lattice_lab", L=L, K=16, search=4)
+    assert_clean(at)
+    assert metric(at, "|G| = 16·L² (p4m × spin flip)") == str(16 * L * L)
+    assert metric(at, "|G_x| (symmetries of the input)") == str(16 * L * L)
+    assert "Reference ground energy per site: **-2.0000** (exact" in markdown_text(at)
+    assert lattice.SEARCH_OFF_NOTE in [c.value for c in at.caption] and at.slider(key="search").disabled
+    at.button(key="resample_lattice").click().run()
+    assert_clean(at)
+    at.slider(key="field").set_value(0.5).run()
+    assert_clean(at)
+    assert metric(at, "|G_x| (symmetries of the input)") == str(8 * L * L)
+    at.slider(key="jx").set_value(1.0).run()
+    assert_clean(at)
+    assert metric(at, "|G_x| (symmetries of the input)") == str(4 * L * L)
+    at.slider(key="jx").set_value(-1.0).run()
+    at.slider(key="field").set_value(0.0).run()
+    at.session_state["paint"] = {("h", 1, 1): 2.0}
+    at.run()
+    assert_clean(at)
+    assert metric(at, "|G_x| (symmetries of the input)") == "8"
+    assert "upper bound" in markdown_text(at)
+
+
+def test_lattice_reference_of_a_painted_L64_input_reaches_its_ground_state():
+    """The antiferromagnet with h = 2 on one site: the Néel state with +1 there has both the lowest bond energy
+    (-2 per site) and the lowest field energy, so the ground energy is -2·L² - 2. The bounded reference must reach
+    it, within its work budget, and say that it is an upper bound."""
+    L = 64
+    J, h = lattice.build_inputs(-1.0, -1.0, 0.0, L, (("h", 1, 1, 2.0),))
+    ref = lattice.reference(J, h)
+    assert not ref.exact and ref.method.startswith("upper bound") and f"{lattice.sa_runs(L)} simulated" in ref.method
+    assert ref.energy == -2 * L * L - 2
+    assert lattice.sa_runs(16) == lattice.SA_RUNS and lattice.sa_runs(L) * L * L <= max(lattice.SA_SITE_RUNS, 2 * L * L)
+
+
+@needs_ising_sympe
+@pytest.mark.parametrize("jx, jy, hval, L, paint", [
+    (-1.0, -1.0, 0.0, 8, ()), (1.0, -1.0, 0.0, 8, ()), (0.85, -1.0, -1.95, 8, ()),
+    (1.0, 1.0, 0.5, 12, (("jx", 2, 3, -1.0),)), (-1.0, -1.0, 0.0, 16, (("h", 1, 1, 2.0),)),
+])
+def test_sympe_samples_by_the_stabilizer_equal_one_forward_pass_each(jx, jy, hval, L, paint):
+    """run_variant gets the K sympe samples from one pass at γ and the stabilizer action (joint equivariance); K
+    forward passes with the same draws must give the same spins."""
+    import torch
+
+    J, h = lattice.build_inputs(jx, jy, hval, L, paint)
+    run = lattice.run_variant("sympe", J, h, 12, 5, models.manifest()["ising/sympe"]["sha256"])
+    model = models.ising_model("sympe", L)
+    Jt, ht = torch.as_tensor(J, dtype=torch.float32)[None], torch.as_tensor(h, dtype=torch.float32)[None]
+    form = lattice.canonical(J, h)
+    drawn = form.sample(torch.Generator().manual_seed(5), num_samples=12)[0]
+    assert drawn.to_dicts() == run.elements
+    with torch.inference_mode():
+        logits = model(Jt.expand(12, 2, L, L), ht.expand(12, L, L), elements=drawn).logits
+    assert np.array_equal(torch.where(logits >= 0, 1.0, -1.0).double().numpy(), run.spins)
 
 
 FORWARD = "Forward noising of a known molecule (no model)"
@@ -330,12 +452,16 @@ def test_pyvis_view_is_offline_and_escapes_labels():
 def test_upload_validation_messages():
     with pytest.raises(GraphInputError, match="unknown file extension"):
         graphs.parse_upload("graph.docx", b"0 1")
-    with pytest.raises(GraphInputError, match="too large"):
-        graphs.parse_upload("graph.txt", b"0 1\n" * 100_000)
+    with pytest.raises(GraphInputError, match="too large.*1,000,000"):
+        graphs.parse_upload("graph.txt", b"0 1\n" * 300_000)
     with pytest.raises(GraphInputError):
         graphs.parse_upload("graph.json", b"{not json")
-    with pytest.raises(GraphInputError, match="30"):
-        graphs.parse_upload("graph.txt", "\n".join(f"{i} {i + 1}" for i in range(40)).encode())
+    with pytest.raises(GraphInputError, match="more than 2000 nodes"):
+        graphs.parse_upload("graph.txt", edge_list_bytes(cycle_edges(2001)))
+    dense = [(u, v) for u in range(200) for v in range(u + 1, 200)]  # 19,900 edges on 200 nodes
+    with pytest.raises(GraphInputError, match="more than 10000 edges"):
+        graphs.parse_upload("graph.txt", edge_list_bytes(dense))
+    assert graphs.parse_upload("ring.txt", edge_list_bytes(cycle_edges(2000))).n == graphs.UPLOAD_MAX_NODES
     g = graphs.parse_upload("ring.g6", b"EhEG")  # graph6 of a 6-cycle
     assert g.n == 6 and len(g.edges) == 6
 

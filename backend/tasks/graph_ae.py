@@ -466,12 +466,9 @@ class GraphAE(nn.Module):
 def load_graph_ae(variant: str) -> GraphAE:
     """The shipped model for ``variant`` (sha256-checked safetensors, pretrained/graph_ae/<variant>.safetensors),
     in eval mode on the CPU. Raises backend.checkpoints.CheckpointError when it is missing or altered."""
-    from ..checkpoints import load_state_dict
+    from ..checkpoints import load_model
 
-    state, entry = load_state_dict(f"graph_ae/{variant}")
-    model = GraphAE(GraphAEConfig(**entry["config"]))
-    model.load_state_dict(state)
-    return model.eval()
+    return load_model(f"graph_ae/{variant}", lambda config: GraphAE(GraphAEConfig(**config)))
 
 
 def sympe_elements(forms: Sequence[GraphCanonicalForm], n: int, generator: torch.Generator | None = None) -> Permutation:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoints import MANIFEST, PRETRAINED, load_state_dict, read_manifest, update_manifest
+from ..checkpoints import MANIFEST, PRETRAINED, load_model, read_manifest, update_manifest
 from .ising import (
     PHASES,
     VARIANTS,
@@ -53,10 +53,7 @@ __all__ = ["load_ising", "predict_spins", "ConstantOutcomes", "constant_outcomes
 def load_ising(variant: str, root: Path | None = None) -> IsingModel:
     """The shipped model for ``variant`` (sha256-checked safetensors; under ``root`` instead of pretrained/ if
     given), in eval mode on the CPU."""
-    state, entry = load_state_dict(f"ising/{variant}", PRETRAINED if root is None else root)
-    model = IsingModel(IsingConfig(**entry["config"]))
-    model.load_state_dict(state)
-    return model.eval()
+    return load_model(f"ising/{variant}", lambda config: IsingModel(IsingConfig(**config)), PRETRAINED if root is None else root)
 
 
 @torch.no_grad()

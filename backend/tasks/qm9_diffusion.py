@@ -249,12 +249,9 @@ def load_qm9_model(variant: str, root: Path | None = None) -> QM9Denoiser:
     """The shipped denoiser for ``variant`` (sha256-checked safetensors, pretrained/qm9/<variant>.safetensors, or
     the same layout under ``root``), in eval mode on the CPU. Raises backend.checkpoints.CheckpointError when it is
     missing or altered."""
-    from ..checkpoints import PRETRAINED, load_state_dict
+    from ..checkpoints import PRETRAINED, load_model
 
-    state, entry = load_state_dict(f"qm9/{variant}", PRETRAINED if root is None else root)
-    model = QM9Denoiser(QM9Config(**entry["config"]))
-    model.load_state_dict(state)
-    return model.eval()
+    return load_model(f"qm9/{variant}", lambda config: QM9Denoiser(QM9Config(**config)), PRETRAINED if root is None else root)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
