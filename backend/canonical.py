@@ -12,9 +12,11 @@ BLISS (individualizing base points) and uniform transversal rows composed in a b
 All randomness comes from a passed torch.Generator through exact rejection sampling. |Aut(G)| is BLISS's exact
 count, computed only when asked for. sympy's Schreier–Sims remains as a reference sampler (method "sympy").
 
-Lattices (G = p4m, optionally × Z2). The orbit of x is searched exhaustively: every g⁻¹·x is flattened
-and the lexicographically smallest is the canonical form c(x). γ(x) is the first element reaching it and
-the coset {g : g⁻¹·x = c(x)} = G_x·γ(x) is found by exact comparison, so ties are never missed.
+Lattices (G = p4m, optionally × Z2). Every g⁻¹·x is flattened (site channels, then bond channels, row-major)
+and the lexicographically smallest is the canonical form c(x). γ(x) is the first element (in group.elements()
+order) reaching it, and the coset {g : g⁻¹·x = c(x)} = G_x·γ(x) and the stabilizer G_x are found by exact
+comparison, so ties are never missed. ``canonicalize_lattice`` ranks all of G's images by prefix doubling over
+cyclic shifts without building the orbit; ``canonicalize_lattice_exhaustive`` builds it (the reference).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from sympy.combinatorics import Permutation as SympyPermutation
 from sympy.combinatorics import PermutationGroup
 from sympy.combinatorics.util import _distribute_gens_by_base, _orbits_transversals_from_bsgs
 
-from .groups import LatticeElement, LatticeGroup, Permutation
+from .groups import D4_MATRICES, LatticeElement, LatticeGroup, Permutation
 
 __all__ = [
     "GraphCanonicalForm",
@@ -46,6 +48,7 @@ __all__ = [
     "uniform_integers",
     "LatticeCanonicalForm",
     "canonicalize_lattice",
+    "canonicalize_lattice_exhaustive",
 ]
 
 
@@ -493,7 +496,8 @@ def _relabel_and_canonicalize(
 
 @dataclass(frozen=True)
 class LatticeCanonicalForm:
-    """Result of the exhaustive orbit search for a batch of lattice inputs.
+    """Exact canonical data of a batch of lattice inputs (the same from ``canonicalize_lattice`` and
+    ``canonicalize_lattice_exhaustive``).
 
     Shapes:
         canonical_index: (B,) index into group.elements() of γ(x)
@@ -607,9 +611,100 @@ def canonicalize_lattice(
     sites: torch.Tensor,
     bonds: torch.Tensor | None = None,
     odd: Sequence[bool] | None = None,
+) -> LatticeCanonicalForm:
+    """Exact canonicalization of site (and bond) fields by ranking cyclic shifts, with exact ties; identical results
+    to ``canonicalize_lattice_exhaustive`` in O(|G| log L) time and memory per input.
+
+    For g = (z, k, t), g⁻¹·x is a cyclic translation of y_(z,k) = (z, k, 0)⁻¹·x, so the orbit is the set of all L²
+    shifts of the 8 (or 16) images y. Each channel's shifts are ranked jointly by prefix doubling, as in suffix
+    arrays over cyclic strings: rows first (rank of the length-2m rotation = rank of the pair of length-m ranks),
+    then columns of row ranks. A round that does not refine the partition proves it stable (equal classes then have
+    equal classes m steps on, hence at every distance), so the loop stops early. The per-channel ranks are combined
+    in the flattening's channel order, giving one exact integer key per group element.
+
+    Shapes: sites (B, C, L, L) or (C, L, L); bonds (B, 2, L, L) or (2, L, L). Batches are processed in chunks of at
+    most MAX_LATTICE_ENTRIES orbit numbers."""
+    if sites.dim() == 3:
+        sites = sites.unsqueeze(0)
+        bonds = None if bonds is None else bonds.unsqueeze(0)
+    odd = [False] * sites.shape[1] if odd is None else list(odd)
+    if torch.isnan(sites).any() or (bonds is not None and torch.isnan(bonds).any()):
+        raise ValueError("lattice inputs must not contain NaN (it is equal to nothing, so no canonical form exists)")
+    B, C, L, _ = sites.shape
+    chunk = max(1, MAX_LATTICE_ENTRIES // (group.order * (C + (2 if bonds is not None else 0))))
+    if B > chunk:
+        return LatticeCanonicalForm.concat([
+            canonicalize_lattice(group, sites[i : i + chunk], None if bonds is None else bonds[i : i + chunk], odd)
+            for i in range(0, B, chunk)
+        ])
+    images = _base_images(group, sites, bonds, odd)  # (B, P, channels, L, L)
+    key = torch.zeros(images.shape[:2] + (L, L), dtype=torch.long)
+    for c in range(images.shape[2]):
+        key = _dense_rank(key * (int(key.max()) + 1) + _shift_ranks(images[:, :, c]))
+        if int(key.max()) + 1 == key.numel():  # all distinct: later channels cannot split ties
+            break
+    key = key.reshape(B, -1)[:, _element_order(L, group.spin_flip)]
+    coset = key == key.min(-1, keepdim=True).values
+    stabilizer = key == key[:, :1]  # element 0 is the identity
+    return LatticeCanonicalForm(group, coset.long().argmax(-1), coset, stabilizer)
+
+
+MAX_LATTICE_ENTRIES = 50_000_000
+
+
+def _base_images(group: LatticeGroup, sites: torch.Tensor, bonds: torch.Tensor | None, odd: Sequence[bool]) -> torch.Tensor:
+    """y_(z,k) = (z, k, 0)⁻¹·x for every sign z and point k, in the order of group.elements() (sign +1 first), site
+    channels then bond channels, as float64 with −0.0 read as 0.0. Shape (B, P, channels, L, L), P = 8 or 16."""
+    L, P = group.L, 16 if group.spin_flip else 8
+    pure = group.elements()[torch.arange(P) * L * L].inverse()  # (z, k, 0)⁻¹
+    x = sites.detach().cpu().to(torch.float64)
+    parts = [pure.act_sites(x[:, None, c : c + 1], odd=bool(o)) for c, o in enumerate(odd)]  # (B, P, 1, L, L) each
+    if bonds is not None:
+        parts.append(pure.act_bonds(bonds.detach().cpu().to(torch.float64)[:, None]))
+    return torch.cat(parts, dim=2) + 0.0
+
+
+@lru_cache(maxsize=16)
+def _element_order(L: int, spin_flip: bool) -> torch.Tensor:
+    """For each element of group.elements(), in order, its flat index (p, a, b) among the shifted images: g⁻¹·x is y_p
+    rolled by (a, b) (image[i, j] = y_p[i + a, j + b]). Since g⁻¹·x = τ_u·y_p with u = −(a, b), g = (z, k, t) has
+    t = R_k·(a, b)."""
+    P = 16 if spin_flip else 8
+    p, a, b = torch.meshgrid(torch.arange(P), torch.arange(L), torch.arange(L), indexing="ij")
+    t = torch.einsum("...ij,...j->...i", D4_MATRICES[p % 8], torch.stack([a, b], -1)) % L
+    return ((p * L + t[..., 0]) * L + t[..., 1]).reshape(-1).argsort()
+
+
+def _dense_rank(values: torch.Tensor) -> torch.Tensor:
+    """Ranks 0, 1, … of the distinct values, in increasing order (ties share a rank). Same shape, long."""
+    return torch.unique(values, return_inverse=True)[1].reshape(values.shape)
+
+
+def _shift_ranks(y: torch.Tensor) -> torch.Tensor:
+    """Rank of every cyclic 2D shift of every field, by the row-major flattening of the shifted field:
+    out[..., a, b] orders the fields (i, j) ↦ y[..., i + a, j + b] (indices mod L), ties exact. Shape of y."""
+    L = y.shape[-1]
+    rank = _dense_rank(y)
+    for dim in (-1, -2):  # rows: rotations of each row; then columns of row ranks
+        classes, m = int(rank.max()) + 1, 1
+        while m < L and classes < rank.numel():
+            rank = _dense_rank(rank * classes + torch.roll(rank, -m, dims=dim))
+            refined = int(rank.max()) + 1
+            if refined == classes:
+                break
+            classes, m = refined, 2 * m
+    return rank
+
+
+def canonicalize_lattice_exhaustive(
+    group: LatticeGroup,
+    sites: torch.Tensor,
+    bonds: torch.Tensor | None = None,
+    odd: Sequence[bool] | None = None,
     max_elements: int = 50_000_000,
 ) -> LatticeCanonicalForm:
-    """Exhaustive canonicalization of site (and bond) fields over all |G| elements, with exact ties.
+    """Exhaustive canonicalization of site (and bond) fields over all |G| elements, with exact ties: the reference
+    for ``canonicalize_lattice`` (tests and the benchmark), with memory growing as L⁴.
 
     Shapes: sites (B, C, L, L) or (C, L, L); bonds (B, 2, L, L) or (2, L, L). The batch is processed in chunks so
     that no orbit tensor holds more than ``max_elements`` numbers."""
@@ -622,7 +717,7 @@ def canonicalize_lattice(
     chunk = max(1, max_elements // (group.order * width))
     if sites.shape[0] > chunk:
         return LatticeCanonicalForm.concat([
-            canonicalize_lattice(group, sites[i : i + chunk], None if bonds is None else bonds[i : i + chunk], odd, max_elements)
+            canonicalize_lattice_exhaustive(group, sites[i : i + chunk], None if bonds is None else bonds[i : i + chunk], odd, max_elements)
             for i in range(0, sites.shape[0], chunk)
         ])
     orbit = lattice_orbit(group, sites, bonds, odd)  # (B, |G|, D)

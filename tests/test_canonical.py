@@ -9,6 +9,8 @@ from collections import Counter
 import networkx as nx
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphs import dense
 from networkx.algorithms.isomorphism import GraphMatcher
@@ -18,6 +20,7 @@ from backend.canonical import (
     canonicalize_dense,
     canonicalize_graph,
     canonicalize_lattice,
+    canonicalize_lattice_exhaustive,
     random_relabelling,
     sample_graph_inversion_kernel,
     sample_inversion_kernel,
@@ -745,3 +748,104 @@ def test_lattice_sample_uniform_over_coset():
     single = form.sample(gen(12))
     assert single.point.shape == (1,)
     assert bool(form.coset_mask[0, _indices(G, single)[0]])
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Fast lattice canonicalization against the exhaustive reference
+
+
+def _lattice_inputs(kind: str, L: int, r: torch.Generator):
+    """(sites (3, C, L, L), bonds (3, 2, L, L) or None, odd) of one kind, a batch of 3."""
+    ones = torch.ones(3, 1, L, L, **F64)
+    if kind == "random":
+        return torch.randn(3, 1, L, L, generator=r, **F64), torch.randn(3, 2, L, L, generator=r, **F64), [True]
+    if kind == "constant":
+        return 0 * ones, -torch.ones(3, 2, L, L, **F64), [True]
+    if kind == "stripes":
+        rows = torch.tensor([(-1.0) ** i for i in range(L)], **F64)[:, None].expand(L, L)
+        return rows.expand(3, 1, L, L).clone(), torch.stack([torch.ones(L, L, **F64), -torch.ones(L, L, **F64)]).expand(3, 2, L, L).clone(), [True]
+    if kind == "checkerboard":
+        board = torch.tensor([[(-1.0) ** (i + j) for j in range(L)] for i in range(L)], **F64)
+        return board.expand(3, 1, L, L).clone(), None, [True]
+    if kind == "painted":
+        h, J = 0 * ones, torch.ones(3, 2, L, L, **F64)
+        h[0, 0, 0, 0], h[1, 0, L // 2, L - 1], J[1, 1, 0, 0], J[2, 0, L - 1, 0] = 1.0, -0.0, 2.0, 0.5
+        return h, J, [True]
+    if kind == "integer ties":
+        return torch.randint(0, 2, (3, 1, L, L), generator=r).double(), torch.randint(-1, 2, (3, 2, L, L), generator=r).double(), [True]
+    if kind == "two channels":
+        return torch.randint(0, 2, (3, 2, L, L), generator=r).double(), None, [True, False]
+    raise ValueError(kind)
+
+
+def _same_forms(a, b) -> bool:
+    return (torch.equal(a.canonical_index, b.canonical_index) and torch.equal(a.coset_mask, b.coset_mask)
+            and torch.equal(a.stabilizer_mask, b.stabilizer_mask))
+
+
+LATTICE_KINDS = ["random", "constant", "stripes", "checkerboard", "painted", "integer ties", "two channels"]
+
+
+@pytest.mark.parametrize("spin_flip", [False, True])
+@pytest.mark.parametrize("L", [1, 2, 3, 4, 5, 6, 7, 8, 12])
+def test_fast_lattice_canonicalization_equals_the_exhaustive_search(L, spin_flip):
+    r = gen(L)
+    group = LatticeGroup(L, spin_flip)
+    for kind in LATTICE_KINDS:
+        sites, bonds, odd = _lattice_inputs(kind, L, r)
+        assert _same_forms(canonicalize_lattice(group, sites, bonds, odd),
+                           canonicalize_lattice_exhaustive(group, sites, bonds, odd)), kind
+
+
+def test_fast_lattice_canonicalization_on_a_mixed_batch_and_single_inputs():
+    r, L = gen(1), 6
+    group = LatticeGroup(L, True)
+    parts = [_lattice_inputs(kind, L, r) for kind in ("random", "constant", "painted", "integer ties")]
+    sites, bonds = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    batch = canonicalize_lattice(group, sites, bonds, [True])
+    assert _same_forms(batch, canonicalize_lattice_exhaustive(group, sites, bonds, [True]))
+    for i in range(sites.shape[0]):
+        assert _same_forms(batch[i : i + 1], canonicalize_lattice(group, sites[i], bonds[i], [True]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(L=st.integers(1, 6), spin_flip=st.booleans(), values=st.integers(1, 3), seed=st.integers(0, 2**31 - 1),
+       with_bonds=st.booleans(), odd=st.booleans())
+def test_fast_lattice_canonicalization_property(L, spin_flip, values, seed, with_bonds, odd):
+    """Small integer fields have many exact ties: the fast ranking must reproduce every one of them."""
+    r = gen(seed)
+    sites = torch.randint(-values, values + 1, (2, 1, L, L), generator=r).double()
+    bonds = torch.randint(0, values + 1, (2, 2, L, L), generator=r).double() if with_bonds else None
+    group = LatticeGroup(L, spin_flip)
+    assert _same_forms(canonicalize_lattice(group, sites, bonds, [odd]), canonicalize_lattice_exhaustive(group, sites, bonds, [odd]))
+
+
+def test_fast_lattice_canonicalization_at_sizes_the_exhaustive_search_cannot_hold():
+    L = 64
+    group = LatticeGroup(L, spin_flip=True)
+    constant = canonicalize_lattice(group, torch.zeros(1, 1, L, L, **F64), -torch.ones(1, 2, L, L, **F64), [True])
+    assert int(constant.stabilizer_order[0]) == 16 * L * L and bool(constant.coset_mask.all())
+    r = gen(3)
+    random = canonicalize_lattice(group, torch.randn(1, 1, L, L, generator=r, **F64), torch.randn(1, 2, L, L, generator=r, **F64), [True])
+    assert int(random.stabilizer_order[0]) == 1 and int(random.coset_mask.sum()) == 1
+    with pytest.raises(ValueError, match="NaN"):
+        canonicalize_lattice(group, torch.full((1, 1, L, L), float("nan"), **F64))
+
+
+@pytest.mark.parametrize("kind", ["random", "painted", "stripes"])
+def test_canonical_form_is_invariant_along_the_orbit_at_L32(kind):
+    """c(g·x) = c(x): the canonical image γ(g·x)⁻¹·(g·x) equals γ(x)⁻¹·x for random g (including spin flips)."""
+    L, r = 32, gen(4)
+    group = LatticeGroup(L, spin_flip=True)
+    sites, bonds, _ = _lattice_inputs(kind, L, r)
+    sites, bonds = sites[:1], bonds[:1]
+
+    def canonical_image(s, b):
+        gamma = canonicalize_lattice(group, s, b, [True]).gamma.inverse()
+        return gamma.act_sites(s, odd=True), gamma.act_bonds(b)
+
+    reference = canonical_image(sites, bonds)
+    for g in group.sample((4,), r):
+        g = g[None]
+        moved = canonical_image(g.act_sites(sites, odd=True), g.act_bonds(bonds))
+        assert torch.equal(moved[0], reference[0]) and torch.equal(moved[1], reference[1])
