@@ -103,26 +103,27 @@ def random_relabelling(n: int, generator: torch.Generator | None = None) -> torc
 
 
 def _bliss_input(
-    n: int, edges: Sequence[tuple[int, int]], node_colors: Sequence[int] | None, edge_colors: Sequence[int] | None
+    n: int, edges, node_colors: Sequence[int] | None, edge_colors: Sequence[int] | None
 ) -> tuple[igraph.Graph, list[int]]:
     """An igraph graph whose coloured automorphisms are those of the input, with its vertex colours.
 
-    The graph is a function of the labelled input alone (edges are sorted first), so relabelled copies that coincide
-    as labelled graphs give identical BLISS inputs. Edge colours (when more than one is present) are encoded by
-    subdividing every edge with a vertex coloured by offset + edge colour; the original vertices come first."""
+    The graph is a function of the labelled input alone (edges are sorted by (min, max, colour) first), so relabelled
+    copies that coincide as labelled graphs give identical BLISS inputs. Edge colours (when more than one is present)
+    are encoded by subdividing every edge with a vertex coloured by offset + edge colour; the original vertices come
+    first. ``edges``: pairs (u, v) as a sequence or an (E, 2) integer array."""
     node_colors = [int(c) for c in node_colors] if node_colors is not None else [0] * n
-    coloured = edge_colors is not None and len(set(edge_colors)) > 1
-    pairs = sorted(
-        (min(u, v), max(u, v), int(c) if coloured else 0)
-        for (u, v), c in zip(edges, edge_colors if coloured else [0] * len(edges))
-    )
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    lo, hi = e.min(axis=1), e.max(axis=1)
+    colours = np.zeros(len(e), dtype=np.int64) if edge_colors is None else np.asarray(edge_colors, dtype=np.int64)
+    coloured = np.unique(colours).size > 1
+    order = np.lexsort((colours, hi, lo))
+    lo, hi, colours = lo[order], hi[order], colours[order]
     if not coloured:
-        return igraph.Graph(n=n, edges=[(u, v) for u, v, _ in pairs]), node_colors
+        return igraph.Graph(n=n, edges=list(zip(lo.tolist(), hi.tolist()))), node_colors
     offset = max(node_colors, default=0) + 1
-    sub_edges = []
-    for e, (u, v, _) in enumerate(pairs):
-        sub_edges += [(u, n + e), (v, n + e)]
-    return igraph.Graph(n=n + len(pairs), edges=sub_edges), node_colors + [offset + c for _, _, c in pairs]
+    middle = n + np.arange(len(lo))
+    sub_edges = np.stack([np.stack([lo, middle], axis=1), np.stack([hi, middle], axis=1)], axis=1).reshape(-1, 2)
+    return igraph.Graph(n=n + len(lo), edges=sub_edges.tolist()), node_colors + (offset + colours).tolist()
 
 
 def _canonical_order(graph: igraph.Graph, colours: list[int], n: int) -> list[int]:
@@ -335,8 +336,9 @@ class GraphCanonicalForm:
         return A
 
 
-def _checked(n, edges, node_colors, edge_colors) -> list[tuple[int, int]]:
-    edges = [(int(u), int(v)) for u, v in edges]
+def _checked(n: int, edges, node_colors, edge_colors) -> np.ndarray:
+    """The edges as an (E, 2) int64 array, with the colour lists checked against n and E."""
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     if edge_colors is not None and len(edge_colors) != len(edges):
         raise ValueError("edge_colors must align with edges")
     if node_colors is not None and len(node_colors) != n:
@@ -385,18 +387,15 @@ def sample_inversion_kernel(
     Shapes: returns (n,) long, h[k] = the original node at canonical position k.
     """
     edges = _checked(n, edges, node_colors, edge_colors)
-    pi = random_relabelling(n, generator).tolist()
-    moved = [(pi[u], pi[v]) for u, v in edges]
+    pi = random_relabelling(n, generator).numpy()
     colours = None
     if node_colors is not None:
-        colours = [0] * n
-        for i, c in enumerate(node_colors):
-            colours[pi[i]] = int(c)
-    graph, bliss_colours = _bliss_input(n, moved, colours, edge_colors)
-    inverse = [0] * n
-    for i, p in enumerate(pi):
-        inverse[p] = i
-    return torch.tensor([inverse[v] for v in _canonical_order(graph, bliss_colours, n)], dtype=torch.long)
+        colours = np.empty(n, dtype=np.int64)
+        colours[pi] = np.asarray(node_colors, dtype=np.int64)
+    graph, bliss_colours = _bliss_input(n, pi[edges], colours, edge_colors)
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[pi] = np.arange(n)
+    return torch.from_numpy(inverse[_canonical_order(graph, bliss_colours, n)])
 
 
 def canonicalize_dense(adj: torch.Tensor, num_nodes: int | None = None, node_colors=None, edge_types=None) -> GraphCanonicalForm:
@@ -640,7 +639,8 @@ def canonicalize_lattice(
     images = _base_images(group, sites, bonds, odd)  # (B, P, channels, L, L)
     key = torch.zeros(images.shape[:2] + (L, L), dtype=torch.long)
     for c in range(images.shape[2]):
-        key = _dense_rank(key * (int(key.max()) + 1) + _shift_ranks(images[:, :, c]))
+        ranks = _shift_ranks(images[:, :, c])
+        key = _dense_rank(key * (int(ranks.max()) + 1) + ranks)
         if int(key.max()) + 1 == key.numel():  # all distinct: later channels cannot split ties
             break
     key = key.reshape(B, -1)[:, _element_order(L, group.spin_flip)]

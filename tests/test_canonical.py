@@ -773,6 +773,10 @@ def _lattice_inputs(kind: str, L: int, r: torch.Generator):
         return h, J, [True]
     if kind == "integer ties":
         return torch.randint(0, 2, (3, 1, L, L), generator=r).double(), torch.randint(-1, 2, (3, 2, L, L), generator=r).double(), [True]
+    if kind == "checkerboard with integer bonds":  # the first channel leaves ties that the bonds must split in order
+        board = torch.tensor([[(-1.0) ** (i + j) for j in range(L)] for i in range(L)], **F64)
+        J = torch.stack([torch.ones(3, L, L, **F64), torch.randint(0, 3, (3, L, L), generator=r).double()], 1)
+        return board.expand(3, 1, L, L).clone(), J, [True]
     if kind == "two channels":
         return torch.randint(0, 2, (3, 2, L, L), generator=r).double(), None, [True, False]
     raise ValueError(kind)
@@ -783,7 +787,8 @@ def _same_forms(a, b) -> bool:
             and torch.equal(a.stabilizer_mask, b.stabilizer_mask))
 
 
-LATTICE_KINDS = ["random", "constant", "stripes", "checkerboard", "painted", "integer ties", "two channels"]
+LATTICE_KINDS = ["random", "constant", "stripes", "checkerboard", "painted", "integer ties", "checkerboard with integer bonds",
+                 "two channels"]
 
 
 @pytest.mark.parametrize("spin_flip", [False, True])
