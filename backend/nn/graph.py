@@ -12,11 +12,23 @@ carries can reach a real node: every pair interaction is multiplied by m_i m_j a
 real entries only. All modules are exactly equivariant under node permutations p (with padding fixed):
 f(p·x, p·adj, p·mask) = p·f(x, adj, mask), using the actions of :class:`backend.groups.Permutation`.
 Everything runs in the dtype and on the device of the module's parameters and inputs.
+
+The one sparse module, :class:`SparseMPNN`, takes instead a disjoint union of graphs as an edge list:
+
+    x           node features          (N, d)              all nodes of all graphs, no padding
+    edge_index  directed edges         (2, E) long         row 0 the source j, row 1 the target i (message j → i);
+                                                           an undirected edge is listed in both directions
+    edge_weight edge weights           (E,)                a_ij of the edge j → i (default 1)
+    edge_attr   edge features          (E, d_e)
+
+and is equivariant under relabelling the nodes: f(p·x, p[edge_index]) = p·f(x, edge_index).
+:func:`to_disjoint_union` turns a padded batch into this form.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -24,6 +36,9 @@ from torch import Tensor, nn
 __all__ = [
     "MPNN",
     "MPNNConfig",
+    "SparseMPNN",
+    "DisjointUnion",
+    "to_disjoint_union",
     "EGNN",
     "EGNNConfig",
     "GraphTransformer",
@@ -88,6 +103,19 @@ class _PairMLP(nn.Module):
 
     def forward(self, u: Tensor, v: Tensor, w: Tensor | None = None) -> Tensor:
         z = self.lin_i(u).unsqueeze(-2) + self.lin_j(v).unsqueeze(-3)
+        if self.lin_ij is not None:
+            if w is None:
+                raise ValueError("this pair MLP expects pair features")
+            z = z + self.lin_ij(w)
+        return self.rest(z)
+
+    def on_edges(self, u: Tensor, v: Tensor, target: Tensor, source: Tensor, w: Tensor | None = None) -> Tensor:
+        """ψ(u_i, v_j, w_e) for the listed edges e = (j → i) only, with the weights of ``forward``.
+
+        Shapes:
+            u: (N, d_i), v: (N, d_j), target (i) and source (j): (E,) long, w: (E, d_ij) or None -> (E, d_out)
+        """
+        z = self.lin_i(u)[target] + self.lin_j(v)[source]
         if self.lin_ij is not None:
             if w is None:
                 raise ValueError("this pair MLP expects pair features")
@@ -167,6 +195,78 @@ class MPNN(nn.Module):
             agg = torch.einsum("bij,bijh->bih", a, psi)
             h = (h + upd(torch.cat([h, agg], dim=-1))) * m
         return self.readout(h) * m
+
+
+class SparseMPNN(MPNN):
+    r""":class:`MPNN` on an edge list (see the module docstring): messages are computed for the listed edges only
+    and summed into their targets with ``index_add_``, so memory and time grow with N + E instead of B n².
+
+    The layer maths is MPNN's with a_ij the weight of the edge j → i (0 when the edge is not listed; a repeated
+    edge adds up):
+
+    .. math::
+        h^{l+1}_i = h^l_i + \phi_l\Big(h^l_i,\; \sum_{e = (j \to i)} w_e\, \psi_l(h^l_i, h^l_j, e_e)\Big)
+
+    The parameters are MPNN's, under the same names, so a state dict moves between the two; on the edge list of a
+    padded batch (``to_disjoint_union``) both give the same outputs on the real nodes. Graphs of a disjoint union
+    never exchange messages. Permutation equivariant: relabelling the nodes by p (x ↦ p·x, edge_index ↦
+    p[edge_index], edge order kept) gives p·f(x).
+
+    Shapes:
+        - **x**: (N, d_in)
+        - **edge_index**: (2, E) long; row 0 the source j, row 1 the target i
+        - **edge_weight** (optional): (E,); None means 1 for every edge
+        - **edge_attr** (optional): (E, d_e), required when edge_dim > 0
+        - **output**: (N, out_dim)
+    """
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None,
+                edge_attr: Tensor | None = None) -> Tensor:
+        source, target = edge_index[0], edge_index[1]
+        e = None
+        if self.edge_dim > 0:
+            if edge_attr is None:
+                raise ValueError("SparseMPNN was built with edge_dim > 0 but got no edge_attr")
+            e = edge_attr.to(x.dtype)
+        w = None if edge_weight is None else edge_weight.to(x.dtype).unsqueeze(-1)
+        h = self.embed(x)
+        for msg, upd in zip(self.msg, self.upd):
+            psi = msg.on_edges(h, h, target, source, e)  # (E, hidden): message along each edge
+            agg = torch.zeros_like(h).index_add_(0, target, psi if w is None else psi * w)
+            h = h + upd(torch.cat([h, agg], dim=-1))
+        return self.readout(h)
+
+
+class DisjointUnion(NamedTuple):
+    """A batch of graphs as one graph with an edge list (the input of :class:`SparseMPNN`).
+
+    Shapes: x (N, d); edge_index (2, E) long (source, target); edge_weight (E,); edge_attr (E, d_e) or None;
+    batch (N,) long, the graph each node belongs to.
+    """
+
+    x: Tensor
+    edge_index: Tensor
+    edge_weight: Tensor
+    edge_attr: Tensor | None
+    batch: Tensor
+
+
+def to_disjoint_union(x: Tensor, adj: Tensor, mask: Tensor, edge_attr: Tensor | None = None) -> DisjointUnion:
+    """The real nodes of a padded batch as one node set, and every nonzero a_ij between real nodes i, j as the
+    directed edge j → i with weight a_ij (a symmetric adjacency gives both directions). Node k of the union is the
+    k-th real node in row-major order of ``mask``: graph 0's nodes first, in their order. Padding is never read.
+
+    Shapes:
+        x: (B, n, d); adj: (B, n, n); mask: (B, n) bool, real nodes first; edge_attr: (B, n, n, d_e) or None
+        returns: a DisjointUnion with N = mask.sum() nodes (edges ordered by graph, then target i, then source j)
+    """
+    index = torch.full(mask.shape, -1, dtype=torch.long, device=mask.device)
+    index[mask] = torch.arange(int(mask.sum()), device=mask.device)
+    b, i, j = torch.nonzero((adj != 0) & pair_mask(mask), as_tuple=True)
+    return DisjointUnion(
+        x[mask], torch.stack([index[b, j], index[b, i]]), adj[b, i, j],
+        None if edge_attr is None else edge_attr[b, i, j], torch.nonzero(mask, as_tuple=True)[0],
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------------
