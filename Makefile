@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench latency chromium clean-venv
+.PHONY: run test bench latency load chromium clean-venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -46,8 +46,19 @@ test: $(VENV)/.test chromium
 latency: $(VENV)/.test chromium
 	$(BIN)/python scripts/measure_latency.py
 
+# Classroom load: one server, SESSIONS concurrent Chromium sessions of INTERACTIONS widget actions each. Prints p50, p95
+# and max per page, errors and cross-session leaks; fails on any. E.g. make load SESSIONS=30 LOAD_ARGS="--json load.json"
+SESSIONS     ?= 8
+INTERACTIONS ?= 30
+LOAD_ARGS    ?=
+
+load: $(VENV)/.test chromium
+	$(BIN)/python scripts/load_test.py --sessions $(SESSIONS) --interactions $(INTERACTIONS) $(LOAD_ARGS)
+
+# The full benchmark (minutes; run it on a quiet machine): JSON, then docs/performance.md and docs/performance.svg from it.
 bench: $(VENV)/.runtime
-	$(BIN)/python -m backend bench
+	$(BIN)/python -m backend bench --json-out docs/performance.json
+	$(BIN)/python -m backend.bench --render docs/performance.json --doc docs/performance.md
 
 clean-venv:
 	rm -rf $(VENV)
