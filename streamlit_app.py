@@ -6,8 +6,9 @@ shared deep link such as /lattice-lab would run the page script alone, without t
 URL state, no error guard).
 
 Every rerun goes through here: page config, the shared sidebar, then the selected page inside an error guard, so
-no page can show a traceback. With SYMPE_LATENCY_LOG set, the server-side time of every rerun is appended to that
-file as one JSON line (scripts/measure_latency.py reads it).
+no page can show a traceback. After the first complete rerun the startup heap is frozen (models.freeze_startup_heap),
+so that the garbage collector's full passes stay short. With SYMPE_LATENCY_LOG set, the server-side time of every
+rerun is appended to that file as one JSON line (scripts/measure_latency.py reads it).
 """
 import json
 import os
@@ -45,6 +46,8 @@ try:
 except BaseException:
     status = "interrupted"
     raise
+else:
+    models.freeze_startup_heap()
 finally:
     log_path = os.environ.get("SYMPE_LATENCY_LOG")
     if log_path:

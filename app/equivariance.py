@@ -78,44 +78,45 @@ def _verdict(err: float, expected_equivariant: bool) -> str:
     return "— not expected to be equivariant" if err >= 1e-9 else "equivariant for this g"
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def lattice_checks(J: np.ndarray, h: np.ndarray, point: int, shift: tuple[int, int], flip: bool, seed: int,
-                   versions: tuple = ()) -> list[dict]:
-    """The checker on every shipped Ising variant for g = (point, shift, flip). ``versions`` (the shipped weights'
-    hashes, see ``models.versions``) keys the cache, so new weights are checked as soon as they land."""
-    return _lattice_checks(J, h, lattice.element_from_parts(h.shape[0], point, shift, flip), seed)
-
-
-def _lattice_checks(J: np.ndarray, h: np.ndarray, g: LatticeElement, seed: int) -> list[dict]:
-    L = h.shape[0]
-    Jt = torch.as_tensor(J, dtype=torch.float64)[None].expand(CHECK_SAMPLES, 2, L, L).contiguous()
-    ht = torch.as_tensor(h, dtype=torch.float64)[None].expand(CHECK_SAMPLES, L, L).contiguous()
+def lattice_checks(J: np.ndarray, h: np.ndarray, point: int, shift: tuple[int, int], flip: bool, seed: int) -> list[dict]:
+    """The checker on every shipped Ising variant for g = (point, shift, flip), one row each. Each check is cached
+    on its variant's weights (sha256), so new weights are checked as soon as they land; only sympe's depends on the
+    seed (its sampled h), so "sample again" reruns that one alone."""
     rows = []
     for variant in ("sympe", "none", "fixed"):
         entry = models.manifest().get(f"ising/{variant}")
         if entry is None:
             rows.append({"variant": variant, "checked": "not shipped", "max |error|": None, "relative": None, "verdict": ""})
-            continue
-        model = _double_ising(variant, L, entry["sha256"])
-        if variant == "sympe":
-            form = lattice.canonical(J, h)
-            from backend.canonical import LatticeCanonicalForm
-
-            els = LatticeCanonicalForm.concat([form] * CHECK_SAMPLES).sample(torch.Generator().manual_seed(int(seed)))
-            rep = equivariance_error(
-                lambda a, b, e: model(a, b, elements=e).logits, [Jt, ht, els], g,
-                [lambda g_, x: g_.act_bonds(x), _act_h, lambda g_, e: g_.compose(e)], _act_h,
-            )
-            what = f"f(g·x, g∘h) vs g·f(x, h), {CHECK_SAMPLES} sampled h, float64"
-            expected = True
         else:
-            rep = equivariance_error(lambda a, b: model(a, b).logits, [Jt, ht], g,
-                                     [lambda g_, x: g_.act_bonds(x), _act_h], _act_h)
-            what = "f(g·x) vs g·f(x), float64"
-            expected = variant == "none" and int(g.sign) == 1
-        rows.append({"variant": variant, "checked": what, "max |error|": f"{rep.max_abs_error:.2e}",
-                     "relative": f"{rep.max_rel_error:.2e}", "verdict": _verdict(rep.max_abs_error, expected)})
+            rows.append(_lattice_check(variant, entry["sha256"], J, h, point, shift, flip,
+                                       seed if variant == "sympe" else 0))
     return rows
+
+
+@st.cache_data(show_spinner=False, max_entries=192)
+def _lattice_check(variant: str, sha256: str, J: np.ndarray, h: np.ndarray, point: int, shift: tuple[int, int],
+                   flip: bool, seed: int) -> dict:
+    L = h.shape[0]
+    g = lattice.element_from_parts(L, point, shift, flip)
+    Jt = torch.as_tensor(J, dtype=torch.float64)[None].expand(CHECK_SAMPLES, 2, L, L).contiguous()
+    ht = torch.as_tensor(h, dtype=torch.float64)[None].expand(CHECK_SAMPLES, L, L).contiguous()
+    model = _double_ising(variant, L, sha256)
+    if variant == "sympe":
+        form = lattice.canonical(J, h)
+        els = form.sample(torch.Generator().manual_seed(int(seed)), num_samples=CHECK_SAMPLES)[0]
+        rep = equivariance_error(
+            lambda a, b, e: model(a, b, elements=e).logits, [Jt, ht, els], g,
+            [lambda g_, x: g_.act_bonds(x), _act_h, lambda g_, e: g_.compose(e)], _act_h,
+        )
+        what = f"f(g·x, g∘h) vs g·f(x, h), {CHECK_SAMPLES} sampled h, float64"
+        expected = True
+    else:
+        rep = equivariance_error(lambda a, b: model(a, b).logits, [Jt, ht], g,
+                                 [lambda g_, x: g_.act_bonds(x), _act_h], _act_h)
+        what = "f(g·x) vs g·f(x), float64"
+        expected = variant == "none" and int(g.sign) == 1
+    return {"variant": variant, "checked": what, "max |error|": f"{rep.max_abs_error:.2e}",
+            "relative": f"{rep.max_rel_error:.2e}", "verdict": _verdict(rep.max_abs_error, expected)}
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -131,13 +132,6 @@ def relabel_edges(edges, g: np.ndarray) -> tuple[tuple[int, int], ...]:
     return tuple(sorted((min(g[u], g[v]), max(g[u], g[v])) for u, v in edges))
 
 
-def _adjacency(n: int, edges) -> torch.Tensor:
-    A = torch.zeros(n, n, dtype=torch.float64)
-    for u, v in edges:
-        A[u, v] = A[v, u] = 1.0
-    return A
-
-
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _double_graph_ae(variant: str, sha256: str):
     return copy.deepcopy(models.graph_ae_model(variant)).double()
@@ -147,7 +141,7 @@ def _double_graph_ae(variant: str, sha256: str):
 def graph_checks(n: int, edges: tuple, g: np.ndarray, hs: np.ndarray, versions: tuple = ()) -> list[dict]:
     """The checker on the SymPE encoding (with the page's table v) and on the shipped autoencoders (``versions`` keys
     the cache to the shipped weights)."""
-    A = _adjacency(n, edges)
+    A = torch.as_tensor(graphs.adjacency(n, edges))
     gp = Permutation(torch.as_tensor(g))
     h = torch.as_tensor(hs[0], dtype=torch.long)
     mask = torch.ones(1, n, dtype=torch.bool)

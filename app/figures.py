@@ -1,18 +1,22 @@
 """Plotly figure builders (pure functions: data in, figure out; no Streamlit here).
 
-Every builder returns a ``go.Figure`` with a fixed height; the page frame enlarges it in presenter mode. Points
+Every builder returns a ``SpecFigure`` with a fixed height; the page frame enlarges it in presenter mode. Points
 that can be clicked carry ``customdata`` so a page can tell which node, site or bond was selected.
 
-Speed: a page draws up to ~20 figures per rerun, and plotly's property-by-property validation (go.Scatter(...),
-update_layout(...)) costs about 10 ms per figure. So each builder writes plain dicts and makes the figure in one step
-without validation (``_figure``); ``tests/test_app.py`` validates every builder's output with plotly once instead.
+Speed: a page draws up to ~20 figures per rerun. plotly's property-by-property validation (go.Scatter(...),
+update_layout(...)) costs about 10 ms per figure, and even unvalidated, go.Figure's constructor and ``to_dict()``
+(which st.plotly_chart calls) deep-copy every trace: 3–6 ms per figure, about 0.1 s for a 2,000-node drawing. So each
+builder writes plain dicts, and ``SpecFigure`` hands them to Streamlit as they are; ``tests/test_app.py`` validates
+every builder's output with plotly once instead (``VALIDATE``).
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.colors import qualitative
 
 PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set3
@@ -28,8 +32,35 @@ PHASE_COLORS = {
 VALIDATE = False  # tests switch this on to have plotly check every property
 
 
-def _figure(data: list[dict], layout: dict) -> go.Figure:
-    return go.Figure(data=data, layout=layout, _validate=VALIDATE)
+class SpecFigure(go.Figure):
+    """A plotly figure kept as the plain dicts it was built from: ``spec = {"data": [...], "layout": {...}}``.
+
+    st.plotly_chart only calls ``to_dict()`` on a figure, and this returns ``spec`` itself, without plotly's copies.
+    plotly's constructor is skipped on purpose, so the other go.Figure methods do not work here; the layout carries
+    plotly's default template explicitly, so the figure looks as a go.Figure would. Edit ``spec`` in place (the page
+    frame does, for the presenter mode); builders make a fresh one per call.
+    """
+
+    def __init__(self, data: list[dict], layout: dict):  # noqa: plotly's constructor is skipped on purpose
+        self.__dict__["spec"] = {"data": data, "layout": {"template": _template(), **layout}}
+
+    def to_dict(self) -> dict:
+        return self.spec
+
+    def __repr__(self) -> str:
+        return f"SpecFigure({len(self.spec['data'])} traces, height {self.spec['layout'].get('height')})"
+
+
+@lru_cache(maxsize=1)
+def _template() -> dict:
+    """plotly's default template as a dict (what go.Figure would merge into every layout)."""
+    return pio.templates[pio.templates.default].to_plotly_json()
+
+
+def _figure(data: list[dict], layout: dict) -> SpecFigure:
+    if VALIDATE:
+        go.Figure(data=data, layout=layout)  # raises on any invalid property
+    return SpecFigure(data, layout)
 
 
 def _layout(title: str, height: int, **extra: Any) -> dict:
@@ -66,16 +97,22 @@ def graph_figure(
     height: int = 360,
     node_size: int = 26,
     show_scale: bool = True,
-) -> go.Figure:
+    show_labels: bool = True,
+) -> SpecFigure:
     """A node-link drawing. ``groups`` colours nodes categorically (orbits), ``values`` continuously.
 
     ``edge_styles``: one of "normal", "missing" (red dashed: in the input, not in the output) or "extra" (orange:
-    in the output, not in the input), aligned with ``edges``.
+    in the output, not in the input), aligned with ``edges``. Markers shrink to at most 300/√n pixels and lines to
+    12/√n (at least 4 and 0.5) so that large graphs stay legible; ``show_labels=False`` leaves the text out (the
+    hover still names each node).
     """
     n = len(pos)
     px, py = pos[:, 0].tolist(), pos[:, 1].tolist()
+    node_size = max(4, min(node_size, int(300 / max(n, 1) ** 0.5)))
+    width = max(0.5, min(2.0, 12 / max(n, 1) ** 0.5))
     styles = list(edge_styles) if edge_styles is not None else ["normal"] * len(edges)
-    look = {"normal": ("#888888", 2, "solid"), "missing": ("#d62728", 3, "dash"), "extra": ("#ff7f0e", 3, "solid")}
+    look = {"normal": ("#888888", width, "solid"), "missing": ("#d62728", 1.5 * width, "dash"),
+            "extra": ("#ff7f0e", 1.5 * width, "solid")}
     data: list[dict] = []
     for style in ("normal", "missing", "extra"):
         xs: list = []
@@ -90,7 +127,7 @@ def graph_figure(
                              hoverinfo="skip", name=style))
     chosen = set(selected)
     outline = dict(color=["#d62728" if i in chosen else "#333" for i in range(n)],
-                   width=[4 if i in chosen else 1 for i in range(n)])
+                   width=[4 if i in chosen else min(1.0, width / 2) for i in range(n)])
     if groups is not None:
         marker = dict(size=node_size, color=[PALETTE[int(g) % len(PALETTE)] for g in groups], line=outline)
     elif values is not None:
@@ -98,9 +135,9 @@ def graph_figure(
                       colorbar=dict(thickness=10))
     else:
         marker = dict(size=node_size, color="#9ecae1", line=outline)
+    text = (list(labels) if labels is not None else [str(i) for i in range(n)]) if show_labels else None
     data.append(dict(
-        type="scatter", x=px, y=py, mode="markers+text",
-        text=list(labels) if labels is not None else [str(i) for i in range(n)],
+        type="scatter", x=px, y=py, mode="markers+text" if show_labels else "markers", text=text,
         textfont=dict(color="black", size=12), textposition="middle center",
         hovertext=list(hover) if hover is not None else None, hoverinfo="text" if hover is not None else "none",
         customdata=list(range(n)), marker=marker, name="nodes",
@@ -109,7 +146,7 @@ def graph_figure(
 
 
 def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | None = None, height: int = 320,
-                     labels: Sequence[str] | None = None, zmax: float = 1.0) -> go.Figure:
+                     labels: Sequence[str] | None = None, zmax: float = 1.0) -> SpecFigure:
     """A heatmap of an adjacency (or edge-probability) matrix; with ``reference`` the wrong entries are outlined."""
     n = A.shape[0]
     ticks = list(labels) if labels is not None else [str(i) for i in range(n)]
@@ -130,7 +167,7 @@ def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | 
 
 
 def matrix_heatmap(M: np.ndarray, *, title: str = "", x: Sequence[str] | None = None, y: Sequence[str] | None = None,
-                   height: int = 300, colorscale: str = DIVERGING, symmetric: bool = True) -> go.Figure:
+                   height: int = 300, colorscale: str = DIVERGING, symmetric: bool = True) -> SpecFigure:
     zmax = float(np.abs(M).max()) if symmetric and M.size else None
     trace = dict(type="heatmap", z=M.tolist(), colorscale=colorscale, colorbar=dict(thickness=10))
     if x is not None:
@@ -147,41 +184,60 @@ def matrix_heatmap(M: np.ndarray, *, title: str = "", x: Sequence[str] | None = 
 # Lattices
 
 
-def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", height: int = 420,
-                         marked: Sequence[tuple[str, int, int]] = ()) -> go.Figure:
+def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", height: int | None = None,
+                         marked: Sequence[tuple[str, int, int]] = ()) -> SpecFigure:
     """Sites as circles coloured by the field h, bonds as squares at their midpoints coloured by J.
 
     Row i is drawn downwards, column j to the right. customdata is ("h", i, j), ("jx", i, j) or ("jy", i, j): the
     horizontal bond (i, j)–(i, j+1) sits at (j + 1/2, i), the vertical bond (i, j)–(i+1, j) at (j, i + 1/2).
-    Bonds that wrap around the periodic boundary are drawn past the last row or column.
+    Bonds that wrap around the periodic boundary are drawn past the last row or column. The default height grows
+    with L, from 420 px up to L = 30 to 560 px from L = 42 on, about the width of the page's column (more height
+    would only add empty space): at L = 64 sites are about 7 px apart, and a click selects the nearest marker.
     """
     L = h.shape[0]
+    height = height or min(560, max(420, 12 * L + 60))
     vmax = max(float(np.abs(J).max()), float(np.abs(h).max()), 1e-9)
     cell = max(height - 80, 100) / (L + 0.5)  # pixels per lattice spacing in a square plot of this height
     site_size, bond_size = max(4.0, 0.42 * cell), max(3.0, 0.26 * cell)
-    ii, jj = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
-    rows, cols = ii.ravel().tolist(), jj.ravel().tolist()
     marked_set = set(marked)
     data = []
-    for name, xs, ys, vals in (("jx", jj + 0.5, ii, J[0]), ("jy", jj, ii + 0.5, J[1])):
+    for name, vals in (("jx", J[0]), ("jy", J[1])):
+        xs, ys, custom = _lattice_points(L, name)
         data.append(dict(
-            type="scatter", x=xs.ravel().tolist(), y=ys.ravel().tolist(), mode="markers",
-            customdata=[[name, a, b] for a, b in zip(rows, cols)],
+            type="scatter", x=xs, y=ys, mode="markers", customdata=custom,
             marker=dict(symbol="square", size=bond_size, color=vals.ravel().tolist(), colorscale=DIVERGING,
-                        cmin=-vmax, cmax=vmax,
-                        line=dict(width=[3 if (name, a, b) in marked_set else 0.5 for a, b in zip(rows, cols)],
-                                  color="#333")),
+                        cmin=-vmax, cmax=vmax, line=dict(width=_outline(L, name, marked_set, 3, 0.5), color="#333")),
             hovertemplate=("J_x" if name == "jx" else "J_y")
             + "[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
         ))
+    xs, ys, custom = _lattice_points(L, "h")
     data.append(dict(
-        type="scatter", x=cols, y=rows, mode="markers", customdata=[["h", a, b] for a, b in zip(rows, cols)],
+        type="scatter", x=xs, y=ys, mode="markers", customdata=custom,
         marker=dict(size=site_size, color=h.ravel().tolist(), colorscale=DIVERGING, cmin=-vmax, cmax=vmax,
                     showscale=True, colorbar=dict(thickness=10, title=dict(text="value")),
-                    line=dict(width=[3 if ("h", a, b) in marked_set else 1 for a, b in zip(rows, cols)], color="#333")),
+                    line=dict(width=_outline(L, "h", marked_set, 3, 1), color="#333")),
         hovertemplate="h[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
     ))
     return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square(reverse_y=True)))
+
+
+@lru_cache(maxsize=16)
+def _lattice_points(L: int, name: str) -> tuple[list, list, list]:
+    """x, y and customdata of the painter's markers of one kind ("h" sites, "jx" or "jy" bonds), row-major over
+    (i, j). Cached per L because they never change (12,288 small lists at L = 64); shared, so read-only."""
+    ii, jj = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
+    dx, dy = {"h": (0, 0), "jx": (0.5, 0), "jy": (0, 0.5)}[name]
+    custom = [[name, a, b] for a, b in zip(ii.ravel().tolist(), jj.ravel().tolist())]
+    return (jj + dx).ravel().tolist(), (ii + dy).ravel().tolist(), custom
+
+
+def _outline(L: int, name: str, marked: set, wide: float, thin: float) -> list[float]:
+    """Marker outline widths: ``wide`` for the marked (name, i, j), ``thin`` elsewhere."""
+    widths = [thin] * (L * L)
+    for kind, i, j in marked:
+        if kind == name and i < L and j < L:
+            widths[i * L + j] = wide
+    return widths
 
 
 def _grid_axes() -> dict:
@@ -189,23 +245,30 @@ def _grid_axes() -> dict:
                 yaxis=dict(visible=False, autorange="reversed", constrain="domain"))
 
 
-def spins_figure(s: np.ndarray, *, title: str = "", height: int = 260, show_scale: bool = False) -> go.Figure:
-    """Spins ±1 (or magnetisations in [-1, 1]) as a heatmap, row i downwards."""
+def _grid_height(L: int) -> int:
+    """Default height of an L×L heatmap: 260 px up to L = 16, 320 px above (about 4 px per site at L = 64)."""
+    return 260 if L <= 16 else 320
+
+
+def spins_figure(s: np.ndarray, *, title: str = "", height: int | None = None, show_scale: bool = False) -> SpecFigure:
+    """Spins ±1 (or magnetisations in [-1, 1]) as a heatmap, row i downwards. Sites are separated by a 1 px gap
+    up to L = 16; above, the gaps would cover a quarter of each site, so there are none."""
+    L = len(s)
     data = [dict(type="heatmap", z=np.asarray(s, dtype=float).tolist(), zmin=-1, zmax=1, colorscale=SPIN_COLORS,
-                 showscale=show_scale, xgap=1, ygap=1, hovertemplate="s[%{y},%{x}] = %{z:.2f}<extra></extra>",
-                 colorbar=dict(thickness=10))]
-    return _figure(data, _layout(title, height, **_grid_axes()))
+                 showscale=show_scale, xgap=int(L <= 16), ygap=int(L <= 16),
+                 hovertemplate="s[%{y},%{x}] = %{z:.2f}<extra></extra>", colorbar=dict(thickness=10))]
+    return _figure(data, _layout(title, height or _grid_height(L), **_grid_axes()))
 
 
-def field_figure(f: np.ndarray, *, title: str = "", height: int = 260) -> go.Figure:
+def field_figure(f: np.ndarray, *, title: str = "", height: int | None = None) -> SpecFigure:
     vmax = float(np.abs(f).max()) or 1.0
     data = [dict(type="heatmap", z=np.asarray(f, dtype=float).tolist(), zmin=-vmax, zmax=vmax, colorscale="PiYG",
                  showscale=False, hovertemplate="[%{y},%{x}] = %{z:.3f}<extra></extra>")]
-    return _figure(data, _layout(title, height, **_grid_axes()))
+    return _figure(data, _layout(title, height or _grid_height(len(f)), **_grid_axes()))
 
 
 def phase_diagram_figure(grid: np.ndarray, phases: Sequence[str], current: tuple[float, float], *, h: float,
-                         height: int = 380) -> go.Figure:
+                         height: int = 380) -> SpecFigure:
     """Phase of the constant Hamiltonian at each (J_x, J_y) of ``grid`` (N, 2) for the field h; click a point."""
     data = []
     for phase, color in PHASE_COLORS.items():
@@ -231,7 +294,7 @@ def phase_diagram_figure(grid: np.ndarray, phases: Sequence[str], current: tuple
 
 
 def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "", height: int = 300,
-               colors: Sequence[str] | None = None, y_title: str = "", reference: float | None = None) -> go.Figure:
+               colors: Sequence[str] | None = None, y_title: str = "", reference: float | None = None) -> SpecFigure:
     data = [dict(type="bar", x=list(labels), y=_list(values), marker=dict(color=list(colors) if colors else "#4c78a8"),
                  text=[f"{v:g}" for v in values], textposition="auto")]
     layout = _layout(title, height, yaxis=dict(title=dict(text=y_title), gridcolor="#eee"),
@@ -245,7 +308,7 @@ def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "
 
 
 def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
-                       y_title: str = "", height: int = 340) -> go.Figure:
+                       y_title: str = "", height: int = 340) -> SpecFigure:
     data = [dict(type="bar", name=name, x=list(categories), y=_list(vals), marker=dict(color=PALETTE[k % len(PALETTE)]))
             for k, (name, vals) in enumerate(series.items())]
     layout = _layout(title, height, barmode="group", showlegend=True, legend=dict(orientation="h", y=-0.2),
@@ -262,7 +325,7 @@ BOND_LOOK = {"single": ("#555555", 2, "solid"), "double": ("#1f77b4", 5, "solid"
 
 
 def molecule_figure(pos: np.ndarray, atoms: Sequence[str], bonds: Sequence[tuple[int, int, str]], *, title: str = "",
-                    height: int = 360, labels: Sequence[str] | None = None) -> go.Figure:
+                    height: int = 360, labels: Sequence[str] | None = None) -> SpecFigure:
     """Atoms coloured by type (? = masked), bonds styled by type (dotted red = masked pair)."""
     px, py = pos[:, 0].tolist(), pos[:, 1].tolist()
     data = []

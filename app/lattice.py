@@ -7,7 +7,7 @@ The group is p4m × Z2 (translations, rotations, reflections and the global spin
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import streamlit as st
@@ -15,7 +15,8 @@ import torch
 
 from backend.canonical import LatticeCanonicalForm
 from backend.groups import LatticeElement, LatticeGroup
-from backend.tasks.ising import energy, exact_ground, nearby_search, phase_of, simulated_annealing, spins_from_logits
+from backend.tasks.ising import (IsingOutput, energy, exact_ground, greedy_descent, nearby_search, periodic2_states,
+                                 phase_of, simulated_annealing, spins_from_logits)
 from backend.tasks.ising_eval import SEARCH_PROPOSALS  # the evaluation's P, offered on phase boundaries
 
 from . import models
@@ -28,10 +29,14 @@ PHASE_PRESETS: dict[str, tuple[float, float, float]] = {
     "Antiferromagnet in a field": (-1.0, -1.0, 1.5),
     "Field-polarized": (-0.5, -0.5, 3.0),
 }
-SIZES = (4, 6, 8, 10, 12, 14, 16)
+SIZES = (4, 6, 8, 10, 12, 14, 16, 24, 32, 48, 64)  # even (the references need it); the models were trained at 8
 POINT_NAMES = ["identity", "rot 90°", "rot 180°", "rot 270°", "mirror", "rot 90°·mirror", "rot 180°·mirror",
                "rot 270°·mirror"]
-SA_RUNS, SA_SWEEPS = 16, 400
+SA_RUNS, SA_SWEEPS = 16, 400  # up to L = 16; larger lattices get fewer runs (sa_runs)
+SA_SITE_RUNS = SA_RUNS * 16 * 16  # the annealing budget in runs × sites: about 0.1 s of one core at any L
+SEARCH_MAX_L = 16  # the nearby search runs (P + 1)·K forward passes per variant: about 10 s at L = 64, P = 8
+SEARCH_OFF_NOTE = (f"The nearby search is off above L = {SEARCH_MAX_L}: it runs P + 1 batches of K forward passes for "
+                   "every variant, about 0.3 s per batch at L = 64, so P = 8 would take about 10 s per change.")
 
 
 def build_inputs(jx: float, jy: float, hval: float, L: int, paint: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
@@ -119,24 +124,46 @@ class VariantRun:
     table: np.ndarray | None  # the learned field v, (dim, L, L)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, sha256: str, search: int = 0) -> VariantRun:
+def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, sha256: str, search: int = 0,
+                per_sample_passes: bool = False) -> VariantRun:
     """K samples of one shipped variant for one input (``sha256`` keys the cache to the weights), each replaced by
-    the best of ``search`` nearby proposals when ``search`` > 0 (backend.tasks.ising.nearby_search)."""
+    the best of ``search`` nearby proposals when ``search`` > 0 (backend.tasks.ising.nearby_search).
+
+    Forward passes: ``none`` and ``fixed`` are deterministic, so without the search one pass, cached whatever K and
+    the seed, stands for all K samples (read-only broadcast arrays); ``noise`` runs K. ``sympe`` without the search
+    runs one pass, at the canonical element γ, and gets sample k by the group action: its draw is h_k = s_k∘γ with
+    s_k in the stabilizer G_x, and the model is jointly equivariant, f(g·x, g∘h) = g·f(x, h), so
+    f(x, h_k) = f(s_k·x, s_k∘γ) = s_k·f(x, γ) exactly (up to float rounding; tests/test_app.py checks it against K
+    passes). ``per_sample_passes=True`` runs the K passes instead, for the Equivariance page, which exists to show
+    that property rather than to use it."""
+    if variant in ("noise", "sympe") or search:
+        return _run_variant(variant, J, h, K, seed, sha256, search, per_sample_passes)
+    run = _run_variant(variant, J, h, 1, 0, sha256, 0, False)
+    return replace(run, spins=np.broadcast_to(run.spins, (K, *run.spins.shape[1:])),
+                   energies=np.broadcast_to(run.energies, (K,)))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, sha256: str, search: int,
+                 per_sample_passes: bool) -> VariantRun:
     L = h.shape[0]
     model = models.ising_model(variant, L)
     if model is None:
         raise LookupError(f"ising/{variant} is not shipped")
     Jt, ht = _torch(J, h)
-    # without the search none and fixed are deterministic: one forward pass stands for all K samples
-    B = K if variant in ("sympe", "noise") or search else 1
+    by_stabilizer = variant == "sympe" and not search and not per_sample_passes
+    B = 1 if by_stabilizer or (variant in ("none", "fixed") and not search) else K
     Jk, hk = Jt.expand(B, 2, L, L), ht.expand(B, L, L)
     gen = torch.Generator().manual_seed(int(seed))
-    can = None
+    drawn = None
     if variant == "sympe":
-        can = LatticeCanonicalForm.concat([canonical(J, h)] * K)
+        form = canonical(J, h)
+        drawn = form.sample(gen, num_samples=K)[0]  # h_k = s_k∘γ, uniform in the coset G_x·γ
     with torch.inference_mode():
-        out = model(Jk, hk, generator=gen, canonical=can)
+        if by_stabilizer:
+            out = _sympe_by_stabilizer(model, Jt, ht, form.gamma, drawn)
+        else:
+            out = model(Jk, hk, generator=gen, elements=drawn if variant == "sympe" else None)
     J64, h64 = torch.as_tensor(J)[None], torch.as_tensor(h)[None]
     if search:
         spins = nearby_search(model, J64.expand(B, 2, L, L), h64.expand(B, L, L), out, gen, search)
@@ -155,6 +182,17 @@ def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, s
     return VariantRun(variant, spins.numpy(), e.numpy(), elements, encoding, table)
 
 
+def _sympe_by_stabilizer(model, J: torch.Tensor, h: torch.Tensor, gamma: LatticeElement,
+                         drawn: LatticeElement) -> IsingOutput:
+    """The sympe outputs for the draws h_k = s_k∘γ from one forward pass at γ: logits_k = s_k·f(x, γ), with
+    s_k = h_k∘γ⁻¹ acting on the odd spin logits (run_variant explains why this is exact). J (1, 2, L, L),
+    h (1, L, L), gamma (1,), drawn (K,)."""
+    K = drawn.batch_shape[0]
+    at_gamma = model(J, h, elements=gamma).logits  # (1, L, L)
+    s = drawn.compose(gamma[torch.zeros(K, dtype=torch.long)].inverse())
+    return IsingOutput(s.act_sites(at_gamma.expand(K, 1, *at_gamma.shape[-2:]), odd=True)[:, 0], drawn)
+
+
 @dataclass(frozen=True)
 class Reference:
     energy: float
@@ -164,10 +202,18 @@ class Reference:
     ground_states: np.ndarray | None  # (G, L, L)
 
 
+def sa_runs(L: int) -> int:
+    """Annealing runs for an L×L reference: ``SA_RUNS`` up to L = 16, then fewer (at least 2) so that runs × L²
+    stays within ``SA_SITE_RUNS`` (16 runs cost 0.75 s at L = 64, 2 runs about 0.1 s)."""
+    return max(2, min(SA_RUNS, SA_SITE_RUNS // (L * L)))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def reference(J: np.ndarray, h: np.ndarray) -> Reference:
-    """Exact ground energy and degenerate ground states for constant inputs; otherwise the best of 16 simulated-
-    annealing runs (400 sweeps, seed 0), which is an upper bound on the ground energy."""
+    """Exact ground energy and degenerate ground states for constant inputs. Otherwise an upper bound on the
+    ground energy: the best of ``sa_runs(L)`` simulated-annealing runs (``SA_SWEEPS`` sweeps, seed 0) and of greedy
+    zero-temperature descents (L sweeps) from the 16 two-periodic states, which start a painted input from the
+    ground states of its constant background. ``method`` says which of the two won."""
     L = h.shape[0]
     Jt, ht = _torch(J, h, torch.float64)
     if is_constant(J, h) and L % 2 == 0:
@@ -175,8 +221,16 @@ def reference(J: np.ndarray, h: np.ndarray) -> Reference:
         states = ex.states[0][ex.is_ground[0]]
         cells = [s[:2, :2].int().tolist() for s in states]
         return Reference(float(ex.energy[0]), True, "exact (the 16 two-periodic states)", cells, states.numpy())
-    e, _ = simulated_annealing(Jt, ht, torch.Generator().manual_seed(0), runs=SA_RUNS, sweeps=SA_SWEEPS)
-    return Reference(float(e[0]), False, f"best of {SA_RUNS} simulated-annealing runs ({SA_SWEEPS} sweeps)", [], None)
+    runs = sa_runs(L)
+    annealed, _ = simulated_annealing(Jt, ht, torch.Generator().manual_seed(0), runs=runs, sweeps=SA_SWEEPS)
+    starts = periodic2_states(L)
+    Jn, hn = Jt.expand(len(starts), 2, L, L), ht.expand(len(starts), L, L)
+    descended = energy(Jn, hn, greedy_descent(Jn, hn, starts, sweeps=L)).min()
+    a, d = float(annealed[0]), float(descended)
+    won = "both reach it" if a == d else ("annealing finds it" if a < d else "a descent finds it")
+    method = (f"upper bound: best of {runs} simulated-annealing runs ({SA_SWEEPS} sweeps) and 16 greedy descents from "
+              f"the two-periodic states; {won}")
+    return Reference(min(a, d), False, method, [], None)
 
 
 def tied_ground_states(ref: Reference) -> int:

@@ -6,6 +6,7 @@ the server runs are picked up on the next rerun: a page whose model is missing s
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 from dataclasses import dataclass
@@ -101,6 +102,21 @@ def device_info() -> DeviceInfo:
 
 def app_threads() -> int:
     return max(1, int(os.environ.get("SYMPE_APP_THREADS", "1")))
+
+
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """Once per process, after the first rerun: collect, then move every object still alive (the imported libraries
+    and the loaded models, about 360,000 objects) to the garbage collector's permanent generation. Its full
+    collections otherwise scan all of them, 100–160 ms in the middle of some rerun; now they scan only what later
+    reruns create. Objects frozen here are still freed by reference counting, only never by the cycle collector."""
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import streamlit as st
 import torch
 
-from backend.canonical import canonicalize_graph
+from backend.canonical import GraphCanonicalForm, canonicalize_graph
 
 ATOMS = ("C", "N", "O", "F")
 BONDS = ("none", "single", "double", "triple")
@@ -53,13 +54,24 @@ def alpha_bar(t: int, T: int, s: float = 0.008) -> float:
     return f(t) / f(0)
 
 
+_NODE_TYPES = {a: k for k, a in enumerate(ATOMS + (MASK,))}
+_EDGE_TYPES = {b: k for k, b in enumerate(BONDS + (MASK,))}
+
+
 def _analyse(n: int, atoms: list[str], pairs: dict[tuple[int, int], str], seed: int) -> tuple[int, int, tuple[int, ...]]:
-    node_types = {a: k for k, a in enumerate(ATOMS + (MASK,))}
-    edge_types = {b: k for k, b in enumerate(BONDS + (MASK,))}
-    edges = [(u, v) for (u, v), b in pairs.items() if b != "none"]
-    form = canonicalize_graph(n, edges, [node_types[a] for a in atoms], [edge_types[pairs[e]] for e in edges])
+    """|Aut| and the number of orbits of the coloured graph, and one inversion-kernel sample h drawn from ``seed``."""
+    edges = tuple((u, v) for (u, v), b in pairs.items() if b != "none")
+    form = _coloured_form(n, tuple(_NODE_TYPES[a] for a in atoms), edges, tuple(_EDGE_TYPES[pairs[e]] for e in edges))
     h = form.sample(1, torch.Generator().manual_seed(seed))[0].tolist()
     return form.automorphism_group_order, len(form.orbits), tuple(h)
+
+
+@lru_cache(maxsize=4096)
+def _coloured_form(n: int, node_colors: tuple[int, ...], edges: tuple[tuple[int, int], ...],
+                   edge_colors: tuple[int, ...]) -> GraphCanonicalForm:
+    """The canonical form of a coloured graph, shared by the frames that repeat it (a generation trajectory of 101
+    frames has about 45 distinct graphs, and the fully masked ones recur in every trajectory). Read-only."""
+    return canonicalize_graph(n, list(edges), list(node_colors), list(edge_colors))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -9,9 +9,11 @@ HTML-escaped before they reach pyvis, and pyvis serializes the node data with Ji
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Sequence
 
+import numpy as np
 from pyvis.network import Network
 
 from .figures import PALETTE
@@ -41,15 +43,25 @@ def graph_html(
     groups: Sequence[int] | None = None,
     tooltips: Sequence[str] | None = None,
     height_px: int = 420,
+    positions: np.ndarray | None = None,
+    show_labels: bool = True,
 ) -> str:
-    """Self-contained HTML of a draggable node-link view (physics layout, nodes coloured by ``groups``)."""
+    """Self-contained HTML of a draggable node-link view, nodes coloured by ``groups``.
+
+    Without ``positions`` vis-network lays the graph out with its physics simulation (fine for a few dozen nodes).
+    With ``positions`` (n, 2) in [-1, 1] (y up) the nodes start there and physics is off, so a large graph appears at
+    once and stays put; nodes can still be dragged. ``show_labels=False`` leaves the labels to the tooltips."""
     net = Network(height=f"{height_px}px", width="100%", cdn_resources="in_line", notebook=False)
+    scale = 40.0 * max(n, 1) ** 0.5  # canvas units: about 40 per node along each axis of a square
     for i in range(n):
         color = PALETTE[int(groups[i]) % len(PALETTE)] if groups is not None else "#9ecae1"
         title = tooltips[i] if tooltips is not None else labels[i]
-        net.add_node(i, label=html.escape(str(labels[i])), title=html.escape(str(title)), color=color, shape="dot", size=14)
+        extra = {} if positions is None else {"x": float(positions[i, 0] * scale), "y": float(-positions[i, 1] * scale)}
+        net.add_node(i, label=html.escape(str(labels[i])) if show_labels else " ", title=html.escape(str(title)),
+                     color=color, shape="dot", size=14 if show_labels else 6, **extra)
     for u, v in edges:
         net.add_edge(int(u), int(v), color="#888888")
-    net.set_options('{"physics": {"stabilization": {"iterations": 150}}, "interaction": {"dragNodes": true}}')
+    physics = {"stabilization": {"iterations": 150}} if positions is None else {"enabled": False}
+    net.set_options(json.dumps({"physics": physics, "interaction": {"dragNodes": True}}))
     page = net.generate_html(notebook=False)
     return strip_external(page)

@@ -14,8 +14,9 @@ import contextlib
 import logging
 from typing import Iterator
 
-import plotly.graph_objects as go
 import streamlit as st
+
+from .figures import SpecFigure
 
 log = logging.getLogger("sympe.app")
 
@@ -73,15 +74,16 @@ def apply_presenter_css() -> None:
         st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
 
 
-def style_figure(fig: go.Figure) -> go.Figure:
+def style_figure(fig: SpecFigure) -> SpecFigure:
     """Presenter mode: larger fonts and figures."""
     if presenter():
-        height = fig.layout.height or 400
-        fig.update_layout(font=dict(size=20), height=int(height * 1.35))
+        layout = fig.spec["layout"]
+        layout["font"] = {**layout.get("font", {}), "size": 20}
+        layout["height"] = int((layout.get("height") or 400) * 1.35)
     return fig
 
 
-def show_figure(fig: go.Figure, name: str, *, key: str | None = None, on_select=None, selection_mode=None, **kwargs):
+def show_figure(fig: SpecFigure, name: str, *, key: str | None = None, on_select=None, selection_mode=None, **kwargs):
     """st.plotly_chart with presenter sizing and a named PNG export in the toolbar. Returns the chart's event."""
     style_figure(fig)
     config = {

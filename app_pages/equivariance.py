@@ -42,8 +42,8 @@ if mode == "Lattice (Ising)":
         ui.not_shipped("The SymPE Ising model", "ising/sympe")
         st.stop()
     sha = models.manifest()["ising/sympe"]["sha256"]
-    run_x = lattice.run_variant("sympe", J, h, K, seed, sha)
-    run_gx = lattice.run_variant("sympe", Jg, hg, K, seed + 1_000_003, sha)
+    run_x = lattice.run_variant("sympe", J, h, K, seed, sha, per_sample_passes=True)
+    run_gx = lattice.run_variant("sympe", Jg, hg, K, seed + 1_000_003, sha, per_sample_passes=True)
     back = eq.act_back_spins(g, run_gx.spins)
 
     c1, c2, c3 = st.columns(3)
@@ -71,7 +71,7 @@ if mode == "Lattice (Ising)":
 
     st.subheader("Live equivariance check")
     with ui.guard("The equivariance check"):
-        rows = eq.lattice_checks(J, h, point, (dr, dc), flip, seed, models.versions("ising"))
+        rows = eq.lattice_checks(J, h, point, (dr, dc), flip, seed)
         st.dataframe(rows, hide_index=True, width="stretch")
         ui.explain("`sympe` is checked on the joint input (x, h): the same h moved by g. `none` has no h; its "
                    "network is p4m-equivariant but not built to be odd under the spin flip. `fixed` uses v without "

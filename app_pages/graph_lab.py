@@ -47,7 +47,8 @@ with c_opts:
                 "Graph file: edge list (.txt .edgelist .edges .el), adjacency JSON (.json), GraphML (.graphml .xml), "
                 "GML (.gml) or graph6 (.g6 .graph6)", key="upload")
             if upload is None:
-                st.info(f"Upload a graph with at most {graphs.APP_MAX_NODES} nodes.")
+                st.info(f"Upload a graph with at most {graphs.UPLOAD_MAX_NODES:,} nodes and {graphs.UPLOAD_MAX_EDGES:,} "
+                        f"edges (files up to {graphs.UPLOAD_MAX_BYTES // 1000:,} kB).")
             else:
                 graph = graphs.parse_upload(upload.name, upload.getvalue())
         else:
@@ -84,10 +85,16 @@ if click:
 
 graph = graphs.toggle_edges(graph, st.session_state["edits"])
 n, edges = graph.n, tuple(graph.edges)
+detailed = graphs.detailed(n)
 data = graphs.analyze(n, edges)
 pos = graphs.layout(n, edges)
 samples = graphs.kernel_samples(n, edges, K, seed)
 
+if not detailed:
+    st.info(f"This graph has {n:,} nodes, more than {graphs.DETAIL_MAX_NODES}: the drawings leave out node labels "
+            "(hover a node for its number), and the n × n heatmaps and the per-sample drawings are hidden, since their "
+            "cells and labels would be too small to read. The JSON export below holds the canonical edges and every "
+            "sample.", icon=":material/info:")
 if not edges:
     st.warning("This graph has no edges: every relabelling is an automorphism, and there is nothing to decode.")
 elif not data.connected:
@@ -100,7 +107,7 @@ with c1:
     pending = st.session_state.get("pending")
     hover = [f"node {i} (id {graph.nodes[i]}), orbit {data.orbit_of[i]}" for i in range(n)]
     ui.show_figure(
-        figures.graph_figure(pos, edges, groups=data.orbit_of, labels=[str(i) for i in range(n)], hover=hover,
+        figures.graph_figure(pos, edges, groups=data.orbit_of, hover=hover, show_labels=detailed,
                              selected=[pending] if pending is not None else [],
                              title="Nodes coloured by orbit (click two nodes to toggle their edge)", height=420),
         "graph-input", key="graph_click", on_select="rerun", selection_mode=("points",))
@@ -109,7 +116,7 @@ with c2:
     m1.metric("nodes", n)
     m2.metric("edges", len(edges))
     m3.metric("orbits", len(data.orbits))
-    st.metric("|Aut(G)|", f"{data.aut_order:,}")
+    st.metric("|Aut(G)|", graphs.count_text(data.aut_order))
     if st.session_state.get("pending") is not None:
         st.info(f"Node {st.session_state['pending']} selected: click another node to add or remove that edge.")
     if st.session_state["edits"]:
@@ -119,8 +126,7 @@ with c2:
             st.session_state["pending"] = None
             st.rerun()
     ui.explain("Nodes in one orbit are exchanged by some automorphism, so any equivariant network gives them the same "
-               "embedding. Orbits: " + "; ".join("{" + ", ".join(map(str, o)) + "}" for o in data.orbits[:12])
-               + (" …" if len(data.orbits) > 12 else ""))
+               "embedding. Orbits: " + graphs.orbits_text(data.orbits))
 
 # ---- 2. canonical form ------------------------------------------------------------------------------------------------
 st.subheader("2 · Canonical form")
@@ -129,14 +135,15 @@ gamma = np.asarray(data.order)
 canon_pos = graphs.positions_of(gamma)
 with c1:
     ui.show_figure(figures.graph_figure(pos, edges, values=canon_pos, labels=[str(p) for p in canon_pos],
-                                        title="γ: the canonical position of each node", height=360),
-                   "graph-canonical-positions", key="fig_canon_pos")
+                                        show_labels=detailed, title="γ: the canonical position of each node",
+                                        height=360), "graph-canonical-positions", key="fig_canon_pos")
 with c2:
-    C = np.zeros((n, n))
-    for k, l in data.canonical_edges:
-        C[k, l] = C[l, k] = 1
-    ui.show_figure(figures.adjacency_figure(C, title="canonical adjacency C[k, l] = A[γ[k], γ[l]]", height=360),
-                   "graph-canonical-adjacency", key="fig_canon_adj")
+    if detailed:
+        ui.show_figure(figures.adjacency_figure(graphs.adjacency(n, data.canonical_edges),
+                                                title="canonical adjacency C[k, l] = A[γ[k], γ[l]]", height=360),
+                       "graph-canonical-adjacency", key="fig_canon_adj")
+    else:
+        st.info(graphs.hidden_heatmap_text("canonical adjacency", n, n))
 ui.explain("The canonical adjacency is identical for every relabelling of the same graph (BLISS through igraph). "
            "With symmetries, γ is only defined up to an automorphism: that freedom is what the inversion kernel samples.")
 
@@ -146,8 +153,8 @@ h0 = samples[0]
 s0 = graphs.automorphism_of_sample(data.order, h0)
 c1, c2 = st.columns([1, 1.4])
 with c1:
-    st.markdown(f"**h = s∘γ** with s drawn uniformly from the {data.aut_order:,} automorphisms.")
-    st.markdown(f"**Drawn automorphism s:** `{graphs.cycle_notation(s0)}`")
+    st.markdown(f"**h = s∘γ** with s drawn uniformly from the {graphs.count_text(data.aut_order)} automorphisms.")
+    st.markdown(f"**Drawn automorphism s:** `{graphs.cycle_notation(s0, graphs.CYCLE_TEXT_CHARS)}`")
     st.markdown("s maps the graph onto itself: " + (":material/check_circle: verified" if graphs.is_automorphism(s0, edges) else ":material/cancel: not an automorphism"))
     st.caption(f"Seed {seed}. Press “Resample h” for the next seed.")
 with c2:
@@ -168,19 +175,20 @@ e = graphs.encode(table, h0)
 c1, c2 = st.columns([1, 1.2])
 with c1:
     ui.show_figure(figures.graph_figure(pos, edges, values=e[:, 0], labels=[str(p) for p in graphs.positions_of(h0)],
-                                        title="node colour = channel 0 of h·v (label: position under h)", height=360),
+                                        show_labels=detailed, height=360,
+                                        title="node colour = channel 0 of h·v (label: position under h)"),
                    "graph-encoding", key="fig_enc")
 with c2:
-    ui.show_figure(figures.matrix_heatmap(e, title="h·v: node i's row is v[position of i]",
-                                          y=[f"node {i}" for i in range(n)], x=[f"d{j}" for j in range(e.shape[1])],
-                                          height=360), "graph-encoding-matrix", key="fig_enc_mat")
+    if detailed:
+        ui.show_figure(figures.matrix_heatmap(e, title="h·v: node i's row is v[position of i]",
+                                              y=[f"node {i}" for i in range(n)], x=[f"d{j}" for j in range(e.shape[1])],
+                                              height=360), "graph-encoding-matrix", key="fig_enc_mat")
+    else:
+        st.info(graphs.hidden_heatmap_text("encoding h·v", n, e.shape[1]))
 st.caption(f"Using {source_note}.")
 
 # ---- 5. decoded adjacency ---------------------------------------------------------------------------------------------
 st.subheader("5 · What the autoencoder decodes")
-A = np.zeros((n, n))
-for u, v in edges:
-    A[u, v] = A[v, u] = 1
 decoded: dict = {}
 limit = models.graph_ae_limit()
 if models.graph_ae_module() is None or not models.entries("graph_ae"):
@@ -201,7 +209,7 @@ else:
                 sha = models.manifest()[f"graph_ae/{variant}"]["sha256"]
                 dec = graphs.decode(variant, n, edges, samples, seed, sha)
                 decoded[variant] = dec
-                ui.show_figure(figures.adjacency_figure(dec.probs[0], reference=A, height=300,
+                ui.show_figure(figures.adjacency_figure(dec.probs[0], reference=graphs.adjacency(n, edges), height=300,
                                                         title="edge probabilities (red: wrong at 0.5)"),
                                f"graph-decoded-{variant}", key=f"fig_dec_{variant}")
                 wrong = int(dec.wrong[0])
@@ -215,33 +223,40 @@ st.subheader(f"6 · Gallery: K = {K} samples differ exactly by automorphisms")
 ui.explain("Each drawing labels the nodes by the canonical position that sample gives them. Any two samples are "
            "related by an automorphism t = s_i∘s_1⁻¹, and a jointly equivariant decoder's outputs are related by the "
            "same t.")
-per_row = 4 if not ui.presenter() else 3
-rows = [list(range(i, min(i + per_row, K))) for i in range(0, K, per_row)]
+relative = graphs.relative_automorphisms(data.order, samples)
 sym = decoded.get("sympe")
-for row in rows:
-    cols = st.columns(per_row)
-    for col, k in zip(cols, row):
-        with col:
-            hk = samples[k]
-            t = graphs.automorphism_of_sample(data.order, hk)[np.argsort(s0)]  # t = s_k ∘ s_0⁻¹
-            ui.show_figure(figures.graph_figure(pos, edges, values=graphs.positions_of(hk),
-                                                labels=[str(p) for p in graphs.positions_of(hk)],
-                                                title=f"sample {k + 1}", height=230, node_size=20, show_scale=False),
-                           f"graph-sample-{k + 1}", key=f"fig_gal_{k}")
-            note = f"t = `{graphs.cycle_notation(t)}` " + (":material/check_circle: automorphism" if graphs.is_automorphism(t, edges) else ":material/cancel:")
-            if sym is not None:
-                diff = float(np.abs(sym.probs[k] - graphs.permute_matrix(sym.probs[0], t)).max())
-                note += f"; decoded_k vs t·decoded_1: max diff {diff:.1e}"
-            st.caption(note)
+if detailed:
+    per_row = 4 if not ui.presenter() else 3
+    for start in range(0, K, per_row):
+        for col, k in zip(st.columns(per_row), range(start, min(start + per_row, K))):
+            with col:
+                labels = graphs.positions_of(samples[k])
+                ui.show_figure(figures.graph_figure(pos, edges, values=labels, labels=[str(p) for p in labels],
+                                                    title=f"sample {k + 1}", height=230, node_size=20, show_scale=False),
+                               f"graph-sample-{k + 1}", key=f"fig_gal_{k}")
+                t = relative[k]
+                note = f"t = `{graphs.cycle_notation(t)}` " + (":material/check_circle: automorphism" if graphs.is_automorphism(t, edges) else ":material/cancel:")
+                if sym is not None:
+                    diff = float(np.abs(sym.probs[k] - graphs.permute_matrix(sym.probs[0], t)).max())
+                    note += f"; decoded_k vs t·decoded_1: max diff {diff:.1e}"
+                st.caption(note)
+else:
+    st.caption(f"One row per sample instead of {K} drawings of {n:,} nodes.")
+    st.dataframe([{"sample": k + 1, "t = s_k∘s_1⁻¹": graphs.cycle_notation(t, graphs.CYCLE_TEXT_CHARS),
+                   "automorphism": "✓ verified" if graphs.is_automorphism(t, edges) else "✗ not an automorphism"}
+                  for k, t in enumerate(relative)], hide_index=True, width="stretch")
 
 # ---- 7. draggable view and export -------------------------------------------------------------------------------------
 with st.expander("Draggable view (pyvis, works offline)"):
     if st.toggle("Show the draggable view", key="show_pyvis"):
         with ui.guard("The draggable view"):
             html = pyvis_view.graph_html(n, edges, labels=[str(x) for x in graph.nodes], groups=data.orbit_of,
-                                         tooltips=[f"id {x}, orbit {data.orbit_of[i]}" for i, x in enumerate(graph.nodes)])
+                                         tooltips=[f"id {x}, orbit {data.orbit_of[i]}" for i, x in enumerate(graph.nodes)],
+                                         positions=None if detailed else pos, show_labels=detailed)
+            if not detailed:
+                st.caption("Physics is off at this size: the nodes start at the layout above and stay where you drop them.")
             st.iframe(html, height=440)
 extra = {"seed": seed, "decoded": {v: {"probabilities": d.probs.round(4).tolist(), "wrong_pairs": d.wrong.tolist()}
                                    for v, d in decoded.items()}}
-st.download_button("Download inputs and outputs (JSON)", graphs.export_json(graph, data, samples, extra),
+st.download_button("Download inputs and outputs (JSON)", lambda: graphs.export_json(graph, data, samples, extra),
                    file_name="sympe-graph.json", mime="application/json", on_click="ignore", key="dl_graph")

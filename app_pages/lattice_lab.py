@@ -71,10 +71,15 @@ with controls:
     hval = st.slider("h (field)", -4.0, 4.0, defaults["field"], 0.05, key="field", bind="query-params")
     L = st.select_slider("L (lattice size)", options=list(lattice.SIZES), value=8, key="L", bind="query-params")
     K = st.slider("K (samples per variant)", 1, 16, 8, key="K", bind="query-params")
+    search_available = L <= lattice.SEARCH_MAX_L
     P = st.slider("Nearby search (proposals per sample, 0 = off)", 0, 8, 0, key="search", bind="query-params",
+                  disabled=not search_available,
                   help="Each sample becomes the lowest-energy state among the model's own answer and its answers for "
                        "P slightly perturbed Hamiltonians, judged by the true energy. It fixes most misses next to "
                        "phase boundaries, keeps the output law equivariant, and cannot help the unbroken baseline.")
+    if not search_available:
+        P = 0
+        st.caption(lattice.SEARCH_OFF_NOTE)
     st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="resample_lattice")
     st.caption(f"Phase of the constant part: **{lattice.phase_of(jx, jy, hval)}**. "
                "The shipped models were trained at L = 8; other sizes tile the learned field.")
@@ -133,7 +138,7 @@ with ui.guard("The reference energy"):
                 "continuous couplings, where exact ties almost never occur, so a sample here can mix two phases and "
                 "miss the ground energy. The nearby search compares each sample with the model's answers for "
                 "slightly shifted couplings and keeps the lowest energy.", icon=":material/info:")
-        if P == 0:
+        if P == 0 and search_available:
             st.button(f"Turn on the nearby search (P = {lattice.SEARCH_PROPOSALS})", key="search_on", on_click=_search_on)
 
 shipped = models.shipped_ising_variants()
@@ -170,7 +175,9 @@ else:
         with a:
             st.markdown(f"**h for sample 1:** {lattice.element_text(run.elements[0])}")
             ui.explain("h is drawn uniformly from the coset G_x·γ(x): every element that maps the input to its "
-                       "canonical form. The network sees x together with h·v.")
+                       "canonical form. The network sees x together with h·v. Without the nearby search the K "
+                       "outputs come from one forward pass at γ, moved by each sample's stabilizer element h∘γ⁻¹: "
+                       "joint equivariance makes that exact, and the Equivariance page runs every sample to check it.")
             st.dataframe([{"sample": k + 1, "h": lattice.element_text(d)} for k, d in enumerate(run.elements)],
                          hide_index=True, height=240, width="stretch")
         channel = st.radio("Encoding channel", list(range(run.table.shape[0])), horizontal=True, key="enc_channel")
@@ -201,6 +208,6 @@ elif not runs:
     st.info("No Ising model is shipped yet.")
 
 if runs and ref is not None:
-    st.download_button("Download inputs and outputs (JSON)",
-                       lattice.export_json({"jx": jx, "jy": jy, "h": hval, "L": L, "K": K, "seed": seed, "search": P}, J, h, runs, ref),
+    params = {"jx": jx, "jy": jy, "h": hval, "L": L, "K": K, "seed": seed, "search": P}
+    st.download_button("Download inputs and outputs (JSON)", lambda: lattice.export_json(params, J, h, runs, ref),
                        file_name="sympe-lattice.json", mime="application/json", on_click="ignore", key="dl_lattice")

@@ -5,7 +5,8 @@ server-side duration of every rerun to that file), drives widget changes in Debi
 Playwright, and prints per page the median and 95th percentile of the server-side rerun time (from the script run
 that a widget change starts to its end), plus the first-render time: from the server's health check answering to the
 home page being fully rendered in the browser. Sizes are the issue's upper bounds: graphs of 30 nodes, lattices of
-16×16, K = 16 samples.
+16×16, K = 16 samples; one more lattice row at the largest size, 64×64. ``--threads N`` runs the server with
+SYMPE_APP_THREADS=N (torch threads per computation; the app's default, and this script's, is 1).
 """
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ SCENARIOS = [
      [click("Resample h")]),
     ("lattice-lab", "L=16&K=16", "Lattice lab: Ising ground states", "16×16, K = 16: sample again, move J_x",
      [click("Sample again"), arrow("J_x (horizontal coupling)")]),
+    ("lattice-lab", "L=64&K=16", "Lattice lab: Ising ground states", "64×64, K = 16: sample again, move J_x",
+     [click("Sample again"), arrow("J_x (horizontal coupling)")]),
     ("molecule-lab", "mol_source=Forward+noising+of+a+known+molecule+%28no+model%29", "Molecule lab",
      "forward noising: step, new trajectory", [click("Step"), click("New trajectory")]),
     ("molecule-lab", "mol_mode=live", "Molecule lab", "QM9 model, live sampling (100 steps): new trajectory",
@@ -88,12 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=12, help="widget changes per scenario")
     ap.add_argument("--json", help="also write the rows to this file")
     ap.add_argument("--pages", nargs="*", help="only these pages (home, graph-lab, lattice-lab, ...)")
+    ap.add_argument("--threads", type=int, default=1, help="SYMPE_APP_THREADS for the server (default 1)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     log = Path(tempfile.mkdtemp()) / "latency.jsonl"
     port = free_port()
-    proc = start_server(port, {"SYMPE_LATENCY_LOG": str(log)})
+    proc = start_server(port, {"SYMPE_LATENCY_LOG": str(log), "SYMPE_APP_THREADS": str(args.threads)})
     url = f"http://127.0.0.1:{port}"
     rows = []
     try:
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append({"page": path or "home", "scenario": what, "reruns": len(times),
                              "median_ms": statistics.median(times) if times else float("nan"),
                              "p95_ms": p95(times) if times else float("nan"), "max_ms": max(times, default=float("nan")),
-                             "page_load_ms": 1000 * load[0] if load else float("nan")})
+                             "page_load_ms": 1000 * load[0] if load else float("nan"), "times_ms": times})
             browser.close()
     finally:
         stop_server(proc)

@@ -326,6 +326,8 @@ def test_sympe_samples_by_the_stabilizer_equal_one_forward_pass_each(jx, jy, hva
     with torch.inference_mode():
         logits = model(Jt.expand(12, 2, L, L), ht.expand(12, L, L), elements=drawn).logits
     assert np.array_equal(torch.where(logits >= 0, 1.0, -1.0).double().numpy(), run.spins)
+    passes = lattice.run_variant("sympe", J, h, 12, 5, models.manifest()["ising/sympe"]["sha256"], per_sample_passes=True)
+    assert passes.elements == run.elements and np.array_equal(passes.spins, run.spins)
 
 
 FORWARD = "Forward noising of a known molecule (no model)"
@@ -447,6 +449,38 @@ def test_pyvis_view_is_offline_and_escapes_labels():
     assert pyvis_view.external_references(page) == []
     assert "<script>alert(1)</script>" not in page
     assert "vis.DataSet" in page  # vis-network is inlined
+    assert '"physics": {"stabilization"' in page
+    fixed = pyvis_view.graph_html(3, [(0, 1)], labels=["a", "b", "c"], positions=np.eye(3, 2), show_labels=False)
+    assert '"physics": {"enabled": false}' in fixed and '"x": ' in fixed and '"label": "a"' not in fixed
+
+
+def test_large_graph_layout_keeps_a_cycle_round():
+    """Pivot MDS above STRESS_MAX_NODES: the 2,000-cycle comes out as a ring (every node about equally far from the
+    centre) with all positions distinct; the leaves of a star, which pivot MDS puts on one point, are spread apart;
+    a disconnected graph gets finite positions."""
+    pos = graphs.layout(2000, tuple(sorted((min(u, v), max(u, v)) for u, v in cycle_edges(2000))))
+    radius = np.linalg.norm(pos - pos.mean(0), axis=1)
+    assert radius.std() / radius.mean() < 0.1 and len(np.unique(pos.round(6), axis=0)) == 2000
+    star = graphs.layout(500, tuple((0, i) for i in range(1, 500)))
+    assert len(np.unique(star.round(6), axis=0)) == 500
+    split = graphs.layout(300, tuple((i, i + 1) for i in range(149)) + tuple((i, i + 1) for i in range(150, 299)))
+    assert np.isfinite(split).all() and np.abs(split).max() == pytest.approx(1.0)
+
+
+def test_text_helpers_for_large_graphs():
+    import math
+
+    assert graphs.count_text(4000) == "4,000" and graphs.count_text(10**16 - 1) == "≈ 1.00 × 10^16"
+    assert graphs.count_text(math.factorial(1999)) == "≈ 1.66 × 10^5,732"
+    big = math.factorial(1999)
+    digits = graphs.decimal_string(big)
+    assert len(digits) == 5733 and int(digits[:4000]) == big // 10 ** 1733  # int() of ≤ 4,300 digits is allowed
+    ring = np.roll(np.arange(2000), 1)
+    text = graphs.cycle_notation(ring, 80)
+    assert len(text) < 130 and text.endswith("… (1 cycle moving 2000 nodes)")
+    assert graphs.cycle_notation(np.array([1, 0, 3, 2, 5, 4]), 12) == "(0 1) (2 3) … (3 cycles moving 6 nodes)"
+    assert graphs.cycle_notation(np.array([1, 0, 3, 2])) == "(0 1) (2 3)"
+    assert graphs.orbits_text(((0, 1), tuple(range(2, 100)))) == "{0, 1}; {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, … (98 nodes)}"
 
 
 def test_upload_validation_messages():
@@ -515,10 +549,12 @@ def test_every_figure_builder_passes_plotly_validation(monkeypatch):
         figures.graph_figure(pos, edges, groups=[0, 0, 1, 1, 2, 2], hover=list("abcdef"), selected=[1],
                              edge_styles=["normal", "missing", "extra"] * 2),
         figures.graph_figure(pos, edges, values=np.arange(6.0), labels=list("abcdef")),
+        figures.graph_figure(graphs.circular_positions(200), cycle_edges(200), groups=[0] * 200, show_labels=False),
         figures.adjacency_figure(np.eye(6), reference=np.zeros((6, 6))),
         figures.matrix_heatmap(np.random.default_rng(0).normal(size=(6, 3)), x=list("abc"), y=list("uvwxyz")),
         figures.lattice_input_figure(J, h, marked=[("h", 0, 0)]),
         figures.spins_figure(np.ones((4, 4)), show_scale=True),
+        figures.spins_figure(np.ones((32, 32))),
         figures.field_figure(np.zeros((4, 4))),
         figures.phase_diagram_figure(grid, phases, (0.0, 0.0), h=0.0),
         figures.bar_figure(["a", "b"], [1, 2], reference=1.5, colors=["#000", "#111"]),

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 def start_server(port: int, env_extra: dict | None = None) -> subprocess.Popen:
-    env = dict(os.environ, SYMPE_APP_THREADS="1", PYTHONUNBUFFERED="1", **(env_extra or {}))
+    env = {**os.environ, "SYMPE_APP_THREADS": "1", "PYTHONUNBUFFERED": "1", **(env_extra or {})}
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--global.developmentMode", "false"]

@@ -144,6 +144,45 @@ def test_lattice_painter_click_paints_a_site(page, server):
     assert "paint" in query_params(page)
 
 
+def test_lattice_lab_at_L64_renders_and_paints(page, server):
+    """The largest lattice: every panel renders (screenshot for review) and a click on the 64×64 painter paints."""
+    open_page(page, server, "lattice-lab", "L=64&K=16")
+    assert_no_exception(page)
+    assert page.locator('[data-testid="stError"]').count() == 0, page.locator('[data-testid="stError"]').all_inner_texts()
+    screenshot(page, "lattice-lab-64.png")
+    painter = page.locator(".js-plotly-plot").nth(1)
+    painter.scroll_into_view_if_needed()
+    painter.locator("g.trace.scatter").nth(2).locator("path.point").nth(64 * 10 + 20).click(force=True)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].some(m => "
+        "m.innerText.includes('Painted sites and bonds') && m.innerText.includes('1'))", timeout=60_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    assert query_params(page).get("paint", "").startswith("h:10:20:")
+
+
+def test_graph_upload_of_2000_nodes(page, server, tmp_path):
+    """A 2,000-node upload: drawn without labels, heatmaps replaced by their explanation, the pyvis view without
+    physics (screenshots for review)."""
+    open_page(page, server, "graph-lab", "source=Upload")
+    big = tmp_path / "torus.txt"
+    big.write_text("\n".join(f"{i * 50 + j} {i * 50 + (j + 1) % 50}\n{i * 50 + j} {((i + 1) % 40) * 50 + j}"
+                             for i in range(40) for j in range(50)))
+    page.locator('input[type="file"]').set_input_files(str(big))
+    page.get_by_text("is hidden above 60 nodes").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    assert page.locator('[data-testid="stError"]').count() == 0, page.locator('[data-testid="stError"]').all_inner_texts()
+    screenshot(page, "graph-lab-2000.png")
+    page.get_by_text("Draggable view (pyvis, works offline)").click()
+    page.get_by_text("Show the draggable view").click()
+    page.get_by_text("Physics is off at this size").wait_for(timeout=60_000)
+    page.frame_locator("iframe").first.locator("#mynetwork canvas").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    page.locator("iframe").first.screenshot(path=str(SCREENSHOTS / "graph-lab-2000-pyvis.png"))
+
+
 def test_graph_upload_valid_and_invalid(page, server, tmp_path):
     open_page(page, server, "graph-lab", "source=Upload")
     good = tmp_path / "prism.txt"
