@@ -23,7 +23,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from backend.canonical import canonicalize_graph
+from backend.canonical import canonicalize_graph, decimal_string
 from backend.graph_io import EXTENSIONS, GraphInputError, ParsedGraph, graph_from_networkx, parse_edge_list_text, parse_graph_bytes
 
 APP_MAX_NODES = 30  # presets, random graphs and typed edge lists
@@ -247,15 +247,6 @@ def count_text(count: int) -> str:
     if round(mantissa, 2) >= 10:
         mantissa, exponent = mantissa / 10, exponent + 1
     return f"≈ {mantissa:.2f} × 10^{exponent:,}"
-
-
-def decimal_string(count: int) -> str:
-    """The exact decimal digits of a non-negative int of any size (str() refuses more than 4,300 digits)."""
-    chunk = 4000
-    if count < 10**chunk:
-        return str(count)
-    high, low = divmod(count, 10**chunk)
-    return decimal_string(high) + str(low).zfill(chunk)
 
 
 def orbits_text(orbits: tuple[tuple[int, ...], ...], max_orbits: int = 12, max_members: int = 12) -> str:

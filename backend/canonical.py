@@ -21,6 +21,7 @@ cyclic shifts without building the orbit; ``canonicalize_lattice_exhaustive`` bu
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Sequence
@@ -44,12 +45,22 @@ __all__ = [
     "sample_inversion_kernel",
     "sample_graph_inversion_kernel",
     "random_relabelling",
+    "decimal_string",
     "uniform_below",
     "uniform_integers",
     "LatticeCanonicalForm",
     "canonicalize_lattice",
     "canonicalize_lattice_exhaustive",
 ]
+
+
+def decimal_string(count: int) -> str:
+    """The exact decimal digits of a non-negative int of any size (str() refuses more than 4,300 digits)."""
+    chunk = 4000
+    if count < 10**chunk:
+        return str(count)
+    high, low = divmod(count, 10**chunk)
+    return decimal_string(high) + str(low).zfill(chunk)
 
 
 def uniform_below(n: int, generator: torch.Generator | None = None) -> int:
@@ -251,7 +262,12 @@ class GraphCanonicalForm:
         if not self.generators:
             return 1
         graph, colours = self._bliss()
-        return int(graph.count_automorphisms(color=colours))
+        limit = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)  # igraph passes BLISS's exact count as a decimal string (n! has n·log10(n/e) digits)
+        try:
+            return int(graph.count_automorphisms(color=colours))
+        finally:
+            sys.set_int_max_str_digits(limit)
 
     @cached_property
     def orbits(self) -> list[list[int]]:
@@ -322,7 +338,7 @@ class GraphCanonicalForm:
     def to_dict(self) -> dict:
         """The JSON view shared by the CLIs: exact |Aut| as a decimal string, orbits, γ, canonical edges, generators."""
         return {
-            "automorphism_group_order": str(self.automorphism_group_order),
+            "automorphism_group_order": decimal_string(self.automorphism_group_order),
             "orbits": self.orbits,
             "canonical_order": list(self.order),
             "canonical_edges": [[k, l] for k, l, _ in self.canonical_edges],

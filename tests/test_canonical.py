@@ -854,3 +854,13 @@ def test_canonical_form_is_invariant_along_the_orbit_at_L32(kind):
         g = g[None]
         moved = canonical_image(g.act_sites(sites, odd=True), g.act_bonds(bonds))
         assert torch.equal(moved[0], reference[0]) and torch.equal(moved[1], reference[1])
+
+
+def test_group_orders_beyond_python_s_string_limit_stay_exact():
+    """|Aut| of 1,600 isolated nodes is 1600!, more than 4,300 digits (str()'s default limit): still exact."""
+    form = canonicalize_graph(1600, [])
+    expected = math.factorial(1600)
+    assert form.automorphism_group_order == expected
+    text = form.to_dict()["automorphism_group_order"]
+    assert len(text) > 4300 and expected >= 10 ** (len(text) - 1) and expected < 10 ** len(text)
+    assert int(text[:4000]) == expected // 10 ** (len(text) - 4000) and int(text[-4000:]) == expected % 10**4000
