@@ -279,3 +279,16 @@ def test_nearby_search_cannot_break_translation_symmetry_for_the_unbroken_model(
     model = _model("none")
     found = nearby_search(model, J, h, model(J, h), torch.Generator().manual_seed(0), proposals=8)
     assert (found == found[0, 0, 0]).all()
+
+
+def test_shared_bonds_are_lifted_once_with_the_same_result():
+    """K samples of one Hamiltonian share their bond term; the batch must equal the samples run one at a time."""
+    from backend.nn.lattice import P4MCNN, P4MCNNConfig
+
+    torch.manual_seed(0)
+    net = P4MCNN(P4MCNNConfig(site_in=2, bond_in=True, hidden=4, out=1, num_layers=2)).double()
+    sites = torch.randn(5, 2, 6, 6, dtype=torch.float64)
+    bonds = torch.randn(1, 2, 6, 6, dtype=torch.float64).expand(5, 2, 6, 6)
+    together = net(sites, bonds)
+    alone = torch.cat([net(sites[i : i + 1], bonds[i : i + 1]) for i in range(5)])
+    assert torch.allclose(together, alone, atol=1e-12, rtol=0)

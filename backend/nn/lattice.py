@@ -176,7 +176,9 @@ class P4MCNN(nn.Module):
                 raise ValueError("this network was built with bond inputs")
             if bonds.dim() == 4:
                 bonds = bonds.unsqueeze(1)
-            lifted = lift_bonds(bonds)  # (B, bond_channels, 2, 8, L, L)
+            if bonds.shape[0] > 1 and bool((bonds == bonds[:1]).all()):
+                bonds = bonds[:1]  # one Hamiltonian, many samples: its bond term is computed once and broadcast
+            lifted = lift_bonds(bonds)  # (B or 1, bond_channels, 2, 8, L, L)
             F = F + self.bond_lift(lifted.flatten(1, 2))
         for conv in self.blocks:
             F = F + conv(F_.silu(F))
