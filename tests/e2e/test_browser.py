@@ -90,11 +90,17 @@ def test_deep_link_on_a_fresh_server_goes_through_the_entry_script(page):
         stop_server(proc)
 
 
+def assert_no_error_box(page) -> None:
+    """No st.error on the page (Streamlit 1.67 renders it as stAlertContentError)."""
+    boxes = page.locator('[data-testid="stAlertContentError"]')
+    assert boxes.count() == 0, boxes.all_inner_texts()
+
+
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_loads_and_is_screenshotted(page, server, path):
     open_page(page, server, path)
     assert_no_exception(page)
-    assert page.locator('[data-testid="stError"]').count() == 0, page.locator('[data-testid="stError"]').all_inner_texts()
+    assert_no_error_box(page)
     screenshot(page, f"{path or 'home'}.png")
 
 
@@ -148,7 +154,7 @@ def test_lattice_lab_at_L64_renders_and_paints(page, server):
     """The largest lattice: every panel renders (screenshot for review) and a click on the 64×64 painter paints."""
     open_page(page, server, "lattice-lab", "L=64&K=16")
     assert_no_exception(page)
-    assert page.locator('[data-testid="stError"]').count() == 0, page.locator('[data-testid="stError"]').all_inner_texts()
+    assert_no_error_box(page)
     screenshot(page, "lattice-lab-64.png")
     painter = page.locator(".js-plotly-plot").nth(1)
     painter.scroll_into_view_if_needed()
@@ -172,7 +178,7 @@ def test_graph_upload_of_2000_nodes(page, server, tmp_path):
     page.get_by_text("is hidden above 60 nodes").first.wait_for(timeout=120_000)
     wait_idle(page)
     assert_no_exception(page)
-    assert page.locator('[data-testid="stError"]').count() == 0, page.locator('[data-testid="stError"]').all_inner_texts()
+    assert_no_error_box(page)
     screenshot(page, "graph-lab-2000.png")
     page.get_by_text("Draggable view (pyvis, works offline)").click()
     page.get_by_text("Show the draggable view").click()
