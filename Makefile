@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench latency load chromium clean-venv
+.PHONY: run test fuzz bench latency load chromium clean-venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -54,6 +54,14 @@ LOAD_ARGS    ?=
 
 load: $(VENV)/.test chromium
 	$(BIN)/python scripts/load_test.py --sessions $(SESSIONS) --interactions $(INTERACTIONS) $(LOAD_ARGS)
+
+# Property-based fuzzing (a few minutes): every graph reader and every CLI command on thousands of generated hostile
+# inputs under time and memory limits. Prints a table of outcomes, writes failing inputs to artifacts/fuzz-failures/
+# and fails on any. E.g. make fuzz FUZZ_ARGS="--seed 7 --cli-inputs 5000"
+FUZZ_ARGS ?=
+
+fuzz: $(VENV)/.test
+	$(BIN)/python -m tests.fuzz $(FUZZ_ARGS)
 
 # The full benchmark (minutes; run it on a quiet machine): JSON, then docs/performance.md and docs/performance.svg from it.
 bench: $(VENV)/.runtime

@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         handler: Callable = args.handler
         result = handler(args)
     except UsageError as e:
-        print(f"error: {_one_line(str(e))}", file=sys.stderr)
+        from .graph_io import one_line
+
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -124,7 +126,3 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
         sys.stdout = None
     return 0
-
-
-def _one_line(message: str) -> str:
-    return " ".join(message.split())

@@ -9,6 +9,9 @@
     --search 0                P > 0: each sample is the best of the model's own state and its states for P
                               nearby Hamiltonians, by true energy (backend.tasks.ising.nearby_search); 0 is off
 
+The work of one run, K × (P + 1) × L² lattice sites through the model, is at most ``MAX_SITES`` (64³: about
+1 GB and a few seconds); larger requests give one line on stderr and exit code 2 like every bad input.
+
 Output JSON: "spins" grids are lists of rows of ±1 (row i is the vertical index), their energies, the exact ground
 energy for constant inputs (null otherwise, with a simulated-annealing reference instead) and the sampled group
 elements (sympe only).
@@ -27,6 +30,7 @@ from ..cli import integer_option
 
 MAX_FILE_BYTES = 1_000_000
 MAX_ABS_VALUE = 1000.0
+MAX_SITES = 64**3
 
 
 class _Usage(Exception):
@@ -96,12 +100,14 @@ def _load_npy(data: bytes) -> np.ndarray:
 def read_couplings(path: str, L: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """J (2, L, L) and h (L, L) in float64 from a JSON or .npy file; raises ValueError with one-line messages."""
     p = Path(path)
-    if not p.is_file():
-        raise _Usage(f"couplings file {path!r} does not exist")
-    if p.stat().st_size > MAX_FILE_BYTES:
-        raise _Usage(f"couplings file is larger than {MAX_FILE_BYTES} bytes")
-    data = p.read_bytes()
     try:
+        if not p.exists():
+            raise _Usage(f"couplings file {path!r} does not exist")
+        if not p.is_file():
+            raise _Usage(f"couplings file {path!r} is not a regular file")
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise _Usage(f"couplings file is larger than {MAX_FILE_BYTES} bytes")
+        data = p.read_bytes()
         if p.suffix.lower() == ".npy":
             arr = _load_npy(data)
             if arr.dtype.kind not in "fiu" or arr.ndim != 3 or arr.shape[0] != 3 or arr.shape[1] != arr.shape[2]:
@@ -158,6 +164,10 @@ def run(args) -> dict:
             J, h = constant_couplings(_number("jx", args.jx), _number("jy", args.jy), _number("h", args.field), L)
             J, h = J[0], h[0]
             constant = True
+        L = h.shape[-1]
+        if samples * (search + 1) * L * L > MAX_SITES:
+            raise _Usage(f"--samples × (--search + 1) × L² must be at most {MAX_SITES:,}; with L = {L}, "
+                         f"--samples × (--search + 1) at most {MAX_SITES // (L * L)}")
         model = load_ising(args.variant)
     except _Usage as e:
         from ..cli import UsageError
@@ -168,7 +178,6 @@ def run(args) -> dict:
 
         raise UsageError(f"model ising/{args.variant} is not available: {e}") from None
 
-    L = h.shape[-1]
     if L != model.config.L:
         model = model.at_size(L)
     generator = torch.Generator().manual_seed(seed)
