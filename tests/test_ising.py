@@ -1,6 +1,7 @@
 """The Ising task: exact references, phases, annealing, and the model's joint equivariance (float64)."""
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
@@ -26,17 +27,110 @@ from backend.tasks.ising import (
 
 ALL_4x4 = torch.tensor(list(itertools.product([1.0, -1.0], repeat=16)), dtype=torch.float64).reshape(-1, 4, 4)
 
+# Constant Hamiltonians (J_x, J_y, h) with dyadic entries, so every energy below is exact in float64 and, times 4,
+# an integer. GENERIC ones lie inside a phase; BOUNDARY ones sit exactly where phases tie, and there ground states
+# that are not 2-periodic exist (their number is in the comment, from the row transfer matrix at L = 8).
+GENERIC = [
+    (-1.0, -1.0, 0.0),  # antiferromagnet: the two checkerboards
+    (1.0, 1.0, 0.0),  # ferromagnet: all up, all down
+    (1.0, 0.5, 0.25),  # ferromagnet in a field: all up
+    (1.0, -1.0, 0.0),  # rows alternate
+    (-1.0, 1.0, 0.5),  # columns alternate
+    (-0.5, -0.5, 3.0),  # field-polarized
+    (-1.0, -1.0, 1.5),  # antiferromagnet in a field
+    (0.75, -0.25, -1.25),  # field-polarized, all down
+    (0.0, 0.0, 0.5),  # no couplings: all up
+]
+BOUNDARY = [
+    (-1.0, 0.0, 0.25),  # J_y = 0: every state whose rows alternate (2^8 at L = 8), not only the 4 two-periodic ones
+    (-0.5, -0.5, 2.0),  # checkerboards, the polarized state and the 3:1 states tie
+    (1.0, -1.0, 2.0),  # rows alternate or all up: constant rows with no two adjacent down rows (47 at L = 8)
+]
 
-def test_exact_ground_energy_matches_brute_force_on_4x4():
+
+@pytest.mark.parametrize("params", GENERIC + BOUNDARY + [(0.0, 0.0, 0.0)])
+def test_exact_ground_agrees_with_brute_force_over_all_4x4_states_both_ways(params):
+    """Against all 2^16 states of the 4×4 torus: the reference energy is the brute-force minimum; every state the
+    reference flags is a brute-force minimiser and every brute-force minimiser that is 2-periodic is flagged (so the
+    flags are exactly the 2-periodic ground states); and inside a phase there is no other ground state at all, so
+    the flagged states are all the ground states. On a boundary only the first three hold (more states tie)."""
+    J, h = constant_couplings(*params, 4)
+    ex = exact_ground(J, h)
+    energies = energy(J[0], h[0], ALL_4x4)
+    minimum = energies.min()
+    assert ex.energy[0] == minimum  # dyadic inputs: exact
+    ground = {tuple(s.flatten().tolist()) for s in ALL_4x4[energies == minimum]}
+    flagged = {tuple(s.flatten().tolist()) for s in ex.states[0][ex.is_ground[0]]}
+    periodic = {tuple(s.flatten().tolist()) for s in ex.states[0]}
+    assert len(periodic) == 16
+    assert flagged <= ground
+    assert ground & periodic == flagged
+    if params in GENERIC:
+        assert ground == flagged
+    else:
+        assert len(ground) > len(flagged)
+
+
+def test_exact_ground_agrees_with_brute_force_on_random_4x4_hamiltonians():
+    """The same two directions for 24 Hamiltonians of the training law (continuous couplings, so no exact ties):
+    energy equal to the brute-force minimum, and the flagged states are exactly the brute-force minimisers."""
     J, h = sample_constant_hamiltonians(24, 4, torch.Generator().manual_seed(0))
     ex = exact_ground(J, h)
     for b in range(len(J)):
         energies = energy(J[b], h[b], ALL_4x4)
         assert torch.isclose(energies.min(), ex.energy[b], atol=1e-12)
-        # every brute-force ground state that is 2-periodic is flagged as a ground state
-        ground = ALL_4x4[(energies - energies.min()).abs() < 1e-9]
-        periodic = ex.states[b][ex.is_ground[b]]
-        assert all(any(torch.equal(p, g) for g in ground) for p in periodic)
+        ground = {tuple(s.flatten().tolist()) for s in ALL_4x4[(energies - energies.min()).abs() < 1e-9]}
+        flagged = {tuple(s.flatten().tolist()) for s in ex.states[b][ex.is_ground[b]]}
+        assert ground == flagged
+
+
+def _row_transfer_ground(L: int, jx4: int, jy4: int, h4: int) -> tuple[int, int]:
+    """(4 × ground energy, number of ground states) of the constant Hamiltonian 4·(J_x, J_y, h) = (jx4, jy4, h4)
+    (integers) on the L×L torus, by a row transfer matrix in the (min, +) semiring: rows r in {±1}^L, T[r, r'] =
+    E_row(r) + E_between(r, r') with E_row(r) = -jx4 Σ_j r_j r_(j+1) - h4 Σ_j r_j and E_between = -jy4 r·r'. A
+    state is a closed walk r_0 → r_1 → … → r_(L-1) → r_0, its energy the sum of the L entries, so the ground
+    energy is min_r (T^L)[r, r]; each entry also carries how many walks reach its minimum, so the trace counts
+    the ground states. Exact integer arithmetic; T^L by repeated squaring (L a power of 2)."""
+    rows = np.array(list(itertools.product([1, -1], repeat=L)), dtype=np.int64)
+    within = -(jx4 * (rows * np.roll(rows, -1, 1)).sum(1) + h4 * rows.sum(1))
+    T = within[:, None] - jy4 * (rows @ rows.T)
+    C = np.ones_like(T)
+    steps = 1
+    while steps < L:
+        out, cnt = np.empty_like(T), np.empty_like(C)
+        for s in range(0, len(T), 16):  # (min, +) product T·T, 16 rows at a time
+            S = T[s : s + 16, :, None] + T[None, :, :]
+            best = S.min(1)
+            out[s : s + 16] = best
+            cnt[s : s + 16] = ((S == best[:, None, :]) * (C[s : s + 16, :, None] * C[None, :, :])).sum(1)
+        T, C, steps = out, cnt, 2 * steps
+    assert steps == L
+    diagonal = np.diagonal(T)
+    return int(diagonal.min()), int(np.diagonal(C)[diagonal == diagonal.min()].sum())
+
+
+@pytest.mark.parametrize("params", GENERIC + BOUNDARY)
+def test_exact_ground_at_L8_against_a_row_transfer_matrix(params):
+    """L = 8 (2^64 states) by an independent method, the (min, +) row transfer matrix over the 256 row states with
+    exact integers: the reference energy is the true ground energy; a 2-periodic state is flagged exactly when its
+    energy, summed row by row, is that minimum; and inside a phase the flagged states are all the ground states
+    (their number equals the transfer matrix's count), while on a boundary the count is larger."""
+    L = 8
+    J, h = constant_couplings(*params, L)
+    ex = exact_ground(J, h)
+    jx4, jy4, h4 = (int(4 * p) for p in params)
+    assert (jx4, jy4, h4) == tuple(4 * p for p in params)
+    minimum4, count = _row_transfer_ground(L, jx4, jy4, h4)
+    assert 4 * float(ex.energy[0]) == minimum4
+    for state, flagged in zip(ex.states[0].long().numpy(), ex.is_ground[0].tolist()):
+        e4 = sum(-jx4 * int((r * np.roll(r, -1)).sum()) - h4 * int(r.sum()) - jy4 * int(r @ state[(i + 1) % L])
+                 for i, r in enumerate(state))
+        assert e4 >= minimum4 and flagged == (e4 == minimum4)
+    flagged_count = int(ex.is_ground[0].sum())
+    if params in GENERIC:
+        assert count == flagged_count
+    else:
+        assert count > flagged_count
 
 
 @pytest.mark.parametrize(
