@@ -23,6 +23,12 @@ Lattice group
     Batched elements broadcast against the batch dimensions of a field, right-aligned as in numpy.
     Group-channel features of a group CNN have shape (..., C, 8, L, L) and are functions on p4m:
     F(k, p) is the value at the element (R_k, p); (g·F)(k, p) = F(k_g⁻¹ k, g⁻¹ p).
+
+Orthogonal group O(3)
+    An element is a 3×3 orthogonal matrix R (det ±1: rotations and rotoreflections), acting on points about the
+    origin by p ↦ R p. A point cloud x of shape (..., n, 3) holds one point per row, so (g·x) = x Rᵀ; vectors
+    attached to points (displacements) transform the same way and scalars are invariant. Composition
+    (R1∘R2) = R1 R2 (apply R2 first); the inverse is Rᵀ.
 """
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ __all__ = [
     "D4_MATRICES",
     "D4_MUL",
     "D4_INV",
+    "O3Element",
 ]
 
 
@@ -319,3 +326,62 @@ def _enumerate(L: int, spin_flip: bool) -> LatticeElement:
     rows = list(itertools.product(signs, range(8), range(L), range(L)))
     t = torch.tensor(rows, dtype=torch.long)
     return LatticeElement(L, t[:, 1].contiguous(), t[:, 2:4].contiguous(), t[:, 0].contiguous())
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The orthogonal group O(3)
+
+
+@dataclass(frozen=True)
+class O3Element:
+    """A (batch of) element(s) of O(3) as orthogonal matrices; R sends the point p to R p.
+
+    Shapes:
+        matrix: (*batch, 3, 3) floating
+    """
+
+    matrix: torch.Tensor
+
+    def __post_init__(self):
+        if self.matrix.shape[-2:] != (3, 3) or not self.matrix.is_floating_point():
+            raise ValueError(f"an O(3) element is a floating (..., 3, 3) matrix, got {tuple(self.matrix.shape)} "
+                             f"{self.matrix.dtype}")
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        return self.matrix.shape[:-2]
+
+    @staticmethod
+    def identity(batch: tuple[int, ...] = (), dtype=torch.float64) -> "O3Element":
+        return O3Element(torch.eye(3, dtype=dtype).expand(*batch, 3, 3).clone())
+
+    @staticmethod
+    def random(batch: tuple[int, ...] = (), generator: torch.Generator | None = None, dtype=torch.float64,
+               proper: bool = False) -> "O3Element":
+        """Haar-random elements of O(3) (or SO(3) with ``proper``): the Q of a QR decomposition of a Gaussian
+        matrix, its columns' signs fixed by R's diagonal (Mezzadri 2007), which is Haar on O(3); a proper draw
+        then flips the first column where det = −1 (Haar on SO(3))."""
+        a = torch.randn(*batch, 3, 3, generator=generator, dtype=dtype)
+        q, r = torch.linalg.qr(a)
+        q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
+        if proper:
+            q = q.clone()
+            q[..., :, 0] *= torch.linalg.det(q).unsqueeze(-1)
+        return O3Element(q)
+
+    def compose(self, other: "O3Element") -> "O3Element":
+        """self∘other: apply ``other`` first."""
+        return O3Element(self.matrix @ other.matrix)
+
+    def inverse(self) -> "O3Element":
+        return O3Element(self.matrix.transpose(-1, -2))
+
+    def __getitem__(self, idx) -> "O3Element":
+        return O3Element(self.matrix[idx])
+
+    def det(self) -> torch.Tensor:
+        return torch.linalg.det(self.matrix)
+
+    def act_points(self, x: torch.Tensor) -> torch.Tensor:
+        """g·x for points (or vectors) x of shape (*batch, n, 3): row i becomes R x_i."""
+        return x @ self.matrix.transpose(-1, -2).to(x.dtype)
