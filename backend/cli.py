@@ -5,6 +5,7 @@ Commands (JSON on stdout; any bad input gives one line on stderr and exit code 2
     canon graph PATH [--format F] [--samples K] [--seed S] [--max-nodes N]
     predict ising --jx X --jy Y --h H [--L 8] [--variant sympe] [--samples K] [--seed S] [--couplings FILE]
     predict graph-ae --graph PATH [--format F] [--variant sympe] [--samples K] [--seed S]
+    predict point-cloud --points FILE [--format F] [--variant sympe] [--samples K] [--seed S] [--tol T]
     sample qm9 [--variant sympe] [--num N] [--steps T] [--seed S] [--trajectory]
     bench [--quick] [--repeats R] [--json]
 """
@@ -88,9 +89,11 @@ def _build_parser() -> _Parser:
     predict = sub.add_parser("predict", help="run a pretrained model")
     predict_sub = predict.add_subparsers(dest="task", required=True, parser_class=_Parser)
     from .tasks import graph_ae_cli, ising_cli, qm9_cli
+    from .tasks.pointcloud import cli as pointcloud_cli
 
     ising_cli.add_parser(predict_sub)
     graph_ae_cli.add_parser(predict_sub)
+    pointcloud_cli.add_parser(predict_sub)
 
     sample = sub.add_parser("sample", help="generate with a pretrained generative model")
     sample_sub = sample.add_subparsers(dest="task", required=True, parser_class=_Parser)

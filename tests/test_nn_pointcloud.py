@@ -10,13 +10,26 @@ import torch
 
 from backend.equivariance import equivariance_error
 from backend.groups import O3Element
-from backend.nn.pointcloud import PointCloudEGNN, PointCloudEGNNConfig
+from backend.nn.pointcloud import FrameEncoding, PointCloudEGNN, PointCloudEGNNConfig
 from backend.pointcloud import canonicalize_point_cloud
 
 
-def model(encoding_dim: int, seed: int = 0) -> PointCloudEGNN:
+class FrameEncoded(torch.nn.Module):
+    """The backbone fed the frame encoding (or nothing when encoding_dim = 0)."""
+
+    def __init__(self, encoding_dim: int):
+        super().__init__()
+        self.encoding = FrameEncoding(encoding_dim) if encoding_dim else None
+        self.net = PointCloudEGNN(PointCloudEGNNConfig(num_types=3, hidden=16, num_layers=2, feature_dim=encoding_dim))
+
+    def forward(self, points, types, mask, frames=None):
+        features = None if self.encoding is None else self.encoding(points, frames, mask)
+        return self.net(points, types, mask, features)
+
+
+def model(encoding_dim: int, seed: int = 0) -> FrameEncoded:
     torch.manual_seed(seed)
-    return PointCloudEGNN(PointCloudEGNNConfig(num_types=3, hidden=16, num_layers=2, encoding_dim=encoding_dim)).double().eval()
+    return FrameEncoded(encoding_dim).double().eval()
 
 
 def square() -> torch.Tensor:
@@ -97,6 +110,7 @@ def test_kernel_draws_give_outputs_related_by_the_stabilizer():
         assert torch.allclose(moved[perm], base @ r.T, atol=1e-12)
 
 
-def test_a_model_with_an_encoding_needs_frames():
-    with pytest.raises(ValueError, match="frames"):
-        model(4)(square()[None], torch.zeros(1, 4, dtype=torch.long), torch.ones(1, 4, dtype=torch.bool))
+def test_a_network_with_extra_features_refuses_a_call_without_them():
+    net = PointCloudEGNN(PointCloudEGNNConfig(feature_dim=4))
+    with pytest.raises(ValueError, match="4 extra features"):
+        net(square()[None].float(), torch.zeros(1, 4, dtype=torch.long), torch.ones(1, 4, dtype=torch.bool))

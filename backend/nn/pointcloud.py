@@ -9,10 +9,10 @@ Conventions (those of ``backend.pointcloud`` and ``backend.groups.O3Element``): 
 
 and g ∈ O(3) acts by points ↦ points Rᵀ and frames ↦ R h. The frame encoding of point i is
 v(hᵀ(x_i − x̄)), a learned function of the point's coordinates in the sampled frame, which is invariant under
-(x, h) ↦ (g·x, g h); fed as node features to an EGNN, the displacement field it outputs is equivariant:
+(x, h) ↦ (g·x, g h); fed as node features to the EGNN, the displacement field it outputs is equivariant:
 f(g·x, g h) = g·f(x, h). With h drawn from the inversion kernel, the model is equivariant in distribution, and
-each draw may break the input's symmetry. Without an encoding (``encoding_dim = 0``) the network is the
-equivariant baseline: its output on a symmetric cloud is exactly as symmetric as the cloud.
+each draw may break the input's symmetry. Without extra features the network is the equivariant baseline: its
+output on a symmetric cloud is exactly as symmetric as the cloud.
 """
 from __future__ import annotations
 
@@ -53,21 +53,21 @@ class FrameEncoding(nn.Module):
 
 @dataclass
 class PointCloudEGNNConfig:
-    num_types: int = 4
+    num_types: int = 1
     hidden: int = 64
     num_layers: int = 4
-    encoding_dim: int = 16  # 0: no frame encoding (the equivariant baseline)
+    feature_dim: int = 0  # extra invariant node features (an encoding); 0 for the equivariant baseline
 
 
 class PointCloudEGNN(nn.Module):
     """A displacement field d (one vector per point) from an EGNN over all pairs of real points.
 
-    Node features are a type embedding and, when ``encoding_dim > 0``, the frame encoding; the EGNN's coordinate
-    stream starts at the centred points and d = c_out − c_in.
+    Node features are a type embedding and, when ``feature_dim > 0``, extra invariant features (a frame encoding,
+    or noise); the EGNN's coordinate stream starts at the centred points and d = c_out − c_in.
 
     Shapes:
         - **points**: (B, n, 3), **types**: (B, n) long, **mask**: (B, n) bool
-        - **frames**: (B, 3, 3), required when ``encoding_dim > 0``
+        - **features**: (B, n, feature_dim), required when ``feature_dim > 0``
         - **output**: (B, n, 3), zero on padded points
     """
 
@@ -75,16 +75,15 @@ class PointCloudEGNN(nn.Module):
         super().__init__()
         self.config = config
         self.type_embedding = nn.Embedding(config.num_types, config.hidden)
-        self.encoding = FrameEncoding(config.encoding_dim) if config.encoding_dim else None
-        self.egnn = EGNN(config.hidden + config.encoding_dim, config.hidden, 1, config.num_layers, coord_dim=3)
+        self.egnn = EGNN(config.hidden + config.feature_dim, config.hidden, 1, config.num_layers, coord_dim=3)
 
-    def forward(self, points: Tensor, types: Tensor, mask: Tensor, frames: Tensor | None = None) -> Tensor:
-        features = self.type_embedding(types).to(points.dtype)
-        if self.encoding is not None:
-            if frames is None:
-                raise ValueError("this model has a frame encoding: pass frames (B, 3, 3)")
-            features = torch.cat([features, self.encoding(points, frames, mask)], dim=-1)
+    def forward(self, points: Tensor, types: Tensor, mask: Tensor, features: Tensor | None = None) -> Tensor:
+        node = self.type_embedding(types).to(points.dtype)
+        if self.config.feature_dim:
+            if features is None or features.shape[-1] != self.config.feature_dim:
+                raise ValueError(f"this network takes {self.config.feature_dim} extra features per point")
+            node = torch.cat([node, features.to(points.dtype)], dim=-1)
         start = centred(points, mask)
         adjacency = torch.zeros(*mask.shape, mask.shape[-1], dtype=points.dtype, device=points.device)
-        _, coords = self.egnn(features, adjacency, mask, start)
+        _, coords = self.egnn(node, adjacency, mask, start)
         return coords - start

@@ -1,13 +1,16 @@
 """What the training entry points share: the git-ignored runs/ folder for their logs, shipping a trained model with
-its manifest record, and the command-line runner that records the exact argv (so the manifest's command
-reproduces the run)."""
+its manifest record, the command-line runner that records the exact argv (so the manifest's command reproduces
+the run), and command-line options generated from config dataclasses (so the flags cannot drift from the config).
+"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import typing
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -45,3 +48,26 @@ def ship(model: torch.nn.Module, key: str, record: dict, save: bool = True, root
     entry = save_checkpoint(model, key, record, root)
     print(json.dumps({k: entry[k] for k in ("file", "sha256", "small_eval")}, indent=2))
     return entry
+
+
+def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
+    """One option per field of a config dataclass: ``--field-name`` with the field's type and default. Field
+    metadata may give ``help`` and ``choices``; bool fields become ``--name/--no-name``; ``X | None`` fields take X."""
+    hints = typing.get_type_hints(config_class)
+    for f in dataclasses.fields(config_class):
+        kind = hints[f.name]
+        args = [t for t in typing.get_args(kind) if t is not type(None)]
+        if args:
+            kind = args[0]
+        option = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        extra: dict[str, Any] = {"help": f.metadata.get("help"), "default": default}
+        if kind is bool:
+            parser.add_argument(option, action=argparse.BooleanOptionalAction, **extra)
+        else:
+            parser.add_argument(option, type=kind, choices=f.metadata.get("choices"), **extra)
+
+
+def config_from_args(config_class: type, args: argparse.Namespace):
+    """The config dataclass filled from the options ``add_config_options`` made."""
+    return config_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)})

@@ -1,0 +1,78 @@
+"""The distortion model: an EGNN displacement network fed one of four encodings.
+
+Variants (g ∈ O(3) acts on the input cloud x):
+    ``none``:  no extra features; equivariant, so on a symmetric x its displacement field keeps every symmetry.
+    ``noise``: i.i.d. N(0, 1) features per point; equivariant in distribution (the noise's law is invariant).
+    ``sympe``: the frame encoding v(hᵀ(x_i − x̄)) with h = γ(x) t drawn from the inversion kernel
+               (backend.pointcloud); equivariant in distribution: f(g·x, g h) = g·f(x, h).
+    ``fixed``: the same encoding with h = identity (the input's own axes); breaks symmetry, not equivariant.
+
+Shapes: points (B, n, 3), mask (B, n) bool; output displacements (B, n, 3), zero on padded points.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from ...groups import O3Element
+from ...nn.pointcloud import FrameEncoding, PointCloudEGNN, PointCloudEGNNConfig
+from ...pointcloud import PointCloudCanonicalForm, canonicalize_point_cloud
+
+__all__ = ["VARIANTS", "PointCloudConfig", "DistortionModel", "canonical_forms"]
+
+VARIANTS = ("none", "noise", "sympe", "fixed")
+
+
+@dataclass
+class PointCloudConfig:
+    variant: str = field(default="sympe", metadata={"choices": VARIANTS, "help": "the encoding (see the module docstring)"})
+    hidden: int = field(default=64, metadata={"help": "EGNN width"})
+    num_layers: int = field(default=4, metadata={"help": "EGNN layers"})
+    encoding_dim: int = field(default=16, metadata={"help": "features per point of the noise or frame encoding"})
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def canonical_forms(points: Tensor, mask: Tensor) -> list[PointCloudCanonicalForm]:
+    """One canonical form per cloud of a padded batch (its real points only)."""
+    return [canonicalize_point_cloud(p[m]) for p, m in zip(points, mask)]
+
+
+class DistortionModel(nn.Module):
+    def __init__(self, config: PointCloudConfig):
+        super().__init__()
+        self.config = config
+        width = 0 if config.variant == "none" else config.encoding_dim
+        self.encoding = FrameEncoding(width) if config.variant in ("sympe", "fixed") else None
+        self.backbone = PointCloudEGNN(PointCloudEGNNConfig(num_types=1, hidden=config.hidden,
+                                                            num_layers=config.num_layers, feature_dim=width))
+
+    def frames(self, points: Tensor, mask: Tensor, generator: torch.Generator | None = None,
+               forms: list[PointCloudCanonicalForm] | None = None) -> Tensor | None:
+        """The frames h the encoding uses: kernel draws for ``sympe`` (from ``forms`` when given), the identity for
+        ``fixed``, None otherwise. Shape (B, 3, 3)."""
+        if self.config.variant == "fixed":
+            return O3Element.identity((len(points),)).matrix
+        if self.config.variant != "sympe":
+            return None
+        forms = canonical_forms(points, mask) if forms is None else forms
+        return torch.cat([f.sample(1, generator).matrix for f in forms])
+
+    def forward(self, points: Tensor, mask: Tensor, generator: torch.Generator | None = None,
+                frames: Tensor | None = None, forms: list[PointCloudCanonicalForm] | None = None) -> Tensor:
+        """Displacements for a padded batch. ``frames`` fixes h (tests, the app); otherwise it is drawn."""
+        types = torch.zeros(mask.shape, dtype=torch.long, device=points.device)
+        features = None
+        if self.config.variant == "noise":
+            features = torch.randn(*mask.shape, self.config.encoding_dim, generator=generator, dtype=points.dtype).to(points.device)
+        elif self.encoding is not None:
+            h = self.frames(points, mask, generator, forms) if frames is None else frames
+            features = self.encoding(points, h.to(points), mask)
+        return self.backbone(points, types, mask, features)
