@@ -18,30 +18,16 @@ from typing import Callable
 
 import torch
 
-__all__ = ["main", "UsageError", "integer_option", "bounded"]
+from .canonical import canonicalize_graph
+from .graph_io import GraphInputError, load_graph, one_line
+from .options import UsageError, bounded
+from .tasks import graph_ae_cli, ising_cli, qm9_cli
+from .tasks.pointcloud import cli as pointcloud_cli
+
+__all__ = ["main"]
 
 MAX_NODES = 20_000  # the largest graph `canon graph` accepts (--max-nodes)
 MAX_SAMPLE_ENTRIES = 10_000_000  # samples × nodes printed by `canon graph`
-
-
-class UsageError(Exception):
-    """Bad input from the user: reported as one line on stderr with exit code 2."""
-
-
-def integer_option(name: str, text: str, low: int, high: int) -> int:
-    """An integer command-line value in [low, high]; anything else is a UsageError naming the option."""
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise UsageError(f"--{name} must be an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise UsageError(f"--{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def bounded(name: str, low: int, high: int) -> Callable[[str], int]:
-    """An argparse ``type=`` for an integer option in [low, high]."""
-    return lambda text: integer_option(name, text, low, high)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,9 +36,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _canon_graph(args) -> dict:
-    from .canonical import canonicalize_graph
-    from .graph_io import GraphInputError, load_graph
-
     try:
         graph = load_graph(args.path, args.format, max_nodes=args.max_nodes)
     except GraphInputError as e:
@@ -88,9 +71,6 @@ def _build_parser() -> _Parser:
 
     predict = sub.add_parser("predict", help="run a pretrained model")
     predict_sub = predict.add_subparsers(dest="task", required=True, parser_class=_Parser)
-    from .tasks import graph_ae_cli, ising_cli, qm9_cli
-    from .tasks.pointcloud import cli as pointcloud_cli
-
     ising_cli.add_parser(predict_sub)
     graph_ae_cli.add_parser(predict_sub)
     pointcloud_cli.add_parser(predict_sub)
@@ -115,8 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         handler: Callable = args.handler
         result = handler(args)
     except UsageError as e:
-        from .graph_io import one_line
-
         print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

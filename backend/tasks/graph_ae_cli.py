@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from ..cli import integer_option
+from ..options import UsageError, integer_option
 
 MAX_SAMPLES = 100
 
@@ -47,7 +47,6 @@ def _node_limit(variant: str) -> int:
 def run(args) -> dict:
     from ..canonical import canonicalize_graph
     from ..checkpoints import CheckpointError
-    from ..cli import UsageError
     from ..graph_io import GraphInputError, load_graph
     from .graph_ae import GraphSet, aggregate, load_graph_ae, reconstruction_counts, sympe_elements
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..cli import integer_option
+from ..options import UsageError, integer_option
 
 MAX_FILE_BYTES = 1_000_000
 MAX_ABS_VALUE = 1000.0
@@ -170,11 +170,9 @@ def run(args) -> dict:
                          f"--samples × (--search + 1) at most {MAX_SITES // (L * L)}")
         model = load_ising(args.variant)
     except _Usage as e:
-        from ..cli import UsageError
 
         raise UsageError(str(e)) from None
     except CheckpointError as e:
-        from ..cli import UsageError
 
         raise UsageError(f"model ising/{args.variant} is not available: {e}") from None
 

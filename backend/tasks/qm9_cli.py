@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ..cli import integer_option
+from ..options import UsageError, integer_option
 
 MAX_NUM, MAX_TRAJECTORY_NUM = 1000, 16
 
@@ -32,7 +32,6 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> dict:
     from ..checkpoints import CheckpointError
-    from ..cli import UsageError
     from .qm9_data import ATOM_TYPES, dense_to_graph, graph_to_smiles
     from .qm9_diffusion import load_qm9_model, sample_molecules
 

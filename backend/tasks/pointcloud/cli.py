@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from ...checkpoints import CheckpointError
-from ...cli import UsageError, bounded
+from ...options import UsageError, bounded
 from ...pointcloud import DEFAULT_TOL, PointCloudError, canonicalize_point_cloud
 from ...pointcloud_io import FORMATS, PointCloudInputError, load_point_cloud
 from .evaluate import load_pointcloud_model
