@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Callable
 
@@ -31,6 +32,15 @@ MAX_SAMPLE_ENTRIES = 10_000_000  # samples × nodes printed by `canon graph`
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors, and negative numbers in any float notation (``--jx -1e-05``) read as values:
+    argparse's own test for a negative number accepts only plain decimals."""
+
+    NEGATIVE_NUMBER = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^-(?:inf|nan)$", re.IGNORECASE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = self.NEGATIVE_NUMBER
+
     def error(self, message: str):  # one line, exit code 2, no usage dump
         raise UsageError(f"{self.prog}: {message}")
 

@@ -120,3 +120,14 @@ def test_module_entry_point_runs(tmp_path):
     assert proc.returncode == 0 and json.loads(proc.stdout)["automorphism_group_order"] == "2"
     proc = subprocess.run([sys.executable, "-m", "backend", "canon", "graph", str(tmp_path / "nope.txt")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, value", [("-1e-05", -1e-05), ("-.5", -0.5), ("-2", -2.0), ("-1E+1", -10.0), ("-0.25", -0.25)])
+def test_negative_numbers_in_any_notation_are_values_not_options(capsys, text, value):
+    assert main(["predict", "ising", "--jx", text, "--jy", "1", "--h", "0", "--L", "4"]) == 0
+    assert json.loads(capsys.readouterr().out)["input"]["jx"] == value
+
+
+def test_an_unknown_dash_word_is_still_an_unknown_option(capsys):
+    assert main(["predict", "ising", "--jx", "-x", "--jy", "1", "--h", "0"]) == 2
+    assert "--jx" in capsys.readouterr().err
