@@ -168,8 +168,8 @@ def test_every_variant_runs_on_a_padded_batch_with_zero_output_on_padding():
 
 
 def test_the_trainer_ships_a_model_that_loads_and_its_options_come_from_the_configs(tmp_path):
-    args = ["--variant", "sympe", "--steps", "3", "--batch", "4", "--num-train", "16", "--hidden", "8", "--num-layers", "1",
-            "--encoding-dim", "4", "--out", str(tmp_path), "--log", str(tmp_path / "log.jsonl")]
+    args = ["--variant", "sympe", "--steps", "3", "--batch", "4", "--hidden", "8", "--num-layers", "1",
+            "--encoding-dim", "4", "--out", str(tmp_path), "--log-file", str(tmp_path / "log.jsonl")]
     assert train_module.main(args) == 0
     entry = read_manifest(tmp_path / "manifest.json")["pointcloud/sympe"]
     assert entry["command"].endswith(" ".join(args)) and entry["config"]["hidden"] == 8
@@ -177,7 +177,8 @@ def test_the_trainer_ships_a_model_that_loads_and_its_options_come_from_the_conf
     model = load_pointcloud_model("sympe", root=tmp_path)
     assert model.config == PointCloudConfig(variant="sympe", hidden=8, num_layers=1, encoding_dim=4)
     options = {a.dest for a in train_module.build_parser()._actions}
-    assert {"variant", "hidden", "num_layers", "encoding_dim", "steps", "seed", "device", "threads", "out", "log", "ship"} <= options
+    assert {"variant", "hidden", "num_layers", "encoding_dim", "steps", "batch", "lr", "clip", "shards", "seed", "device",
+            "threads", "out", "log_file", "ship"} <= options
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -10,16 +10,12 @@ probabilities of one ``none`` reconstruction of C_n, which theory says is zero).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
-import time
 
 import networkx as nx
 import torch
 
-from ..checkpoints import MANIFEST, read_manifest
+from .evaluation import evaluation_main
 from .graph_ae import (
     DATASETS,
     VARIANTS,
@@ -172,39 +168,12 @@ def markdown_table(all_results: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m backend.tasks.graph_ae_eval", description="Evaluate the shipped graph autoencoders")
-    p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
-    p.add_argument("--samples", type=int, default=5, help="passes per graph for noise and sympe")
-    p.add_argument("--quick", action="store_true", help="100 graphs per generated test set (smoke run)")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--json", default=None, help="also write all results to this JSON file")
-    p.add_argument("--write-manifest", action="store_true", help="store the metrics in pretrained/manifest.json")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    torch.set_num_threads(args.threads)
-    manifest = read_manifest()
-    results = {}
-    for variant in args.variants:
-        if f"graph_ae/{variant}" not in manifest:
-            print(f"skipping {variant}: not shipped", file=sys.stderr)
-            continue
-        start = time.perf_counter()
-        results[variant] = evaluate(load_graph_ae(variant), samples=args.samples, quick=args.quick)
-        print(f"{variant}: evaluated in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    if not results:
-        print("no shipped graph_ae variants", file=sys.stderr)
-        return 1
-    print(markdown_table(results))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-    if args.write_manifest and not args.quick:
-        manifest = read_manifest()
-        for variant, r in results.items():
-            manifest[f"graph_ae/{variant}"]["metrics"] = r
-            manifest[f"graph_ae/{variant}"]["metrics_command"] = (
-                f"python -m backend.tasks.graph_ae_eval --samples {args.samples} --write-manifest")
-        MANIFEST.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
-    return 0
+    return evaluation_main(
+        "backend.tasks.graph_ae_eval", "graph_ae", VARIANTS,
+        lambda variant, args: evaluate(load_graph_ae(variant), samples=args.samples, quick=args.quick),
+        markdown_table, argv, description="Evaluate the shipped graph autoencoders",
+        add_options=lambda p: p.add_argument("--samples", type=int, default=5, help="passes per graph for noise and sympe"),
+    )
 
 
 if __name__ == "__main__":

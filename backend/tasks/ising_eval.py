@@ -17,9 +17,7 @@ Metrics (all sampled with fixed seeds, so one run reproduces them):
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,7 +25,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoints import MANIFEST, PRETRAINED, load_model, read_manifest, update_manifest
+from ..checkpoints import PRETRAINED, load_model
+from .evaluation import evaluation_main
 from .ising import (
     PHASES,
     VARIANTS,
@@ -290,29 +289,10 @@ def markdown_table(all_results: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m backend.tasks.ising_eval", description="Evaluate the shipped Ising variants")
-    p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
-    p.add_argument("--quick", action="store_true", help="smaller evaluation sets (for a smoke run)")
-    p.add_argument("--write-manifest", action="store_true", help="store the metrics in pretrained/manifest.json")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
-    manifest = read_manifest()
-    results = {}
-    for variant in args.variants:
-        if f"ising/{variant}" not in manifest:
-            print(f"skipping {variant}: not shipped", file=sys.stderr)
-            continue
-        results[variant] = evaluate(load_ising(variant), quick=args.quick)
-        print(f"{variant}: {json.dumps(results[variant]['constant']['per_phase'])}", file=sys.stderr)
-    print(markdown_table(results))
-    if args.write_manifest and not args.quick:
-        def store(manifest: dict) -> None:
-            for variant, r in results.items():
-                manifest[f"ising/{variant}"]["metrics"] = r
-                manifest[f"ising/{variant}"]["metrics_command"] = "python -m backend.tasks.ising_eval --write-manifest"
-
-        update_manifest(store, MANIFEST)
-    return 0
+    return evaluation_main(
+        "backend.tasks.ising_eval", "ising", VARIANTS, lambda variant, args: evaluate(load_ising(variant), quick=args.quick),
+        markdown_table, argv, description="Evaluate the shipped Ising variants", threads=max(torch.get_num_threads(), 1),
+    )
 
 
 if __name__ == "__main__":

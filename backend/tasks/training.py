@@ -15,6 +15,7 @@ from typing import Any, Callable
 import torch
 
 from ..checkpoints import PRETRAINED, save_checkpoint
+from ..options import UsageError
 
 RUNS = Path(__file__).resolve().parents[2] / "runs"
 
@@ -31,11 +32,17 @@ def log_label(path: Path) -> str:
 
 
 def run(build_parser: Callable[[], argparse.ArgumentParser], train: Callable, argv: list[str] | None = None) -> int:
-    """Parse ``argv`` (default: the process arguments), keep it on ``args.argv`` and train."""
+    """Parse ``argv`` (default: the process arguments), keep it on ``args.argv`` and train. A UsageError (options
+    that do not fit together) is one line on stderr and exit code 2."""
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     args.argv = argv
-    train(args)
+    try:
+        train(args)
+    except UsageError as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -8,14 +8,10 @@ the first 256 shapes of the ``val`` split with one draw each.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import time
-
 import torch
 
-from ...checkpoints import PRETRAINED, load_model, read_manifest, update_manifest
+from ...checkpoints import PRETRAINED, load_model
+from ..evaluation import evaluation_main
 from .data import Batch, Shape, collate, make_split
 from .metrics import coverage_tv, hits, uniform_tv_reference
 from .model import VARIANTS, DistortionModel, PointCloudConfig, canonical_forms
@@ -88,40 +84,12 @@ def markdown_table(results: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m backend.tasks.pointcloud.evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
-    p.add_argument("--samples", type=int, default=32, help="draws per shape")
-    p.add_argument("--quick", action="store_true", help="the first 64 test shapes (smoke run)")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--json", default=None, help="also write all results to this JSON file")
-    p.add_argument("--write-manifest", action="store_true", help="store the metrics in pretrained/manifest.json")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    torch.set_num_threads(args.threads)
-    shipped = read_manifest()
-    results = {}
-    for variant in args.variants:
-        if f"pointcloud/{variant}" not in shipped:
-            print(f"skipping {variant}: not shipped", file=sys.stderr)
-            continue
-        start = time.perf_counter()
-        results[variant] = evaluate(load_pointcloud_model(variant), args.samples, 64 if args.quick else None)
-        print(f"{variant}: evaluated in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    if not results:
-        print("no shipped pointcloud variants", file=sys.stderr)
-        return 1
-    print(markdown_table(results))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-    if args.write_manifest and not args.quick:
-        command = f"python -m backend.tasks.pointcloud.evaluate --samples {args.samples} --write-manifest"
-
-        def store(manifest: dict) -> None:
-            for variant, r in results.items():
-                manifest[f"pointcloud/{variant}"].update(metrics=r, metrics_command=command)
-
-        update_manifest(store)
-    return 0
+    return evaluation_main(
+        "backend.tasks.pointcloud.evaluate", "pointcloud", VARIANTS,
+        lambda variant, args: evaluate(load_pointcloud_model(variant), args.samples, 64 if args.quick else None),
+        markdown_table, argv, description=__doc__.splitlines()[0],
+        add_options=lambda p: p.add_argument("--samples", type=int, default=32, help="draws per shape"),
+    )
 
 
 if __name__ == "__main__":
