@@ -167,7 +167,7 @@ def test_every_variant_runs_on_a_padded_batch_with_zero_output_on_padding():
         assert (out[~batch.mask] == 0).all()
 
 
-def test_the_trainer_ships_a_model_that_loads_and_its_options_come_from_the_configs(tmp_path):
+def test_the_trainer_ships_a_model_that_loads_and_its_options_come_from_the_configs(tmp_path, capsys):
     args = ["--variant", "sympe", "--steps", "3", "--batch", "4", "--hidden", "8", "--num-layers", "1",
             "--encoding-dim", "4", "--out", str(tmp_path), "--log-file", str(tmp_path / "log.jsonl")]
     assert train_module.main(args) == 0
@@ -176,9 +176,13 @@ def test_the_trainer_ships_a_model_that_loads_and_its_options_come_from_the_conf
     assert entry["training"]["steps"] == 3 and 0 <= entry["small_eval"]["hit_pct"] <= 100
     model = load_pointcloud_model("sympe", root=tmp_path)
     assert model.config == PointCloudConfig(variant="sympe", hidden=8, num_layers=1, encoding_dim=4)
-    options = {a.dest for a in train_module.build_parser()._actions}
-    assert {"variant", "hidden", "num_layers", "encoding_dim", "steps", "batch", "lr", "clip", "shards", "seed", "device",
-            "threads", "out", "log_file", "ship"} <= options
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        train_module.main(["--help"])
+    text = capsys.readouterr().out
+    for option in ("--variant", "--hidden", "--num-layers", "--encoding-dim", "--steps", "--batch", "--lr", "--clip", "--shards",
+                   "--seed", "--device", "--threads", "--out", "--log-file", "--ship", "--eval-every"):
+        assert option in text
 
 
 # ----------------------------------------------------------------------------------------------------------------------

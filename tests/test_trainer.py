@@ -1,7 +1,9 @@
-"""The shared training loop: options from config dataclasses, shards with their own draws, and torch.distributed
-(two gloo processes on the CPU take the same steps as one process with two shards, and write once)."""
+"""The shared training loop: every task's trainer with options generated from its configs, shards with their own
+draws, and torch.distributed (two gloo processes on the CPU take the same steps as one process with two shards,
+and write once)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,6 +14,13 @@ import torch
 from safetensors.torch import load_file
 
 from backend.checkpoints import read_manifest
+from backend.tasks import graph_ae_train, ising_train, qm9_train
+from backend.tasks.graph_ae import GraphAEConfig
+from backend.tasks.ising import IsingConfig
+from backend.tasks.pointcloud import train as pointcloud_train
+from backend.tasks.pointcloud.model import PointCloudConfig
+from backend.tasks.qm9_diffusion import QM9Config
+from backend.tasks.trainer import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 # `noise`: its draws change the loss. (SymPE's do not in this task: f(x, s·h) = s·f(x, h) for s in G_x and the set of
@@ -71,3 +80,40 @@ def test_the_shards_draw_differently_so_their_number_matters(runs, tmp_path):
 def test_shards_must_divide_the_batch(tmp_path):
     bad = run_trainer([sys.executable], tmp_path, "--shards", "3")
     assert bad.returncode == 2 and "--shards (3)" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Every task's trainer is the shared loop, with options generated from its configs
+
+TRAINERS = {
+    "ising": (ising_train, IsingConfig, ising_train.IsingTrainingConfig, ()),
+    "graph_ae": (graph_ae_train, GraphAEConfig, graph_ae_train.GraphAETrainingConfig, ()),
+    "qm9": (qm9_train, QM9Config, qm9_train.QM9TrainingConfig, qm9_train.DATA_FIELDS),
+    "pointcloud": (pointcloud_train, PointCloudConfig, None, ()),
+}
+
+
+@pytest.mark.parametrize("task", TRAINERS)
+def test_every_config_field_is_an_option_of_the_trainer(task, capsys):
+    module, model_config, task_config, excluded = TRAINERS[task]
+    with pytest.raises(SystemExit):
+        module.main(["--help"])
+    text = capsys.readouterr().out
+    fields = [f.name for cls in (model_config, task_config, TrainConfig) if cls for f in dataclasses.fields(cls)]
+    for name in fields:
+        option = "--" + name.replace("_", "-")
+        assert (option in text) != (name in excluded), option
+
+
+@pytest.mark.parametrize("task, args", [
+    ("ising", ["--variant", "sympe", "--steps", "3", "--batch", "4", "--num-constant", "8", "--num-varying", "4", "--L", "4"]),
+    ("graph_ae", ["--variant", "sympe", "--steps", "2", "--batch", "4", "--num-train", "8", "--num-val", "4", "--hidden", "8"]),
+])
+def test_a_task_trainer_ships_a_record_with_its_command_and_config(tmp_path, task, args):
+    module = TRAINERS[task][0]
+    assert module.main([*args, "--out", str(tmp_path), "--log-file", str(tmp_path / "log.jsonl")]) == 0
+    entry = read_manifest(tmp_path / "manifest.json")[f"{task}/sympe"]
+    assert entry["command"] == f"python -m backend.tasks.{task}_train " + " ".join(
+        [*args, "--out", str(tmp_path), "--log-file", str(tmp_path / "log.jsonl")])
+    assert entry["config"]["variant"] == "sympe" and entry["training"]["steps"] == int(args[args.index("--steps") + 1])
+    assert (tmp_path / entry["file"]).exists() and entry["small_eval"]

@@ -10,7 +10,7 @@ import json
 import sys
 import typing
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Collection, Sequence
 
 import torch
 
@@ -21,9 +21,10 @@ RUNS = Path(__file__).resolve().parents[2] / "runs"
 
 
 def log_path(requested: str | None, default_name: str) -> Path:
-    """``requested`` (resolved) or runs/<default_name>; runs/ is created when needed."""
-    RUNS.mkdir(exist_ok=True)
-    return Path(requested).resolve() if requested else RUNS / default_name
+    """``requested`` (resolved) or runs/<default_name>; its folder is created when needed."""
+    path = Path(requested).resolve() if requested else RUNS / default_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def log_label(path: Path) -> str:
@@ -57,24 +58,43 @@ def ship(model: torch.nn.Module, key: str, record: dict, save: bool = True, root
     return entry
 
 
-def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
-    """One option per field of a config dataclass: ``--field-name`` with the field's type and default. Field
-    metadata may give ``help`` and ``choices``; bool fields become ``--name/--no-name``; ``X | None`` fields take X."""
+def _options(config_class: type, exclude: Collection[str] = ()):
+    """(field, element type, is a sequence) for every field of a config dataclass that is a command-line option."""
     hints = typing.get_type_hints(config_class)
     for f in dataclasses.fields(config_class):
+        if not f.init or f.metadata.get("option") is False or f.name in exclude:
+            continue
         kind = hints[f.name]
         args = [t for t in typing.get_args(kind) if t is not type(None)]
+        sequence = typing.get_origin(kind) in (tuple, list)
         if args:
             kind = args[0]
+        yield f, kind, sequence
+
+
+def add_config_options(parser: argparse.ArgumentParser, config_class: type, defaults: dict[str, Any] | None = None,
+                       choices: dict[str, Sequence[Any]] | None = None, exclude: Collection[str] = ()) -> None:
+    """One option per field of a config dataclass: ``--field-name`` with the field's type and default (or the one in
+    ``defaults``). Field metadata (or ``choices``) may give ``help`` and ``choices``, or ``option=False`` for a field that is not an
+    option (e.g. computed from the data; ``exclude`` names more); bool fields become ``--name/--no-name``; ``X | None`` fields take X;
+    tuple and list fields take any number of values."""
+    for f, kind, sequence in _options(config_class, exclude):
         option = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = (defaults or {}).get(f.name, default)
         extra: dict[str, Any] = {"help": f.metadata.get("help"), "default": default}
         if kind is bool:
             parser.add_argument(option, action=argparse.BooleanOptionalAction, **extra)
+        elif sequence:
+            parser.add_argument(option, type=kind, nargs="*", **extra)
         else:
-            parser.add_argument(option, type=kind, choices=f.metadata.get("choices"), **extra)
+            parser.add_argument(option, type=kind, choices=(choices or {}).get(f.name, f.metadata.get("choices")), **extra)
 
 
-def config_from_args(config_class: type, args: argparse.Namespace):
-    """The config dataclass filled from the options ``add_config_options`` made."""
-    return config_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)})
+def config_from_args(config_class: type, args: argparse.Namespace, exclude: Collection[str] = ()):
+    """The config dataclass filled from the options ``add_config_options`` made (other fields keep their defaults)."""
+    values = {}
+    for f, _, sequence in _options(config_class, exclude):
+        value = getattr(args, f.name)
+        values[f.name] = tuple(value) if sequence and typing.get_origin(typing.get_type_hints(config_class)[f.name]) is tuple else value
+    return config_class(**values)

@@ -9,19 +9,17 @@ evaluation on the ``val`` split) and a JSON-lines log in runs/pointcloud-<varian
 """
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ...pointcloud import PointCloudCanonicalForm
-from ..trainer import TrainConfig, train
-from ..training import add_config_options, config_from_args, run
+from ..trainer import Trainable, training_main
 from .data import Shape, collate, make_split
 from .evaluate import small_eval
 from .metrics import loss as distortion_loss
-from .model import DistortionModel, PointCloudConfig, canonical_forms
+from .model import VARIANTS, DistortionModel, PointCloudConfig, canonical_forms
 
 
 @dataclass(frozen=True)
@@ -30,14 +28,15 @@ class TrainingData:
     forms: list[PointCloudCanonicalForm] | None  # for sympe: one canonical form per shape, computed once
 
 
-class PointCloudTraining:
+class PointCloudTraining(Trainable):
     name = "pointcloud"
     module = "backend.tasks.pointcloud.train"
+    variants = VARIANTS
 
-    def build(self, model_config: PointCloudConfig) -> nn.Module:
+    def build(self, model_config: PointCloudConfig, data: TrainingData) -> nn.Module:
         return DistortionModel(model_config)
 
-    def training_data(self, model_config: PointCloudConfig) -> TrainingData:
+    def training_data(self, model_config: PointCloudConfig, seed: int) -> TrainingData:
         shapes = make_split("train")
         forms = None
         if model_config.variant == "sympe":
@@ -48,31 +47,24 @@ class PointCloudTraining:
     def size(self, data: TrainingData) -> int:
         return len(data.shapes)
 
-    def loss(self, model, data: TrainingData, indices, generator, device) -> torch.Tensor:
+    def loss(self, model, data: TrainingData, indices, generator, device, step, steps) -> tuple[torch.Tensor, dict]:
         rows = indices.tolist()
         batch = collate([data.shapes[i] for i in rows])
         forms = None if data.forms is None else [data.forms[i] for i in rows]
         out = model(batch.points.float().to(device), batch.mask.to(device), generator=generator, forms=forms)
-        return distortion_loss(out.double().cpu(), batch)
+        return distortion_loss(out.double().cpu(), batch), {}
 
-    def record(self, model, model_config: PointCloudConfig, data: TrainingData) -> dict:
+    def record(self, model, data: TrainingData) -> dict:
         return {
             "data": {"train_shapes": len(data.shapes), "split": "train", "families": sorted({s.family for s in data.shapes})},
-            "training": {"loss": "min over degenerate targets of the squared RMSD"},
+            "training": {"optimiser": "AdamW (no weight decay)", "schedule": "linear warm-up (2%) then cosine to 0",
+                         "loss": "min over degenerate targets of the squared RMSD"},
             "small_eval": small_eval(model),
         }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m backend.tasks.pointcloud.train", description=__doc__.splitlines()[0])
-    add_config_options(p, PointCloudConfig)
-    add_config_options(p, TrainConfig)
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
-    return run(build_parser, lambda args: train(PointCloudTraining(), config_from_args(PointCloudConfig, args),
-                                                 config_from_args(TrainConfig, args), args.argv), argv)
+    return training_main(PointCloudTraining, PointCloudConfig, argv)
 
 
 if __name__ == "__main__":
