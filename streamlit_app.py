@@ -31,6 +31,7 @@ PAGES = [
     st.Page("app_pages/graph_lab.py", title="Graph lab", icon=":material/hub:", url_path="graph-lab"),
     st.Page("app_pages/lattice_lab.py", title="Lattice lab", icon=":material/grid_on:", url_path="lattice-lab"),
     st.Page("app_pages/molecule_lab.py", title="Molecule lab", icon=":material/science:", url_path="molecule-lab"),
+    st.Page("app_pages/pointcloud_lab.py", title="Point-cloud lab", icon=":material/deployed_code:", url_path="point-cloud-lab"),
     st.Page("app_pages/equivariance.py", title="Equivariance in distribution", icon=":material/balance:", url_path="equivariance"),
     st.Page("app_pages/results.py", title="Results", icon=":material/leaderboard:", url_path="results"),
     st.Page("app_pages/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),

@@ -31,6 +31,7 @@ EXPERIMENTS = {
     "ising": "Ising ground states (p4m group CNN)",
     "graph_ae": "Graph autoencoder",
     "qm9": "QM9 diffusion (molecules)",
+    "pointcloud": "Point-cloud distortion (EGNN, O(3))",
 }
 
 
@@ -205,6 +206,31 @@ def _qm9_model(variant: str, sha256: str):
     from backend.tasks.qm9_diffusion import load_qm9_model
 
     model = load_qm9_model(variant)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Point clouds
+
+
+POINTCLOUD_VARIANTS = ("none", "noise", "sympe", "fixed")
+
+
+def pointcloud_model(variant: str):
+    """The shipped point-cloud distortion model for ``variant``, or None when it is not shipped."""
+    entry = manifest().get(f"pointcloud/{variant}")
+    if entry is None:
+        return None
+    return _pointcloud_model(variant, entry["sha256"])
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _pointcloud_model(variant: str, sha256: str):
+    from backend.tasks.pointcloud.evaluate import load_pointcloud_model
+
+    model = load_pointcloud_model(variant)
     for p in model.parameters():
         p.requires_grad_(False)
     return model.eval()

@@ -155,3 +155,37 @@ def qm9_rows(entries: dict[str, dict]) -> list[dict]:
             s = e["small_eval"]
             rows.append({"variant": v, "small-set NLL": s["nll"], f"validity of {s['samples']} samples %": round(100 * s["validity"], 1)})
     return rows
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Point-cloud distortion
+
+
+def pointcloud_rows(entries: dict[str, dict]) -> list[dict]:
+    """One row per variant from its test metrics (or, before the evaluation ran, its small evaluation)."""
+    rows = []
+    for v, e in ordered(entries):
+        m = e.get("metrics")
+        if m:
+            rows.append({"variant": v, "hit %": m["hit_pct"], "mean RMSD to the nearest target": m["mean_distance"],
+                         "coverage TV": m["coverage_tv"], "TV of an exactly uniform sampler": m["coverage_tv_uniform_reference"],
+                         "draws per shape": m["draws_per_shape"], "test shapes": m["shapes"]})
+        elif e.get("small_eval"):
+            s = e["small_eval"]
+            rows.append({"variant": v, "hit %": s["hit_pct"], "mean RMSD to the nearest target": s["mean_distance"],
+                         "note": f"small evaluation ({s['shapes']} shapes, one draw each)"})
+    return rows
+
+
+def pointcloud_family_series(entries: dict[str, dict]) -> tuple[list[str], dict[str, list[float]]]:
+    series: dict[str, list[float]] = {}
+    families: list[str] = []
+    for v, e in ordered(entries):
+        per_family = e.get("metrics", {}).get("per_family")
+        if per_family:
+            families = list(per_family)
+            series[v] = [per_family[f]["hit_pct"] for f in families]
+    return families, series
+
+
+SUMMARY_ROWS = {"ising": ising_summary_rows, "graph_ae": graph_ae_rows, "qm9": qm9_rows, "pointcloud": pointcloud_rows}

@@ -15,7 +15,7 @@ from backend.graph_io import GraphInputError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = str(ROOT / "streamlit_app.py")
-PAGES = ["home", "graph_lab", "lattice_lab", "molecule_lab", "equivariance", "results", "theory"]
+PAGES = ["home", "graph_lab", "lattice_lab", "molecule_lab", "pointcloud_lab", "equivariance", "results", "theory"]
 SHIPPED = read_manifest()
 needs_ising_sympe = pytest.mark.skipif("ising/sympe" not in SHIPPED, reason="ising/sympe is not shipped")
 
@@ -71,7 +71,7 @@ def test_pages_say_so_when_no_model_is_shipped(page, tmp_path, monkeypatch):
     at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    if page in ("home", "lattice_lab", "equivariance", "graph_lab", "molecule_lab"):
+    if page in ("home", "lattice_lab", "equivariance", "graph_lab", "molecule_lab", "pointcloud_lab"):
         shown = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
         assert "not shipped" in shown
 

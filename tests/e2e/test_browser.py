@@ -19,6 +19,7 @@ PAGES = {
     "graph-lab": "Graph lab",
     "lattice-lab": "Lattice lab",
     "molecule-lab": "Molecule lab",
+    "point-cloud-lab": "Point-cloud lab",
     "equivariance": "Equivariance in distribution",
     "results": "Results",
     "theory": "Theory in five formulas",
@@ -246,3 +247,14 @@ def test_molecule_lab_plays_a_saved_generation_trajectory(page, server):
     page.get_by_text(re.compile("Generated molecule|not a valid molecule")).first.wait_for(timeout=30_000)
     wait_idle(page)
     assert_no_exception(page)
+
+
+def test_point_cloud_lab_preset_switch_and_resample(page, server):
+    open_page(page, server, "point-cloud-lab", "pc_preset=cube")
+    assert page.get_by_text("Oh", exact=True).count() >= 1
+    page.get_by_role("button", name="Sample again").click()
+    wait_for_param(page, "seed", "1")
+    wait_idle(page)
+    assert_no_exception(page)
+    assert_no_error_box(page)
+    screenshot(page, "point-cloud-lab-cube.png")
