@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test fuzz bench latency load chromium clean-venv
+.PHONY: run test fuzz bench latency load results chromium clean-venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -42,6 +42,11 @@ chromium:
 
 test: $(VENV)/.test chromium
 	$(BIN)/python -m pytest -q -rs -p no:cacheprovider tests
+
+# Rewrite every generated results table in README.md and docs/ from pretrained/manifest.json (a test fails when a
+# checked-in table differs from what the manifest gives).
+results: $(VENV)/.runtime
+	$(BIN)/python -m backend.results --write
 
 latency: $(VENV)/.test chromium
 	$(BIN)/python scripts/measure_latency.py

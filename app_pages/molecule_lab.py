@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import figures, graphs, models, sidebar, ui
 from app import molecules as M
+from backend import results as R
 
 st.title("Molecule lab")
 
@@ -158,7 +159,6 @@ if source.startswith("Trained"):
 
     st.subheader("Measured results")
     with ui.guard("The QM9 manifest entries"):
-        from app import results as R
 
         st.dataframe(R.qm9_rows(entries), hide_index=True, width="stretch")
         st.dataframe(R.provenance_rows(entries), hide_index=True, width="stretch")

@@ -3,7 +3,7 @@ reproduce them."""
 import streamlit as st
 
 from app import figures, models, ui
-from app import results as R
+from backend import results as R
 
 st.title("Results")
 ui.explain("Every number on this page is read from `pretrained/manifest.json`, which the training and evaluation "

@@ -403,7 +403,7 @@ def test_results_page_shows_manifest_numbers_and_commands():
 
 
 def test_ising_summary_rows_carry_the_manifest_search_numbers():
-    from app import results as R
+    from backend import results as R
 
     entries = {k.split("/")[1]: v for k, v in SHIPPED.items() if k.startswith("ising/") and "metrics" in v}
     if "sympe" not in entries:
@@ -418,7 +418,7 @@ def test_ising_summary_rows_carry_the_manifest_search_numbers():
 
 
 def test_qm9_rows_carry_the_paired_difference_and_the_mixture_gain():
-    from app import results as R
+    from backend import results as R
 
     entries = {k.split("/")[1]: v for k, v in SHIPPED.items() if k.startswith("qm9/") and "metrics" in v}
     if "sympe" not in entries or "none" not in entries:

@@ -1,9 +1,20 @@
-"""Tables and charts of the Results page, built from pretrained/manifest.json only (no number is typed by hand)."""
+"""Results tables, built from pretrained/manifest.json only (no number is typed by hand).
+
+The row builders serve the app's Results page and the generated tables in README.md and docs/: every block
+between ``<!-- BEGIN RESULTS: <name> -->`` and ``<!-- END RESULTS -->`` is written from the manifest by
+``python -m backend.results --write`` (``make results``) and checked by ``--check`` (and by the tests). Numbers
+are printed as the manifest stores them (the evaluators round them when they write).
+"""
 from __future__ import annotations
 
+import argparse
+import re
+import sys
+from pathlib import Path
 from typing import Any
 
-from backend.tasks.ising import PHASES
+from .checkpoints import MANIFEST, read_manifest
+from .tasks.ising import PHASES
 
 VARIANT_ORDER = ("none", "noise", "sympe", "sympe-edges", "fixed")
 
@@ -188,4 +199,100 @@ def pointcloud_family_series(entries: dict[str, dict]) -> tuple[list[str], dict[
     return families, series
 
 
+def pointcloud_family_rows(entries: dict[str, dict]) -> list[dict]:
+    """Hit % and mean RMSD to the nearest target per shape family (rows) and variant (columns)."""
+    families, _ = pointcloud_family_series(entries)
+    rows = []
+    for family in families:
+        row: dict[str, Any] = {"family": family}
+        for v, e in ordered(entries):
+            f = e.get("metrics", {}).get("per_family", {}).get(family)
+            if f:
+                row.setdefault("targets", f["targets"])
+                row[f"{v}: hit %"] = f["hit_pct"]
+                row[f"{v}: RMSD"] = f["mean_distance"]
+        rows.append(row)
+    return rows
+
+
 SUMMARY_ROWS = {"ising": ising_summary_rows, "graph_ae": graph_ae_rows, "qm9": qm9_rows, "pointcloud": pointcloud_rows}
+DETAIL_ROWS = {"pointcloud-families": ("pointcloud", pointcloud_family_rows)}
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Generated markdown tables
+
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = ("README.md", "docs")
+_BLOCK = re.compile(r"(<!-- BEGIN RESULTS: ([\w-]+) -->\n)(.*?)(<!-- END RESULTS -->)", re.DOTALL)
+_COMMAND = "python -m backend.results --write"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """A markdown table of dict rows (columns in first-seen order; missing cells empty)."""
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    cell = lambda v: "" if v is None else str(v).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def table(name: str, manifest: dict[str, dict]) -> str:
+    """The generated block ``name``: ``<experiment>`` (its summary rows), ``provenance-<experiment>`` or one of
+    DETAIL_ROWS."""
+    experiment, rows_of = DETAIL_ROWS.get(name, (name.removeprefix("provenance-"), None))
+    if experiment not in SUMMARY_ROWS:
+        raise KeyError(f"unknown results table {name!r} (known: {', '.join(sorted(SUMMARY_ROWS) + sorted(DETAIL_ROWS))}, "
+                       "provenance-<experiment>)")
+    rows_of = rows_of or (provenance_rows if name.startswith("provenance-") else SUMMARY_ROWS[experiment])
+    entries = {k.split("/", 1)[1]: v for k, v in manifest.items() if k.startswith(experiment + "/")}
+    rows = rows_of(entries)
+    body = markdown_table(rows) if rows else "(no shipped model)"
+    return f"{body}\n\nGenerated from `pretrained/manifest.json` by `{_COMMAND}` (`make results`).\n"
+
+
+def render(text: str, manifest: dict[str, dict]) -> str:
+    """``text`` with every generated block rewritten from ``manifest``."""
+    return _BLOCK.sub(lambda m: m.group(1) + table(m.group(2), manifest) + m.group(4), text)
+
+
+def documents(root: Path = ROOT) -> list[Path]:
+    paths = []
+    for name in DOCUMENTS:
+        path = root / name
+        paths += sorted(path.rglob("*.md")) if path.is_dir() else [path] if path.exists() else []
+    return [p for p in paths if _BLOCK.search(p.read_text(encoding="utf-8"))]
+
+
+def stale(root: Path = ROOT, manifest_path: Path = MANIFEST) -> list[Path]:
+    """The documents whose generated blocks differ from what the manifest gives."""
+    manifest = read_manifest(manifest_path)
+    return [p for p in documents(root) if render(p.read_text(encoding="utf-8"), manifest) != p.read_text(encoding="utf-8")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m backend.results", description="Write or check the generated results tables")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="rewrite every generated block from the manifest")
+    mode.add_argument("--check", action="store_true", help="exit 1 and name the documents whose blocks are stale")
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.check:
+        paths = stale()
+        for path in paths:
+            print(f"stale generated results in {path.relative_to(ROOT)}: run make results", file=sys.stderr)
+        return 1 if paths else 0
+    manifest = read_manifest()
+    for path in documents():
+        text = path.read_text(encoding="utf-8")
+        new = render(text, manifest)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            print(f"updated {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
