@@ -10,12 +10,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fuzz.inputs import SEEDS, CliCase, FileArg, cli_cases, graph_files, valid_files
+from fuzz.inputs import SEEDS, CliCase, FileArg, cli_cases, graph_files, point_cloud_files, valid_files, valid_point_clouds
 from fuzz.outcomes import cli_in_process, parse_outcome, process_outcome, time_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.graph_io import FORMATS, parse_graph_bytes
+from backend.pointcloud import PointCloudError, canonicalize_point_cloud
+from backend.pointcloud_io import PointCloudInputError, parse_point_cloud
 
 FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -41,6 +43,27 @@ def test_every_reader_accepts_valid_files(fmt: str, data: st.DataObject) -> None
 def test_seed_files_parse(fmt: str) -> None:
     g = parse_graph_bytes(SEEDS[fmt], fmt)
     assert g.n == 10 and len(g.edges) == 15
+
+
+@pytest.mark.parametrize("fmt", ["xyz", "json"])
+@settings(FAST, max_examples=80)
+@given(data=st.data())
+def test_the_point_cloud_reader_and_canonicalization_survive_hostile_bytes(fmt: str, data: st.DataObject) -> None:
+    """A cloud is read and canonicalized, or refused in one line; nothing else happens."""
+    with time_limit(30):
+        try:
+            cloud = parse_point_cloud(data.draw(point_cloud_files(fmt)), fmt, source="f")
+            form = canonicalize_point_cloud(cloud.points, cloud.types)
+            assert form.n == cloud.n
+        except (PointCloudInputError, PointCloudError) as exc:
+            assert "\n" not in str(exc) and str(exc)
+
+
+@settings(FAST, max_examples=20)
+@given(case=valid_point_clouds())
+def test_the_point_cloud_reader_accepts_valid_files(case) -> None:
+    suffix, data = case
+    assert parse_point_cloud(data, suffix[1:]).n >= 2
 
 
 @settings(FAST, max_examples=30)

@@ -1,4 +1,4 @@
-"""``python -m tests.fuzz`` (``make fuzz``): fuzz every graph reader and every CLI command.
+"""``python -m tests.fuzz`` (``make fuzz``): fuzz every graph and point-cloud reader and every CLI command.
 
 Inputs come from the strategies of ``inputs`` (hypothesis, seeded: the same ``--seed`` gives the same
 inputs) for three kinds of target:
@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 
 from backend.graph_io import FORMATS
 
-from .inputs import COMMANDS, CliCase, FileArg, cli_cases, graph_files
+from .inputs import COMMANDS, CliCase, FileArg, cli_cases, graph_files, point_cloud_files
 from .outcomes import (
     FAILURES,
     KINDS,
@@ -111,10 +111,15 @@ def _examples(strategy: st.SearchStrategy[Any], count: int, run_seed: int) -> li
     return list(found.values())[:count]
 
 
+POINT_CLOUD_FORMATS = ("xyz", "json")
+
+
 def generate(parse_inputs: int, cli_inputs: int, subprocesses: int, run_seed: int) -> list[Job]:
-    per_format = parse_inputs // len(FORMATS)
+    per_format = parse_inputs // (len(FORMATS) + len(POINT_CLOUD_FORMATS))
     jobs = [Job(f"parse {fmt}", fmt, data)
             for k, fmt in enumerate(FORMATS) for data in _examples(graph_files(fmt), per_format, run_seed + k)]
+    jobs += [Job(f"parse points {fmt}", f"points:{fmt}", data)
+             for k, fmt in enumerate(POINT_CLOUD_FORMATS) for data in _examples(point_cloud_files(fmt), per_format, run_seed + 100 + k)]
     cases = _examples(cli_cases(), cli_inputs, run_seed + len(FORMATS))
     jobs += [Job(f"cli {case.command}", case=case) for case in cases]
     by_command: dict[str, deque[CliCase]] = {c: deque() for c in COMMANDS}

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from backend.graph_io import FORMATS
 
-__all__ = ["COMMANDS", "SEEDS", "XML_TRICKS", "CliCase", "FileArg", "cli_cases", "couplings_files", "graph_files",
+__all__ = ["COMMANDS", "SEEDS", "point_cloud_files", "valid_point_clouds", "XML_TRICKS", "CliCase", "FileArg", "cli_cases", "couplings_files", "graph_files",
            "petersen_named", "seed_file", "valid_couplings_files", "valid_files"]
 
 # ----------------------------------------------------------------------------------------------
@@ -442,7 +442,7 @@ class CliCase:
 
     @property
     def command(self) -> str:
-        """"canon graph", "predict ising", "predict graph-ae", "sample qm9" or "other"."""
+        """One of COMMANDS, or "other"."""
         head = " ".join(a for a in self.argv[:2] if isinstance(a, str))
         return head if head in COMMANDS else "other"
 
@@ -458,7 +458,7 @@ class CliCase:
         return [a.create(folder) if isinstance(a, FileArg) else a for a in self.argv]
 
 
-COMMANDS = ("canon graph", "predict ising", "predict graph-ae", "sample qm9")
+COMMANDS = ("canon graph", "predict ising", "predict graph-ae", "predict point-cloud", "sample qm9")
 GRAPH_EXTENSIONS = {
     "edgelist": [".txt", ".edgelist", ".edges", ".el"], "json": [".json"], "graphml": [".graphml", ".xml"],
     "gml": [".gml"], "graph6": [".g6", ".graph6"],
@@ -503,6 +503,59 @@ def _couplings_arg(draw: st.DrawFn, hostile: bool) -> str | FileArg:
         return draw(RAW_PATHS)
     suffix, data = draw(couplings_files() if hostile else valid_couplings_files())
     return FileArg("c" + suffix, kind, data if kind == "file" else b"")
+
+
+_COORDINATE = st.one_of(st.floats(-5, 5, allow_nan=False), st.sampled_from(["nan", "inf", "-inf", "1e400", "0x1p3", "", "1,5", "−1"]))
+
+
+@st.composite
+def _xyz(draw: st.DrawFn) -> bytes:
+    rows = draw(st.lists(st.tuples(st.sampled_from(["C", "H", "O", "", "a b", "<b>", "x" * 40]),
+                                   _COORDINATE, _COORDINATE, _COORDINATE), max_size=12))
+    count = draw(_weighted((4, st.just(str(len(rows)))), (1, st.sampled_from(["-1", "x", "", "99999999", str(len(rows) + 1)]))))
+    lines = [count, "comment"] + [" ".join(str(v) for v in row) for row in rows]
+    return _encode("\n".join(lines) + draw(st.sampled_from(["\n", "", "\nextra\n"])))
+
+
+@st.composite
+def _points_json(draw: st.DrawFn) -> bytes:
+    points = draw(st.lists(st.lists(st.one_of(st.floats(-5, 5), st.integers(-10**30, 10**30), st.text(max_size=3), st.none()),
+                                    min_size=2, max_size=4), max_size=10))
+    obj: dict[str, Any] = {"points": points}
+    if draw(st.booleans()):
+        obj["types"] = draw(st.lists(st.one_of(st.sampled_from(["C", "N", ""]), st.integers()), max_size=12))
+    if draw(st.integers(0, 5)) == 0:
+        obj[draw(st.sampled_from(["colour", "Points", ""]))] = 1
+    return _encode(json.dumps(obj) if draw(st.integers(0, 5)) else json.dumps(obj)[: draw(st.integers(0, 20))])
+
+
+@st.composite
+def valid_point_clouds(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A small cloud of distinct points, as XYZ or JSON."""
+    n = draw(st.integers(2, 8))
+    points = [[float(i), float(draw(st.integers(-3, 3))), float(draw(st.integers(-3, 3)))] for i in range(n)]
+    if draw(st.booleans()):
+        return ".xyz", _encode(f"{n}\nfuzz\n" + "".join(f"C {x} {y} {z}\n" for x, y, z in points))
+    return ".json", _encode(json.dumps({"points": points}))
+
+
+def point_cloud_files(fmt: str) -> st.SearchStrategy[bytes]:
+    """Hostile bytes for the point-cloud reader of ``fmt``: structured mutations and raw bytes."""
+    structured = _xyz() if fmt == "xyz" else _points_json()
+    return _weighted((6, structured), (1, st.binary(max_size=300)))
+
+
+@st.composite
+def _points_arg(draw: st.DrawFn, hostile: bool) -> str | FileArg:
+    kind = draw(FILE_KINDS) if hostile else "file"
+    if kind == "raw":
+        return draw(RAW_PATHS)
+    if hostile and draw(st.booleans()):
+        fmt = draw(st.sampled_from(["xyz", "json"]))
+        suffix = draw(_weighted((3, st.just("." + fmt)), (1, st.sampled_from([".txt", "", ".XYZ"]))))
+        return FileArg("p" + suffix, kind, draw(point_cloud_files(fmt)) if kind == "file" else b"")
+    suffix, data = draw(valid_point_clouds())
+    return FileArg("p" + suffix, kind, data if kind == "file" else b"")
 
 
 def _option(flag: str, value: st.SearchStrategy[str | FileArg]) -> st.SearchStrategy[list[str | FileArg]]:
@@ -562,6 +615,21 @@ def _predict_graph_ae(draw: st.DrawFn, bad_values: bool, bad_files: bool) -> lis
 
 
 @st.composite
+def _predict_point_cloud(draw: st.DrawFn, bad_values: bool, bad_files: bool) -> list[list[str | FileArg]]:
+    formats = [_option("--format", _value(st.sampled_from(["xyz", "json"]), True))] if bad_values else []
+    chosen = draw(_some(
+        *formats,
+        _option("--variant", _value(st.sampled_from(["none", "noise", "sympe", "fixed"]), bad_values)),
+        _option("--samples", _integer(1, 5, 100, bad_values)),
+        _option("--seed", _integer(0, 2**63 - 1, 2**63 - 1, bad_values)),
+        _option("--tol", _value(st.sampled_from(["1e-6", "1e-3", "1e-12"]), bad_values)),
+    ))
+    if not bad_values or draw(st.integers(0, 9)):
+        chosen.append(draw(_option("--points", _points_arg(bad_files))))
+    return chosen
+
+
+@st.composite
 def _sample_qm9(draw: st.DrawFn, bad_values: bool, bad_files: bool) -> list[list[str | FileArg]]:
     """No files here. --num above 16 comes with at most 3 steps: 1000 molecules take seconds per step."""
     num = draw(_integer(1, 4, 1000, bad_values))
@@ -596,7 +664,7 @@ def cli_cases(draw: st.DrawFn) -> CliCase:
         return CliCase(tuple(draw(OTHER_ARGV)))
     bad_values, bad_files = draw(st.sampled_from([(False, False), (True, False), (False, True), (True, True)]))
     options = {"canon graph": _canon_graph, "predict ising": _predict_ising, "predict graph-ae": _predict_graph_ae,
-               "sample qm9": _sample_qm9}[command]
+               "predict point-cloud": _predict_point_cloud, "sample qm9": _sample_qm9}[command]
     items = draw(st.permutations(draw(options(bad_values, bad_files))))
     if bad_values and items and draw(st.integers(0, 2)) == 0:
         junk, k = draw(JUNK), draw(st.integers(0, len(items) - 1))

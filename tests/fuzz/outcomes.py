@@ -100,6 +100,10 @@ def exception_outcome(exc: BaseException) -> Outcome:
 
 
 def parse_outcome(fmt: str, data: bytes) -> Outcome:
+    """A graph reader's outcome, or with ``fmt`` = "points:xyz" / "points:json" the point-cloud reader's followed by
+    the cloud's canonicalization."""
+    if fmt.startswith("points:"):
+        return _point_cloud_outcome(fmt.removeprefix("points:"), data)
     try:
         g = parse_graph_bytes(data, fmt, **PARSE_LIMITS)
     except GraphInputError as err:
@@ -109,6 +113,21 @@ def parse_outcome(fmt: str, data: bytes) -> Outcome:
         return exception_outcome(exc)
     problem = graph_problem(g, **PARSE_LIMITS)
     return Outcome("bad", problem) if problem else Outcome("ok", f"n={g.n} m={len(g.edges)}")
+
+
+def _point_cloud_outcome(fmt: str, data: bytes) -> Outcome:
+    from backend.pointcloud import PointCloudError, canonicalize_point_cloud
+    from backend.pointcloud_io import PointCloudInputError, parse_point_cloud
+
+    try:
+        cloud = parse_point_cloud(data, fmt)
+        form = canonicalize_point_cloud(cloud.points, cloud.types)
+    except (PointCloudInputError, PointCloudError) as err:
+        message = str(err)
+        return Outcome("error" if _one_printable_line(message) else "bad", message)
+    except Exception as exc:
+        return exception_outcome(exc)
+    return Outcome("ok", f"n={cloud.n} order={form.stabilizer.order}")
 
 
 def cli_in_process(argv: list[str]) -> tuple[int, str, str]:
