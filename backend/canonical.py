@@ -547,7 +547,9 @@ class LatticeCanonicalForm:
         return self.stabilizer_mask.sum(-1)
 
     def sample(self, generator: torch.Generator | None = None, num_samples: int | None = None) -> LatticeElement:
-        """Uniform elements of the coset G_x·γ(x). Shape (B,) or (B, num_samples)."""
+        """Uniform elements of the coset G_x·γ(x), drawn by torch.multinomial over equal weights: uniform up to the
+        rounding of its float arithmetic (the graph samplers are exactly uniform, by rejection on integers).
+        Shape (B,) or (B, num_samples)."""
         k = 1 if num_samples is None else num_samples
         idx = torch.multinomial(self.coset_mask.double(), k, replacement=True, generator=generator)  # (B, k)
         elems = self.group.elements()[idx]

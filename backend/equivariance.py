@@ -14,14 +14,22 @@ import torch
 Action = Callable[[Any, torch.Tensor], torch.Tensor]  # (group element, tensor) -> transformed tensor
 
 
+DEFAULT_TOLERANCE = 1e-9  # relative to max(1, output scale): rounding level in float64, far above it in float32
+
+
 @dataclass(frozen=True)
 class EquivarianceReport:
+    """The largest absolute and relative differences between f(g·x) and g·f(x), the size of g·f(x), and the
+    tolerance the check was made at. The report is true when the check passed: max_abs_error ≤ tolerance ·
+    max(1, output_scale)."""
+
     max_abs_error: float
     max_rel_error: float
     output_scale: float
+    tolerance: float = DEFAULT_TOLERANCE
 
-    def __bool__(self) -> bool:  # pragma: no cover - convenience only
-        return self.max_abs_error == 0.0
+    def __bool__(self) -> bool:
+        return self.max_abs_error <= self.tolerance * max(1.0, self.output_scale)
 
 
 def _identity_action(g, x):
@@ -37,6 +45,7 @@ def equivariance_error(
     g: Any,
     input_actions: Sequence[Action],
     output_action: Action,
+    tolerance: float = DEFAULT_TOLERANCE,
 ) -> EquivarianceReport:
     """Compare f(g·x) with g·f(x).
 
@@ -47,6 +56,7 @@ def equivariance_error(
         g: the group element (anything the actions understand, batched or not).
         input_actions: one action per input; use ``INVARIANT`` for inputs that do not transform.
         output_action: how the group acts on the output.
+        tolerance: what the report's truth value checks (see EquivarianceReport).
     """
     if len(inputs) != len(input_actions):
         raise ValueError(f"{len(inputs)} inputs but {len(input_actions)} actions")
@@ -57,7 +67,7 @@ def equivariance_error(
     diff = (y_g - expected).abs()
     scale = float(expected.abs().max()) if expected.numel() else 0.0
     err = float(diff.max()) if diff.numel() else 0.0
-    return EquivarianceReport(err, err / max(scale, 1e-300), scale)
+    return EquivarianceReport(err, err / max(scale, 1e-300), scale, tolerance)
 
 
 def max_equivariance_error(

@@ -116,17 +116,12 @@ def test_cli_rejects_bad_arguments_with_one_line(argv, message):
     assert err.count("\n") == 1 and message in err, err
 
 
-def test_shipped_none_cannot_break_a_carbon_ring_and_sympe_does_slightly():
+def test_shipped_none_cannot_break_a_carbon_ring():
     """All-carbon 6-ring at t = 50: the shipped ``none`` predicts the same distribution on every atom and every ring
-    bond (to rounding); the shipped ``sympe`` does not, though by less than one percentage point (README: its
-    training loss gives it no reason to break symmetry on automorphic atoms)."""
+    bond (to rounding), as equivariance forces whatever the weights. (How much ``sympe`` breaks it is a property of
+    its weights, not of the method, so no test pins it; its joint equivariance is tested above.)"""
     shipped_or_skip("none")
-    shipped_or_skip("sympe")
     X, E, mask = carbon_ring(6)
-    spreads = {}
-    for variant in ("none", "sympe"):
-        with torch.no_grad():
-            x, e, _ = load_qm9_model(variant).double()(X, E, mask, torch.tensor([50]), generator=torch.Generator().manual_seed(0))
-        spreads[variant] = max(ring_spreads(x.softmax(-1), e.softmax(-1)))
-    assert spreads["none"] < 1e-12
-    assert 1e-4 < spreads["sympe"] < 0.01, spreads
+    with torch.no_grad():
+        x, e, _ = load_qm9_model("none").double()(X, E, mask, torch.tensor([50]), generator=torch.Generator().manual_seed(0))
+    assert max(ring_spreads(x.softmax(-1), e.softmax(-1))) < 1e-12

@@ -11,7 +11,7 @@ import torch
 from graphs import dense
 
 from backend.canonical import canonicalize_dense, canonicalize_lattice, sample_graph_inversion_kernel
-from backend.equivariance import INVARIANT, equivariance_error, max_equivariance_error
+from backend.equivariance import EquivarianceReport, INVARIANT, equivariance_error, max_equivariance_error
 from backend.groups import LatticeElement, LatticeGroup, Permutation
 from backend.nn import MPNN
 from backend.nn.lattice import P4MCNN, P4MCNNConfig
@@ -369,6 +369,25 @@ def test_equivariance_checker_detects_violation():
     assert rep.max_abs_error < TOL
     with pytest.raises(ValueError):
         equivariance_error(good, (x, adj, mask), elements[0], acts[:2], _nodes)
+
+
+def test_an_equivariance_report_is_true_exactly_when_the_error_is_within_its_tolerance():
+    """Truthiness means "within tolerance": rounding-level errors pass (a float64 check is never exactly 0.0 in
+    general), a violation fails, and the tolerance scales with the output's size."""
+    x, adj, mask, sizes, r = padded_batch(seed=15)
+    torch.manual_seed(16)
+    model = MPNN(2, 16, 3).double().eval()
+    g = Permutation.random(mask.shape[1], generator=r, batch=(mask.shape[0],), num_nodes=sizes)
+    acts = (_nodes, _edges, _nodes)
+    good = equivariance_error(model, (x, adj, mask), g, acts, _nodes)
+    assert good and 0 <= good.max_abs_error <= 1e-12
+    bad = equivariance_error(lambda x, adj, mask: model(x, adj, mask) + 1e-3 * torch.arange(mask.shape[1], **F64)[:, None],
+                             (x, adj, mask), g, acts, _nodes)
+    assert not bad
+    assert equivariance_error(lambda x, adj, mask: model(x, adj, mask) + 1e-3 * torch.arange(mask.shape[1], **F64)[:, None],
+                              (x, adj, mask), g, acts, _nodes, tolerance=1.0)
+    big = EquivarianceReport(max_abs_error=1e-6, max_rel_error=1e-12, output_scale=1e6)
+    assert big and not EquivarianceReport(1e-6, 1e-6, 1.0)
 
 
 def test_equivariance_checker_detects_lattice_violation():

@@ -366,8 +366,9 @@ def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | Non
     product over the nodes and pairs, as KL(q ‖ p̄) = (1/K) Σ_k KL(q ‖ p_{h_k}) − E_{z_s ~ q}[G(z_s)], with the
     mixture gain G(z) = log p̄(z) − (1/K) Σ_k log p_{h_k}(z) ≥ 0 (Jensen). The first term is exact; G is averaged
     over ``gain_samples`` draws z_s ~ q(z_s | z_t, x), which is unbiased and has a small variance because G is the
-    difference between two log-likelihoods of the same z_s. The log of a K-sample mean is biased upward, so the
-    estimate stays an upper bound in expectation and tightens as K grows. A ``none`` model has one encoding, so
+    difference between two log-likelihoods of the same z_s. As an estimate of log p(z), the log of a K-sample mean
+    log p̄(z) is biased downward (Jensen: E log p̄ ≤ log E p̄ = log p), so the KL estimate is biased upward: it stays
+    an upper bound in expectation and tightens as K grows. A ``none`` model has one encoding, so
     G = 0 and the estimate is the exact KL. ``gain`` in the result is T · E[G], the part of ``diffusion`` that the
     mixture saves over the average single draw. The z_s draws come from ``encoding_generator``, so ``generator``
     stays in step across models."""
