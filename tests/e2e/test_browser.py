@@ -251,7 +251,7 @@ def test_molecule_lab_plays_a_saved_generation_trajectory(page, server):
 
 def test_point_cloud_lab_preset_switch_and_resample(page, server):
     open_page(page, server, "point-cloud-lab", "pc_preset=cube")
-    assert page.get_by_text("Oh", exact=True).count() >= 1
+    page.get_by_text("Oh", exact=True).first.wait_for(timeout=60_000)  # the cube's point group
     page.get_by_role("button", name="Sample again").click()
     wait_for_param(page, "seed", "1")
     wait_idle(page)
