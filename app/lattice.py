@@ -7,6 +7,7 @@ The group is p4m × Z2 (translations, rotations, reflections and the global spin
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -52,6 +53,109 @@ def build_inputs(jx: float, jy: float, hval: float, L: int, paint: tuple = ()) -
         else:
             J[0 if kind == "jx" else 1, i, j] = value
     return J, h
+
+
+# ---- painted sites and bonds in the URL ---------------------------------------------------------------------------------
+
+PAINT_MIN, PAINT_MAX, PAINT_STEP = -4.0, 4.0, 0.5  # the painter's range and step; painted values lie on this grid
+PAINT_KINDS = ("h", "jx", "jy")
+PAINT_MAX_CHARS = 64_000  # a longer ?paint= is refused whole (the longest link the app writes is 3·64² + 12 chars)
+_CODES = "abcdefghijklmnopq"  # value index 0..16 on the grid: value = PAINT_MIN + PAINT_STEP · index
+_RUN = re.compile(r"([.a-q])(\d{0,5})")
+
+
+def paint_value(value: float) -> tuple[float, bool]:
+    """A painted value on the painter's grid: clipped to [PAINT_MIN, PAINT_MAX] and rounded to PAINT_STEP; the flag
+    says whether it changed."""
+    snapped = round(min(PAINT_MAX, max(PAINT_MIN, value)) / PAINT_STEP) * PAINT_STEP
+    return snapped, snapped != value
+
+
+def encode_paint(paint: dict, L: int) -> str:
+    """The compact link form of the painted entries {(kind, i, j): value} of an L×L lattice:
+    ``v2:L:<h>:<jx>:<jy>``, each part the L² cells in row-major order run-length encoded as a code letter (a–q for
+    the 17 grid values from −4 to 4, "." for unpainted) followed by its repeat count when it is above 1. At L = 64 the
+    longest possible link part is 3·64² letters plus 12 characters."""
+    parts = []
+    for kind in PAINT_KINDS:
+        cells = ["."] * (L * L)
+        for (k, i, j), value in paint.items():
+            if k == kind and i < L and j < L:
+                cells[i * L + j] = _CODES[int(round((value - PAINT_MIN) / PAINT_STEP))]
+        runs, start = [], 0
+        for end in range(1, L * L + 1):
+            if end == L * L or cells[end] != cells[start]:
+                count = end - start
+                runs.append(cells[start] + (str(count) if count > 1 else ""))
+                start = end
+        parts.append("".join(runs))
+    return f"v2:{L}:" + ":".join(parts)
+
+
+def parse_paint(text: str, max_size: int = SIZES[-1]) -> tuple[dict, list[str]]:
+    """The painted entries a link carries, and one short note per thing that was ignored, clipped or refused. Reads
+    the compact form of ``encode_paint`` and the older ``kind:i:j:value;…`` list. Indices must lie in
+    [0, max_size); values must be finite and are moved onto the painter's grid."""
+    text = text or ""
+    if len(text) > PAINT_MAX_CHARS:
+        return {}, [f"the paint parameter has {len(text):,} characters (at most {PAINT_MAX_CHARS:,}); nothing was painted"]
+    return _parse_compact(text, max_size) if text.startswith("v2:") else _parse_list(text, max_size)
+
+
+def _parse_compact(text: str, max_size: int) -> tuple[dict, list[str]]:
+    fields = text.split(":")
+    if len(fields) != 2 + len(PAINT_KINDS) or not fields[1].isdecimal() or not 1 <= int(fields[1][:4]) <= max_size:
+        return {}, [f"the paint parameter is not v2:L:<h>:<jx>:<jy> with 1 ≤ L ≤ {max_size}; nothing was painted"]
+    L, paint, notes = int(fields[1]), {}, []
+    for kind, runs in zip(PAINT_KINDS, fields[2:]):
+        tokens = _RUN.findall(runs)
+        cells = sum(int(n) if n else 1 for _, n in tokens)
+        if "".join(c + n for c, n in tokens) != runs or cells != L * L:
+            notes.append(f"the {kind} part of the paint parameter is malformed (it must describe {L * L} cells); ignored")
+            continue
+        position = 0
+        for code, n in tokens:
+            count = int(n) if n else 1
+            if code != ".":
+                for cell in range(position, position + count):
+                    paint[(kind, cell // L, cell % L)] = PAINT_MIN + PAINT_STEP * _CODES.index(code)
+            position += count
+    return paint, notes
+
+
+def _parse_list(text: str, max_size: int) -> tuple[dict, list[str]]:
+    paint, ignored, adjusted = {}, [], []
+    for part in filter(None, text.split(";")):
+        shown = part[:24].encode("unicode_escape").decode("ascii")
+        if len(paint) >= len(PAINT_KINDS) * max_size**2:
+            ignored.append(f"{shown} (too many entries)")
+            break
+        fields = part.split(":")
+        try:
+            kind, i, j, value = fields[0], int(fields[1]), int(fields[2]), float(fields[3])
+            if len(fields) != 4 or kind not in PAINT_KINDS:
+                raise ValueError
+        except (ValueError, IndexError, OverflowError):
+            ignored.append(f"{shown} (not kind:i:j:value with kind h, jx or jy)")
+            continue
+        if not (0 <= i < max_size and 0 <= j < max_size):
+            ignored.append(f"{shown} (site outside 0…{max_size - 1})")
+            continue
+        if not np.isfinite(value):
+            ignored.append(f"{shown} (not a finite number)")
+            continue
+        paint[(kind, i, j)], changed = paint_value(value)
+        if changed:
+            adjusted.append(shown)
+    notes = []
+    if ignored:
+        notes.append(f"ignored {len(ignored)} paint entr{'y' if len(ignored) == 1 else 'ies'}: " + ", ".join(ignored[:5])
+                     + (" …" if len(ignored) > 5 else ""))
+    if adjusted:
+        notes.append(f"moved {len(adjusted)} painted value{'' if len(adjusted) == 1 else 's'} onto the painter's range "
+                     f"[{PAINT_MIN:g}, {PAINT_MAX:g}] in steps of {PAINT_STEP:g}: " + ", ".join(adjusted[:5])
+                     + (" …" if len(adjusted) > 5 else ""))
+    return paint, notes
 
 
 def is_constant(J: np.ndarray, h: np.ndarray) -> bool:

@@ -26,20 +26,8 @@ def _search_on():
     st.session_state["search"] = lattice.SEARCH_PROPOSALS
 
 
-def _parse_paint(text: str) -> dict:
-    out = {}
-    for part in filter(None, (text or "").split(";")):
-        try:
-            kind, i, j, value = part.split(":")
-            if kind in ("h", "jx", "jy"):
-                out[(kind, int(i), int(j))] = float(value)
-        except ValueError:
-            continue
-    return out
-
-
 if "paint" not in st.session_state:
-    st.session_state["paint"] = _parse_paint(st.query_params.get("paint", ""))
+    st.session_state["paint"], st.session_state["_paint_notes"] = lattice.parse_paint(st.query_params.get("paint", ""))
 
 phase_event = st.session_state.get("phase_click")
 if phase_event:
@@ -55,7 +43,7 @@ if paint_event:
     points = paint_event.get("selection", {}).get("points", [])
     signature = repr([p.get("customdata") for p in points])
     if points and signature != st.session_state.get("_paint_last"):
-        value = float(st.session_state.get("paint_value", 2.0))
+        value, _ = lattice.paint_value(float(st.session_state.get("paint_value", 2.0)))
         for p in points:
             cd = p.get("customdata")
             if cd and len(cd) == 3:
@@ -91,9 +79,11 @@ with diagram:
 
 paint = {k: v for k, v in st.session_state["paint"].items() if k[1] < L and k[2] < L}
 if paint:
-    st.query_params["paint"] = ";".join(f"{k}:{i}:{j}:{v:g}" for (k, i, j), v in sorted(paint.items()))
+    st.query_params["paint"] = lattice.encode_paint(paint, L)
 elif "paint" in st.query_params:
     del st.query_params["paint"]
+for note in st.session_state.pop("_paint_notes", []):
+    st.warning(f"The link's painted sites: {note}.", icon=":material/warning:")
 J, h = lattice.build_inputs(jx, jy, hval, L, tuple((k, i, j, v) for (k, i, j), v in sorted(paint.items())))
 seed = sidebar.seed()
 
@@ -103,7 +93,7 @@ left, right = st.columns([1.2, 1])
 with left:
     with ui.guard("The painter"):
         pc1, pc2, pc3 = st.columns([1, 1, 1])
-        pc1.number_input("Paint value", -4.0, 4.0, 2.0, 0.5, key="paint_value",
+        pc1.number_input("Paint value", lattice.PAINT_MIN, lattice.PAINT_MAX, 2.0, lattice.PAINT_STEP, key="paint_value",
                          help="Click a site (circle: field h) or a bond (square: J) to set it to this value.")
         pc2.metric("Painted sites and bonds", len(paint))
         if pc3.button("Clear painting", key="clear_paint", disabled=not paint):

@@ -52,6 +52,9 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, stop_server, wait_healthy  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from app import lattice as app_lattice  # noqa: E402
+
 SEED_STRIDE = 1000  # session i starts at seed 1000·(i+1): every session's seeds are its own
 PAGE_ORDER = ["home", "graph-lab", "lattice-lab", "molecule-lab", "equivariance", "results", "theory"]
 HEADINGS = {"home": "SymPE Lab", "graph-lab": "Graph lab", "lattice-lab": "Lattice lab", "molecule-lab": "Molecule lab",
@@ -193,12 +196,9 @@ def summary(values: list[float]) -> dict:
 
 
 def parse_paint(text: str) -> frozenset:
-    out = set()
-    for part in filter(None, (text or "").split(";")):
-        bits = part.split(":")
-        if len(bits) == 4:
-            out.add(f"{bits[0]}:{bits[1]}:{bits[2]}")
-    return frozenset(out)
+    """The painted cells a link carries, as "kind:i:j" (read with the app's own reader)."""
+    paint, _ = app_lattice.parse_paint(text or "")
+    return frozenset(f"{kind}:{i}:{j}" for kind, i, j in paint)
 
 
 def observed(snap: dict, page: str) -> list[tuple[str, str, object]]:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from harness import SCREENSHOTS, free_port, start_server, stop_server, wait_healthy
 
+from app import lattice
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PAGES = {
@@ -165,7 +167,23 @@ def test_lattice_lab_at_L64_renders_and_paints(page, server):
         "m.innerText.includes('Painted sites and bonds') && m.innerText.includes('1'))", timeout=60_000)
     wait_idle(page)
     assert_no_exception(page)
-    assert query_params(page).get("paint", "").startswith("h:10:20:")
+    link = query_params(page).get("paint", "")
+    assert link.startswith("v2:64:") and ("h", 10, 20) in lattice.parse_paint(link)[0]
+
+
+def test_the_longest_paint_link_loads(page, server):
+    """Every site and bond of the 64×64 lattice painted, neighbours always different: the longest link the app
+    writes (3·64² letters) loads, and the page counts every painted cell."""
+    L = lattice.SIZES[-1]
+    paint = {(kind, i, j): lattice.PAINT_MIN + lattice.PAINT_STEP * ((i * L + j + k) % 2)
+             for k, kind in enumerate(lattice.PAINT_KINDS) for i in range(L) for j in range(L)}
+    open_page(page, server, "lattice-lab", f"L={L}&K=1&paint={lattice.encode_paint(paint, L)}")
+    assert_no_exception(page)
+    assert_no_error_box(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].some(m => "
+        f"m.innerText.includes('Painted sites and bonds') && m.innerText.includes('{3 * L * L:,}'.replace(',', '')))",
+        timeout=60_000)
 
 
 def test_graph_upload_of_2000_nodes(page, server, tmp_path):
