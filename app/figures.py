@@ -11,13 +11,14 @@ every builder's output with plotly once instead (``VALIDATE``).
 """
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.colors import qualitative
+from plotly.colors import qualitative, sample_colorscale
 
 PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set3
 SPIN_COLORS = [[0.0, "#1f3b73"], [0.5, "#f2f2f2"], [1.0, "#e8a33d"]]  # -1 dark blue, +1 amber
@@ -30,6 +31,23 @@ PHASE_COLORS = {
     "field-polarized": "#d62728",
 }
 VALIDATE = False  # tests switch this on to have plotly check every property
+
+
+def label_color(fill: str) -> str:
+    """Black or white, whichever contrasts more with the fill (``#rrggbb`` or ``rgb(r, g, b)``), by the WCAG relative
+    luminance: white on fills darker than luminance 0.179, where the two contrasts are equal."""
+    if fill.startswith("#"):
+        rgb = [int(fill[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+    else:
+        rgb = [float(c) / 255 for c in fill[fill.index("(") + 1 : fill.index(")")].split(",")[:3]]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
+    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.179 else "black"
+
+
+def plain(texts: Sequence[object]) -> list[str]:
+    """Strings that plotly shows as they are: plotly renders a subset of HTML in text and hover labels (<b>, <br>,
+    <a href>), so every string that can come from the user (node ids, atom types) is HTML-escaped here, once."""
+    return [html.escape(str(t), quote=False) for t in texts]
 
 
 class SpecFigure(go.Figure):
@@ -129,17 +147,22 @@ def graph_figure(
     outline = dict(color=["#d62728" if i in chosen else "#333" for i in range(n)],
                    width=[4 if i in chosen else min(1.0, width / 2) for i in range(n)])
     if groups is not None:
-        marker = dict(size=node_size, color=[PALETTE[int(g) % len(PALETTE)] for g in groups], line=outline)
+        fills = [PALETTE[int(g) % len(PALETTE)] for g in groups]
+        marker = dict(size=node_size, color=fills, line=outline)
     elif values is not None:
+        v = np.asarray(_list(values), dtype=float)
+        span = float(v.max() - v.min()) if v.size else 0.0
+        fills = sample_colorscale("Viridis", ((v - v.min()) / span).tolist() if span > 0 else [0.5] * len(v))
         marker = dict(size=node_size, color=_list(values), colorscale="Viridis", showscale=show_scale, line=outline,
                       colorbar=dict(thickness=10))
     else:
+        fills = ["#9ecae1"] * n
         marker = dict(size=node_size, color="#9ecae1", line=outline)
-    text = (list(labels) if labels is not None else [str(i) for i in range(n)]) if show_labels else None
+    text = plain(labels if labels is not None else [str(i) for i in range(n)]) if show_labels else None
     data.append(dict(
         type="scatter", x=px, y=py, mode="markers+text" if show_labels else "markers", text=text,
-        textfont=dict(color="black", size=12), textposition="middle center",
-        hovertext=list(hover) if hover is not None else None, hoverinfo="text" if hover is not None else "none",
+        textfont=dict(color=[label_color(f) for f in fills], size=12), textposition="middle center",
+        hovertext=plain(hover) if hover is not None else None, hoverinfo="text" if hover is not None else "none",
         customdata=list(range(n)), marker=marker, name="nodes",
     ))
     return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square()))
@@ -147,22 +170,28 @@ def graph_figure(
 
 def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | None = None, height: int = 320,
                      labels: Sequence[str] | None = None, zmax: float = 1.0) -> SpecFigure:
-    """A heatmap of an adjacency (or edge-probability) matrix; with ``reference`` the wrong entries are outlined."""
+    """A heatmap of an adjacency (or edge-probability) matrix; with ``reference`` the wrong entries are outlined.
+
+    Cells sit at integer coordinates (row i, column j) with both axes fixed to [−0.5, n − 0.5] and ticks at the
+    cell centres labelled by ``labels``, so every outline lies exactly on its cell whatever the values (a constant
+    matrix included)."""
     n = A.shape[0]
-    ticks = list(labels) if labels is not None else [str(i) for i in range(n)]
-    data = [dict(type="heatmap", z=A.tolist(), x=ticks, y=ticks, colorscale=[[0.0, "#ffffff"], [1.0, "#111111"]], zmin=0, zmax=zmax,
-                 showscale=False, hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>")]
+    ticks = plain(labels) if labels is not None else [str(i) for i in range(n)]
+    index = list(range(n))
+    data = [dict(type="heatmap", z=A.tolist(), x=index, y=index, colorscale=[[0.0, "#ffffff"], [1.0, "#111111"]], zmin=0,
+                 zmax=zmax, showscale=False, hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>")]
     if reference is not None:
         wrong = np.argwhere((A >= 0.5) != (reference >= 0.5))
         if len(wrong):
             data.append(dict(
-                type="scatter", x=[ticks[j] for _, j in wrong], y=[ticks[i] for i, _ in wrong], mode="markers",
+                type="scatter", x=wrong[:, 1].tolist(), y=wrong[:, 0].tolist(), mode="markers",
                 marker=dict(symbol="square-open", size=max(6, 240 // max(n, 1)), color="#d62728", line=dict(width=2)),
                 hoverinfo="skip",
             ))
+    axis = dict(showgrid=False, zeroline=False, tickmode="array", tickvals=index, ticktext=ticks, constrain="domain")
     layout = _layout(title, height, margin=dict(l=10, r=10, t=60, b=10),
-                     yaxis=dict(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False),
-                     xaxis=dict(showgrid=False, constrain="domain", side="top"))
+                     yaxis=dict(axis, range=[n - 0.5, -0.5], autorange=False, scaleanchor="x"),
+                     xaxis=dict(axis, range=[-0.5, n - 0.5], autorange=False, side="top"))
     return _figure(data, layout)
 
 

@@ -7,7 +7,6 @@ backend does the mathematics: ``backend.pointcloud`` (stabilizer, frame, kernel)
 from __future__ import annotations
 
 import copy
-import html
 import math
 
 import numpy as np
@@ -22,7 +21,7 @@ from backend.tasks.pointcloud.data import Shape
 from backend.tasks.pointcloud.metrics import hits
 
 from . import models
-from .figures import PALETTE, SpecFigure
+from .figures import PALETTE, SpecFigure, plain
 
 Cloud = tuple[tuple[float, float, float], ...]
 
@@ -158,7 +157,7 @@ def _scene(extent: float) -> dict:
 
 
 def _points_trace(points: np.ndarray, types, name: str, color: str, size: int = 7, opacity: float = 1.0) -> dict:
-    labels = [html.escape(t) for t in types] if types is not None else [str(i) for i in range(len(points))]
+    labels = plain(types) if types is not None else [str(i) for i in range(len(points))]
     return {"type": "scatter3d", "mode": "markers", "name": name, "x": points[:, 0].tolist(), "y": points[:, 1].tolist(),
             "z": points[:, 2].tolist(), "text": labels, "hovertemplate": "%{text}: (%{x:.3f}, %{y:.3f}, %{z:.3f})<extra></extra>",
             "marker": {"size": size, "color": color, "opacity": opacity, "line": {"width": 1, "color": "#333"}}}

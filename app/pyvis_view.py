@@ -2,9 +2,10 @@
 
 pyvis's template loads vis-network and Bootstrap from CDNs. We render with ``cdn_resources="in_line"`` (vis-network's
 JavaScript and CSS from the pyvis package, inlined) and then delete every remaining tag that points outside the page
-(the Bootstrap ``<link>``/``<script>``), so the HTML makes no network request at all. Labels and tooltips are
-HTML-escaped before they reach pyvis, and pyvis serializes the node data with Jinja's ``tojson`` (which escapes
-``<``, ``>`` and ``&``), so a node id from an uploaded file cannot inject markup.
+(the Bootstrap ``<link>``/``<script>``), so the HTML makes no network request at all. Labels and tooltips go to
+pyvis as they are, escaped exactly once: pyvis serializes the node data with Jinja's ``tojson`` (which writes
+``<``, ``>`` and ``&`` as JSON escapes), and vis-network 9 draws labels on a canvas and puts tooltip strings into
+``innerText``, never into HTML. So a node id from an uploaded file shows literally and cannot inject markup.
 """
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ def external_references(page: str) -> list[str]:
     return re.findall(r"\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\"'\s>]+)", page, re.IGNORECASE)
 
 
+def sandboxed(page: str, height_px: int) -> str:
+    """``page`` in a nested iframe whose sandbox allows scripts only: the view runs in an opaque origin, so its
+    scripts cannot reach the app, its cookies or its storage (Streamlit's own component frame allows scripts and
+    the same origin together). The outer document holds nothing but that frame."""
+    return (f'<iframe sandbox="allow-scripts" title="graph view" srcdoc="{html.escape(page, quote=True)}" '
+            f'style="border:0;width:100%;height:{int(height_px)}px"></iframe>')
+
+
 def graph_html(
     n: int,
     edges: Sequence[tuple[int, int]],
@@ -57,7 +66,7 @@ def graph_html(
         color = PALETTE[int(groups[i]) % len(PALETTE)] if groups is not None else "#9ecae1"
         title = tooltips[i] if tooltips is not None else labels[i]
         extra = {} if positions is None else {"x": float(positions[i, 0] * scale), "y": float(-positions[i, 1] * scale)}
-        net.add_node(i, label=html.escape(str(labels[i])) if show_labels else " ", title=html.escape(str(title)),
+        net.add_node(i, label=str(labels[i]) if show_labels else " ", title=str(title),
                      color=color, shape="dot", size=14 if show_labels else 6, **extra)
     for u, v in edges:
         net.add_edge(int(u), int(v), color="#888888")

@@ -16,6 +16,7 @@ from typing import Iterator
 
 import streamlit as st
 
+from . import models
 from .figures import SpecFigure
 
 log = logging.getLogger("sympe.app")
@@ -99,7 +100,13 @@ def show_figure(fig: SpecFigure, name: str, *, key: str | None = None, on_select
 
 
 def not_shipped(what: str, key_hint: str) -> None:
-    st.warning(
-        f"{what} is not shipped yet: pretrained/manifest.json has no `{key_hint}` entry. "
-        "This panel lights up when the weights land (no restart needed)."
-    )
+    """Why a model is missing: the manifest cannot be read (an error naming the file and the fault), or it has no
+    such entry (a warning)."""
+    problem = models.manifest_problem()
+    if problem:
+        st.error(f"{what} cannot be loaded: {problem}")
+    else:
+        st.warning(
+            f"{what} is not shipped yet: pretrained/manifest.json has no `{key_hint}` entry. "
+            "This panel lights up when the weights land (no restart needed)."
+        )

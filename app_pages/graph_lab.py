@@ -203,7 +203,7 @@ else:
         with col:
             st.markdown(f"**{models.VARIANT_LABELS[variant]}**")
             if not models.shipped("graph_ae", variant):
-                st.info(f"`graph_ae/{variant}` is not shipped yet.")
+                ui.not_shipped(f"`graph_ae/{variant}`", f"graph_ae/{variant}")
                 continue
             with ui.guard(f"The {variant} reconstruction"):
                 sha = models.manifest()[f"graph_ae/{variant}"]["sha256"]
@@ -213,8 +213,9 @@ else:
                                                         title="edge probabilities (red: wrong at 0.5)"),
                                f"graph-decoded-{variant}", key=f"fig_dec_{variant}")
                 wrong = int(dec.wrong[0])
-                st.metric("wrong pairs", wrong, delta="exact" if wrong == 0 else f"of {n * (n - 1) // 2}",
-                          delta_color="off")
+                st.metric("wrong pairs", f"{wrong} of {n * (n - 1) // 2}")
+                if wrong == 0:
+                    st.caption(":material/check_circle: exact reconstruction")
     ui.explain("`none` gives automorphic nodes identical embeddings, so every pair inside an orbit looks alike and the "
                "decoder can only guess one probability for all of them. SymPE's h·v tells the nodes apart.")
 
@@ -255,7 +256,7 @@ with st.expander("Draggable view (pyvis, works offline)"):
                                          positions=None if detailed else pos, show_labels=detailed)
             if not detailed:
                 st.caption("Physics is off at this size: the nodes start at the layout above and stay where you drop them.")
-            st.iframe(html, height=440)
+            st.iframe(pyvis_view.sandboxed(html, 424), height=440)
 extra = {"seed": seed, "decoded": {v: {"probabilities": d.probs.round(4).tolist(), "wrong_pairs": d.wrong.tolist()}
                                    for v, d in decoded.items()}}
 st.download_button("Download inputs and outputs (JSON)", lambda: graphs.export_json(graph, data, samples, extra),

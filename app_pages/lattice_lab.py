@@ -138,7 +138,7 @@ for col, variant in zip(cols, models.ISING_VARIANTS):
     with col:
         st.markdown(f"**{models.VARIANT_LABELS[variant]}**")
         if variant not in shipped:
-            st.info(f"`ising/{variant}` is not shipped yet; it appears here when its weights land.")
+            ui.not_shipped(f"`ising/{variant}`", f"ising/{variant}")
             continue
         with ui.guard(f"The {variant} output"):
             sha = models.manifest()[f"ising/{variant}"]["sha256"]

@@ -12,7 +12,9 @@ st.title("Molecule lab")
 
 entries = models.entries("qm9")
 shipped = models.shipped_qm9_variants()
-if not shipped:
+if not shipped and models.manifest_problem():
+    ui.not_shipped("The QM9 diffusion model", "qm9/<variant>")
+elif not shipped:
     st.warning(
         "**The QM9 diffusion model is not shipped.** There is no `qm9/…` entry in pretrained/manifest.json, so this "
         "page cannot generate molecules. It lights up as soon as a manifest entry appears. What follows needs no model."

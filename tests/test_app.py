@@ -2,14 +2,16 @@
 widgets drive the elements they should. Plus the app's pure helpers (parsing, pyvis, lattice and molecule logic)."""
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import graphs, lattice, models, molecules, pyvis_view
+from app import figures, graphs, lattice, models, molecules, pyvis_view
 from backend.checkpoints import read_manifest
 from backend.graph_io import GraphInputError
 
@@ -87,6 +89,10 @@ def test_a_truncated_manifest_is_one_clear_error_on_every_page(page, tmp_path, m
     assert not at.exception, [e.value for e in at.exception]
     errors = [e.value for e in at.sidebar.error]
     assert len(errors) == 1 and str(broken) in errors[0] and "not a readable JSON manifest" in errors[0]
+    page_text = " ".join(e.value for e in at.main.error) + " ".join(w.value for w in at.main.warning)
+    assert "not shipped" not in page_text  # a load that fails is not a model that was never shipped
+    if page in ("home", "lattice_lab", "graph_lab", "molecule_lab", "pointcloud_lab"):
+        assert "cannot be loaded" in page_text and str(broken) in page_text
 
 
 def test_presenter_mode_hides_long_text():
@@ -465,14 +471,69 @@ def test_theory_page_live_examples():
 # Pure helpers
 
 
-def test_pyvis_view_is_offline_and_escapes_labels():
-    page = pyvis_view.graph_html(3, [(0, 1), (1, 2)], labels=["a", "<script>alert(1)</script>", "c"])
+def test_pyvis_view_is_offline_and_escapes_labels_once():
+    """The ids reach vis-network's data exactly as given (it draws labels on a canvas and sets tooltips as text),
+    and the page's markup never contains them unescaped."""
+    ids = ["a&b", "<script>alert(1)</script>", 'c"d']
+    page = pyvis_view.graph_html(3, [(0, 1), (1, 2)], labels=ids)
     assert pyvis_view.external_references(page) == []
     assert "<script>alert(1)</script>" not in page
+    nodes = json.loads(re.search(r"nodes = new vis\.DataSet\((\[.*?\])\);", page, re.DOTALL).group(1))
+    assert [n["label"] for n in nodes] == ids and [n["title"] for n in nodes] == ids
     assert "vis.DataSet" in page  # vis-network is inlined
     assert '"physics": {"stabilization"' in page
     fixed = pyvis_view.graph_html(3, [(0, 1)], labels=["a", "b", "c"], positions=np.eye(3, 2), show_labels=False)
     assert '"physics": {"enabled": false}' in fixed and '"x": ' in fixed and '"label": "a"' not in fixed
+
+
+@pytest.mark.parametrize("n", [2, 6, 13])
+def test_adjacency_heatmap_cells_and_outlines_line_up(n):
+    """Cells at integer positions with ranges [-0.5, n - 0.5] on both axes, and every outline on a cell centre,
+    also for a constant matrix (the `none` decoder's uniform guess) where every entry is wrong."""
+    A = np.full((n, n), 0.41)
+    reference = np.ones((n, n)) - np.eye(n)
+    fig = figures.adjacency_figure(A, reference=reference, labels=[f"<{i}>" for i in range(n)]).to_dict()
+    heat, outline = fig["data"]
+    layout = fig["layout"]
+    assert heat["x"] == heat["y"] == list(range(n))
+    assert layout["xaxis"]["range"] == [-0.5, n - 0.5] and sorted(layout["yaxis"]["range"]) == [-0.5, n - 0.5]
+    assert layout["xaxis"]["tickvals"] == list(range(n)) and layout["xaxis"]["ticktext"][0] == "&lt;0&gt;"
+    cells = set(zip(outline["y"], outline["x"]))
+    assert cells == {(i, j) for i in range(n) for j in range(n) if i != j}
+    assert all(isinstance(v, int) for v in outline["x"] + outline["y"])
+
+
+def test_node_labels_contrast_with_their_fill():
+    """WCAG contrast: white text on the dark end of Viridis and on black, black on the light end and on white; the
+    choice always has the larger contrast ratio."""
+    def luminance(rgb):
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (x / 255 for x in rgb))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    for rgb in [(0, 0, 0), (255, 255, 255), (68, 1, 84), (253, 231, 37), (33, 145, 140), (99, 110, 250), (239, 85, 59)]:
+        fill = "#%02x%02x%02x" % rgb
+        lum = luminance(rgb)
+        black, white = (lum + 0.05) / 0.05, 1.05 / (lum + 0.05)
+        assert figures.label_color(fill) == ("white" if white > black else "black")
+        assert figures.label_color("rgb(%d, %d, %d)" % rgb) == figures.label_color(fill)
+    pos = np.array([[0.0, 0.0], [1.0, 0.0]])
+    colors = figures.graph_figure(pos, [(0, 1)], values=[0.0, 1.0]).to_dict()["data"][-1]["textfont"]["color"]
+    assert colors == ["white", "black"]  # Viridis: dark purple at the low end, yellow at the high end
+
+
+def test_node_ids_reach_plotly_as_text_not_markup():
+    pos = np.array([[0.0, 0.0], [1.0, 0.0]])
+    fig = figures.graph_figure(pos, [(0, 1)], labels=["<b>a</b>", "x&y"], hover=["<a href='//evil'>n</a>", "ok"])
+    nodes = fig.to_dict()["data"][-1]
+    assert nodes["text"] == ["&lt;b&gt;a&lt;/b&gt;", "x&amp;y"]
+    assert nodes["hovertext"][0] == "&lt;a href='//evil'&gt;n&lt;/a&gt;"
+
+
+def test_the_pyvis_view_runs_in_a_frame_that_allows_scripts_only():
+    page = pyvis_view.graph_html(2, [(0, 1)], labels=["<b>x</b>", "y"])
+    outer = pyvis_view.sandboxed(page, 300)
+    assert re.fullmatch(r'<iframe sandbox="allow-scripts" title="graph view" srcdoc="[^"<>]*" style="[^"]*"></iframe>', outer)
+    assert html.unescape(re.search(r'srcdoc="([^"]*)"', outer).group(1)) == page
 
 
 def test_large_graph_layout_keeps_a_cycle_round():

@@ -202,7 +202,7 @@ def test_graph_upload_of_2000_nodes(page, server, tmp_path):
     page.get_by_text("Draggable view (pyvis, works offline)").click()
     page.get_by_text("Show the draggable view").click()
     page.get_by_text("Physics is off at this size").wait_for(timeout=60_000)
-    page.frame_locator("iframe").first.locator("#mynetwork canvas").wait_for(timeout=60_000)
+    page.frame_locator("iframe").first.frame_locator("iframe").locator("#mynetwork canvas").wait_for(timeout=60_000)
     wait_idle(page)
     assert_no_exception(page)
     page.locator("iframe").first.screenshot(path=str(SCREENSHOTS / "graph-lab-2000-pyvis.png"))
@@ -231,7 +231,7 @@ def test_graph_resample_and_offline_pyvis_view(page, server):
     wait_idle(page)
     page.get_by_text("Draggable view (pyvis, works offline)").click()
     page.get_by_text("Show the draggable view").click()
-    frame = page.frame_locator("iframe").first
+    frame = page.frame_locator("iframe").first.frame_locator("iframe")  # the view's own sandboxed frame
     frame.locator("#mynetwork canvas").wait_for(timeout=60_000)
     wait_idle(page)
     assert_no_exception(page)
