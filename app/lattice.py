@@ -55,63 +55,114 @@ def build_inputs(jx: float, jy: float, hval: float, L: int, paint: tuple = ()) -
     return J, h
 
 
-# ---- painted sites and bonds in the URL ---------------------------------------------------------------------------------
+# ---- painted sites and bonds, and the other parameters of the Lattice lab's URL ----------------------------------------
+# Everything here is pure (no Streamlit): the page reads the link once per session, shows the notes in one warning
+# and writes the paint back with encode_paint.
 
 PAINT_MIN, PAINT_MAX, PAINT_STEP = -4.0, 4.0, 0.5  # the painter's range and step; painted values lie on this grid
 PAINT_KINDS = ("h", "jx", "jy")
-PAINT_MAX_CHARS = 64_000  # a longer ?paint= is refused whole (the longest link the app writes is 3·64² + 12 chars)
+PAINT_MAX_CHARS = 64_000  # a longer ?paint= is refused whole (the longest link the app writes: 3·64² letters + 12)
+PAINT_SHOWN = 5  # entries named per note; the rest are counted
 _CODES = "abcdefghijklmnopq"  # value index 0..16 on the grid: value = PAINT_MIN + PAINT_STEP · index
-_RUN = re.compile(r"([.a-q])(\d{0,5})")
+_RUN = re.compile(r"([.a-q])([0-9]{0,5})")
+_SIZE = re.compile(r"[0-9]{1,3}")
+_INDEX = re.compile(r"-?[0-9]{1,9}")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,400}\.?[0-9]{0,400}|\.[0-9]{1,400})(?:[eE][+-]?[0-9]{1,6})?")
+_NOT_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+
+# The widgets bound to the URL (bind="query-params"): (min, max, step) of each slider; L takes one of SIZES.
+URL_SLIDERS: dict[str, tuple] = {"jx": (-2.0, 2.0, 0.05), "jy": (-2.0, 2.0, 0.05), "field": (-4.0, 4.0, 0.05),
+                                 "K": (1, 16, 1), "search": (0, 8, 1)}
+URL_PARAMS = ("jx", "jy", "field", "L", "K", "search")
+
+
+def shown(text: str, limit: int = 24) -> str:
+    """A piece of an untrusted link, safe to put in markdown: a code span of at most ``limit`` characters in which
+    anything but ASCII letters, digits and ``: . + - =`` reads as "?"."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in ":.+-=") else "?" for c in text[:limit])
+    return f"`{safe}{'…' if len(text) > limit else ''}`"
+
+
+def _listed(items: list[str]) -> str:
+    return ", ".join(items[:PAINT_SHOWN]) + (f" and {len(items) - PAINT_SHOWN} more" if len(items) > PAINT_SHOWN else "")
+
+
+def _entries(n: int) -> str:
+    return f"{n} paint entr{'y' if n == 1 else 'ies'}"
 
 
 def paint_value(value: float) -> tuple[float, bool]:
     """A painted value on the painter's grid: clipped to [PAINT_MIN, PAINT_MAX] and rounded to PAINT_STEP; the flag
     says whether it changed."""
-    snapped = round(min(PAINT_MAX, max(PAINT_MIN, value)) / PAINT_STEP) * PAINT_STEP
+    snapped = round(min(PAINT_MAX, max(PAINT_MIN, value)) / PAINT_STEP) * PAINT_STEP + 0.0  # + 0.0: no -0.0
     return snapped, snapped != value
 
 
+def paint_cell(data, L: int) -> tuple[str, int, int] | None:
+    """The (kind, i, j) a painter click names (its customdata), or None when it does not name a cell of the L×L
+    lattice (the click comes from the browser, so nothing about it is trusted)."""
+    try:
+        kind, i, j = data
+        i, j = int(i), int(j)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return (kind, i, j) if kind in PAINT_KINDS and 0 <= i < L and 0 <= j < L else None
+
+
 def encode_paint(paint: dict, L: int) -> str:
-    """The compact link form of the painted entries {(kind, i, j): value} of an L×L lattice:
-    ``v2:L:<h>:<jx>:<jy>``, each part the L² cells in row-major order run-length encoded as a code letter (a–q for
-    the 17 grid values from −4 to 4, "." for unpainted) followed by its repeat count when it is above 1. At L = 64 the
-    longest possible link part is 3·64² letters plus 12 characters."""
+    """The compact link form of the painted entries {(kind, i, j): value} of an L×L lattice.
+
+    Format ``v2:L:<h>:<jx>:<jy>``: L in decimal, then one part per kind, each the L² cells in row-major order
+    (cell i·L + j), run-length encoded as runs of a code letter followed by the run's length in decimal when it is
+    above 1. The letters a–q are the 17 values −4, −3.5, …, 4 of the painter's grid (value = −4 + 0.5 · index),
+    "." is an unpainted cell. A run of n ≥ 2 cells takes 1 + digits(n) ≤ n characters, so a part never has more
+    than L² characters: the longest link, every cell painted and neighbours always different, is 3·L² letters plus
+    the header (12,296 characters at L = 64), and an unpainted lattice is ``v2:64:.4096:.4096:.4096``.
+
+    Values are clipped and rounded onto the grid (``paint_value``) and entries outside the lattice or not finite
+    are left out, so whatever is written parses back exactly."""
+    cells = {kind: ["."] * (L * L) for kind in PAINT_KINDS}
+    for (kind, i, j), value in paint.items():
+        if kind in PAINT_KINDS and 0 <= i < L and 0 <= j < L and np.isfinite(value):
+            cells[kind][i * L + j] = _CODES[int(round((paint_value(value)[0] - PAINT_MIN) / PAINT_STEP))]
     parts = []
     for kind in PAINT_KINDS:
-        cells = ["."] * (L * L)
-        for (k, i, j), value in paint.items():
-            if k == kind and i < L and j < L:
-                cells[i * L + j] = _CODES[int(round((value - PAINT_MIN) / PAINT_STEP))]
-        runs, start = [], 0
+        row, runs, start = cells[kind], [], 0
         for end in range(1, L * L + 1):
-            if end == L * L or cells[end] != cells[start]:
-                count = end - start
-                runs.append(cells[start] + (str(count) if count > 1 else ""))
+            if end == L * L or row[end] != row[start]:
+                runs.append(row[start] + (str(end - start) if end - start > 1 else ""))
                 start = end
         parts.append("".join(runs))
     return f"v2:{L}:" + ":".join(parts)
 
 
 def parse_paint(text: str, max_size: int = SIZES[-1]) -> tuple[dict, list[str]]:
-    """The painted entries a link carries, and one short note per thing that was ignored, clipped or refused. Reads
-    the compact form of ``encode_paint`` and the older ``kind:i:j:value;…`` list. Indices must lie in
-    [0, max_size); values must be finite and are moved onto the painter's grid."""
-    text = text or ""
+    """The painted entries {(kind, i, j): value} a link's ``paint`` parameter carries, and one short markdown note
+    per kind of thing that was ignored, clipped, rounded or refused (untrusted text is shown through ``shown``).
+    Never raises.
+
+    Reads the compact form of ``encode_paint`` (``v2:…``, the only form the app writes) and the older list
+    ``kind:i:j:value;…``. Text longer than PAINT_MAX_CHARS is refused whole. Indices must be integers in
+    [0, max_size); kinds h, jx or jy; values finite decimal numbers, then clipped to the painter's range
+    [PAINT_MIN, PAINT_MAX] and rounded to its step PAINT_STEP (the painter cannot set anything else, and the
+    compact form carries only grid values). At most 3·max_size² entries are read; the rest are ignored."""
+    text = text if isinstance(text, str) else ""
     if len(text) > PAINT_MAX_CHARS:
-        return {}, [f"the paint parameter has {len(text):,} characters (at most {PAINT_MAX_CHARS:,}); nothing was painted"]
+        return {}, [f"the paint parameter has {len(text):,} characters (at most {PAINT_MAX_CHARS:,}); "
+                    "nothing was painted"]
     return _parse_compact(text, max_size) if text.startswith("v2:") else _parse_list(text, max_size)
 
 
 def _parse_compact(text: str, max_size: int) -> tuple[dict, list[str]]:
     fields = text.split(":")
-    if len(fields) != 2 + len(PAINT_KINDS) or not fields[1].isdecimal() or not 1 <= int(fields[1][:4]) <= max_size:
-        return {}, [f"the paint parameter is not v2:L:<h>:<jx>:<jy> with 1 ≤ L ≤ {max_size}; nothing was painted"]
+    if len(fields) != 2 + len(PAINT_KINDS) or not _SIZE.fullmatch(fields[1]) or not 1 <= int(fields[1]) <= max_size:
+        return {}, [f"the paint parameter is not `v2:L:h:jx:jy` with 1 ≤ L ≤ {max_size}; nothing was painted"]
     L, paint, notes = int(fields[1]), {}, []
     for kind, runs in zip(PAINT_KINDS, fields[2:]):
         tokens = _RUN.findall(runs)
-        cells = sum(int(n) if n else 1 for _, n in tokens)
-        if "".join(c + n for c, n in tokens) != runs or cells != L * L:
-            notes.append(f"the {kind} part of the paint parameter is malformed (it must describe {L * L} cells); ignored")
+        if "".join(c + n for c, n in tokens) != runs or sum(int(n) if n else 1 for _, n in tokens) != L * L:
+            notes.append(f"the {kind} part of the paint parameter is malformed (it must describe {L * L} cells); "
+                         "ignored")
             continue
         position = 0
         for code, n in tokens:
@@ -124,38 +175,87 @@ def _parse_compact(text: str, max_size: int) -> tuple[dict, list[str]]:
 
 
 def _parse_list(text: str, max_size: int) -> tuple[dict, list[str]]:
-    paint, ignored, adjusted = {}, [], []
-    for part in filter(None, text.split(";")):
-        shown = part[:24].encode("unicode_escape").decode("ascii")
-        if len(paint) >= len(PAINT_KINDS) * max_size**2:
-            ignored.append(f"{shown} (too many entries)")
-            break
+    parts = [p for p in text.split(";") if p]
+    limit = len(PAINT_KINDS) * max_size**2
+    paint, malformed, outside, not_finite, clipped, rounded = {}, [], [], [], [], []
+    for part in parts[:limit]:
         fields = part.split(":")
-        try:
-            kind, i, j, value = fields[0], int(fields[1]), int(fields[2]), float(fields[3])
-            if len(fields) != 4 or kind not in PAINT_KINDS:
-                raise ValueError
-        except (ValueError, IndexError, OverflowError):
-            ignored.append(f"{shown} (not kind:i:j:value with kind h, jx or jy)")
+        if len(fields) != 4 or fields[0] not in PAINT_KINDS or not all(map(_INDEX.fullmatch, fields[1:3])):
+            malformed.append(shown(part))
             continue
+        kind, i, j, raw = fields[0], int(fields[1]), int(fields[2]), fields[3]
         if not (0 <= i < max_size and 0 <= j < max_size):
-            ignored.append(f"{shown} (site outside 0…{max_size - 1})")
+            outside.append(shown(part))
             continue
-        if not np.isfinite(value):
-            ignored.append(f"{shown} (not a finite number)")
+        if _NOT_FINITE.fullmatch(raw):
+            not_finite.append(shown(part))
+            continue
+        if not _NUMBER.fullmatch(raw):
+            malformed.append(shown(part))
+            continue
+        value = float(raw)
+        if not np.isfinite(value):  # 1e999
+            not_finite.append(shown(part))
             continue
         paint[(kind, i, j)], changed = paint_value(value)
         if changed:
-            adjusted.append(shown)
+            (clipped if not PAINT_MIN <= value <= PAINT_MAX else rounded).append(shown(part))
     notes = []
-    if ignored:
-        notes.append(f"ignored {len(ignored)} paint entr{'y' if len(ignored) == 1 else 'ies'}: " + ", ".join(ignored[:5])
-                     + (" …" if len(ignored) > 5 else ""))
-    if adjusted:
-        notes.append(f"moved {len(adjusted)} painted value{'' if len(adjusted) == 1 else 's'} onto the painter's range "
-                     f"[{PAINT_MIN:g}, {PAINT_MAX:g}] in steps of {PAINT_STEP:g}: " + ", ".join(adjusted[:5])
-                     + (" …" if len(adjusted) > 5 else ""))
+    if len(parts) > limit:
+        notes.append(f"the paint parameter has {len(parts):,} entries (at most {limit:,}); ignored the last "
+                     f"{len(parts) - limit:,}")
+    for items, why in ((malformed, "not kind:i:j:value with kind h, jx or jy and a decimal value"),
+                       (outside, f"site outside 0…{max_size - 1}"), (not_finite, "not a finite number")):
+        if items:
+            notes.append(f"ignored {_entries(len(items))} ({why}): {_listed(items)}")
+    if clipped:
+        notes.append(f"clipped {_entries(len(clipped))} to the painter's range {PAINT_MIN:g}…{PAINT_MAX:g}: "
+                     f"{_listed(clipped)}")
+    if rounded:
+        notes.append(f"rounded {_entries(len(rounded))} to the painter's step {PAINT_STEP:g}: {_listed(rounded)}")
     return paint, notes
+
+
+def paint_within(paint: dict, L: int) -> tuple[dict, list[str]]:
+    """The entries that lie on the L×L lattice, and a note naming those that do not (a link's paint for a larger
+    lattice than its L)."""
+    kept = {k: v for k, v in paint.items() if k[1] < L and k[2] < L}
+    outside = [shown(f"{k}:{i}:{j}") for (k, i, j) in paint if (k, i, j) not in kept]
+    return kept, ([f"ignored {_entries(len(outside))} outside the {L}×{L} lattice: {_listed(outside)}"] if outside
+                  else [])
+
+
+def url_param_notes(raw: dict[str, list[str]], used: dict[str, object]) -> list[str]:
+    """One note per parameter of ``URL_PARAMS`` that the link gives but the page did not take as written.
+
+    ``raw`` holds the link's values of each parameter (all of them when it is repeated), ``used`` the value its
+    widget took. Streamlit's binding already refuses values outside a widget's range (the widget keeps its
+    default); this names the parameter, what was wrong with it and the value used instead."""
+    notes = []
+    for key in URL_PARAMS:
+        values = raw.get(key) or []
+        if not values or key not in used:
+            continue
+        text, value = values[-1], used[key]
+        number = float(text) if _NUMBER.fullmatch(text.strip()) else None
+        if len(values) == 1 and number is not None and number == value:
+            continue
+        if len(values) > 1:
+            why = f"given {len(values)} times"
+        elif _NOT_FINITE.fullmatch(text.strip()) or (number is not None and not np.isfinite(number)):
+            why = "not a finite number"
+        elif number is None:
+            why = "not a number"
+        elif key == "L":
+            why = "not one of " + ", ".join(map(str, SIZES))
+        elif not URL_SLIDERS[key][0] <= number <= URL_SLIDERS[key][1]:
+            why = f"outside {URL_SLIDERS[key][0]:g}…{URL_SLIDERS[key][1]:g}"
+        elif isinstance(value, int) and number != int(number):
+            why = "not a whole number"
+        else:
+            why = "not read"
+        notes.append(f"{shown(f'{key}={text}')} ({why}; {value:g} is used)")
+    return notes
 
 
 def is_constant(J: np.ndarray, h: np.ndarray) -> bool:

@@ -26,8 +26,15 @@ def _search_on():
     st.session_state["search"] = lattice.SEARCH_PROPOSALS
 
 
-if "paint" not in st.session_state:
-    st.session_state["paint"], st.session_state["_paint_notes"] = lattice.parse_paint(st.query_params.get("paint", ""))
+def _bound(label: str, key: str, value, **kwargs):
+    """A slider kept in the URL, its range and step from lattice.URL_SLIDERS (which also checks the link)."""
+    lo, hi, step = lattice.URL_SLIDERS[key]
+    return st.slider(label, lo, hi, value, step, key=key, bind="query-params", **kwargs)
+
+
+if "paint" not in st.session_state:  # the first run of this page in the session: read the link once
+    st.session_state["paint"], st.session_state["_link_notes"] = lattice.parse_paint(st.query_params.get("paint", ""))
+    st.session_state["_link_raw"] = {k: st.query_params.get_all(k) for k in lattice.URL_PARAMS}
 
 phase_event = st.session_state.get("phase_click")
 if phase_event:
@@ -45,26 +52,26 @@ if paint_event:
     if points and signature != st.session_state.get("_paint_last"):
         value, _ = lattice.paint_value(float(st.session_state.get("paint_value", 2.0)))
         for p in points:
-            cd = p.get("customdata")
-            if cd and len(cd) == 3:
-                st.session_state["paint"][(str(cd[0]), int(cd[1]), int(cd[2]))] = value
+            cell = lattice.paint_cell(p.get("customdata"), st.session_state.get("L", lattice.SIZES[-1]))
+            if cell is not None:
+                st.session_state["paint"][cell] = value
     st.session_state["_paint_last"] = signature
 
 # ---- controls ---------------------------------------------------------------------------------------------------------
 controls, diagram = st.columns([1, 1.3])
 with controls:
     st.selectbox("Phase preset", ["Custom"] + list(lattice.PHASE_PRESETS), key="preset", on_change=_apply_preset)
-    jx = st.slider("J_x (horizontal coupling)", -2.0, 2.0, defaults["jx"], 0.05, key="jx", bind="query-params")
-    jy = st.slider("J_y (vertical coupling)", -2.0, 2.0, defaults["jy"], 0.05, key="jy", bind="query-params")
-    hval = st.slider("h (field)", -4.0, 4.0, defaults["field"], 0.05, key="field", bind="query-params")
+    jx = _bound("J_x (horizontal coupling)", "jx", defaults["jx"])
+    jy = _bound("J_y (vertical coupling)", "jy", defaults["jy"])
+    hval = _bound("h (field)", "field", defaults["field"])
     L = st.select_slider("L (lattice size)", options=list(lattice.SIZES), value=8, key="L", bind="query-params")
-    K = st.slider("K (samples per variant)", 1, 16, 8, key="K", bind="query-params")
+    K = _bound("K (samples per variant)", "K", 8)
     search_available = L <= lattice.SEARCH_MAX_L
-    P = st.slider("Nearby search (proposals per sample, 0 = off)", 0, 8, 0, key="search", bind="query-params",
-                  disabled=not search_available,
-                  help="Each sample becomes the lowest-energy state among the model's own answer and its answers for "
-                       "P slightly perturbed Hamiltonians, judged by the true energy. It fixes most misses next to "
-                       "phase boundaries, keeps the output law equivariant, and cannot help the unbroken baseline.")
+    P = _bound("Nearby search (proposals per sample, 0 = off)", "search", 0, disabled=not search_available,
+               help="Each sample becomes the lowest-energy state among the model's own answer and its answers for "
+                    "P slightly perturbed Hamiltonians, judged by the true energy. It fixes most misses next to "
+                    "phase boundaries, keeps the output law equivariant, and cannot help the unbroken baseline.")
+    used = {"jx": jx, "jy": jy, "field": hval, "L": L, "K": K, "search": P}
     if not search_available:
         P = 0
         st.caption(lattice.SEARCH_OFF_NOTE)
@@ -77,13 +84,17 @@ with diagram:
         ui.show_figure(figures.phase_diagram_figure(grid, phases, (jx, jy), h=hval), "phase-diagram",
                        key="phase_click", on_select="rerun", selection_mode=("points",))
 
-paint = {k: v for k, v in st.session_state["paint"].items() if k[1] < L and k[2] < L}
+paint, outside = lattice.paint_within(st.session_state["paint"], L)
+if "_link_raw" in st.session_state:  # the first run: what the link asked for and the page did not take, in one line
+    st.session_state["paint"] = paint
+    notes = (lattice.url_param_notes(st.session_state.pop("_link_raw"), used) + st.session_state.pop("_link_notes", [])
+             + outside)
+    if notes:
+        st.warning("This link was not used as written: " + "; ".join(notes) + ".", icon=":material/warning:")
 if paint:
     st.query_params["paint"] = lattice.encode_paint(paint, L)
 elif "paint" in st.query_params:
     del st.query_params["paint"]
-for note in st.session_state.pop("_paint_notes", []):
-    st.warning(f"The link's painted sites: {note}.", icon=":material/warning:")
 J, h = lattice.build_inputs(jx, jy, hval, L, tuple((k, i, j, v) for (k, i, j), v in sorted(paint.items())))
 seed = sidebar.seed()
 
