@@ -6,6 +6,7 @@ reports the largest absolute difference (and the largest relative one).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -20,8 +21,9 @@ DEFAULT_TOLERANCE = 1e-9  # relative to max(1, output scale): rounding level in 
 @dataclass(frozen=True)
 class EquivarianceReport:
     """The largest absolute and relative differences between f(g·x) and g·f(x), the size of g·f(x), and the
-    tolerance the check was made at. The report is true when the check passed: max_abs_error ≤ tolerance ·
-    max(1, output_scale)."""
+    tolerance the check was made at. The report is true when the check passed: the error and the scale are finite
+    and max_abs_error ≤ tolerance · max(1, output_scale). A NaN or infinite output never passes (an infinite scale
+    would otherwise excuse any error)."""
 
     max_abs_error: float
     max_rel_error: float
@@ -29,6 +31,8 @@ class EquivarianceReport:
     tolerance: float = DEFAULT_TOLERANCE
 
     def __bool__(self) -> bool:
+        if not (math.isfinite(self.max_abs_error) and math.isfinite(self.output_scale)):
+            return False
         return self.max_abs_error <= self.tolerance * max(1.0, self.output_scale)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from app import figures, graphs, lattice, models, molecules, pyvis_view
@@ -212,19 +213,105 @@ def test_lattice_lab_sliders_presets_and_painting():
     assert int(metric(at, "|G_x| (symmetries of the input)")) < 256
 
 
+def page_verdict(at: AppTest, label: str) -> str:
+    """The verdict line the Lattice lab shows under a variant's sample 1."""
+    after = markdown_text(at).split(f"**{label}**", 1)[1].splitlines()
+    return next(line for line in after if line.startswith(":material/"))
+
+
 @needs_ising_sympe
-def test_lattice_lab_antiferromagnet_sympe_hits_ground_states():
+def test_lattice_lab_antiferromagnet_shows_the_exact_reference_and_the_backends_verdict():
+    """The default input, the constant antiferromagnet at h = 0: the exact reference is the Néel energy, -2 per
+    site (every bond satisfied), and each variant's verdict is the one its backend energies give, whatever the
+    weights."""
     at = open_page("lattice_lab")
     assert_clean(at)
     text = markdown_text(at)
     assert "Reference ground energy per site: **-2.0000**" in text
     assert "h for sample 1" in text
+    L, K, seed = at.select_slider(key="L").value, at.slider(key="K").value, at.session_state["seed"]
+    J, h = lattice.build_inputs(-1.0, -1.0, 0.0, L)
+    ref = lattice.reference(J, h)
+    assert ref.exact and ref.energy == -2 * L * L
+    for variant in models.shipped_ising_variants():
+        run = lattice.run_variant(variant, J, h, K, seed, models.manifest()[f"ising/{variant}"]["sha256"])
+        assert page_verdict(at, models.VARIANT_LABELS[variant]) == expected_verdict(run.energies[0], ref)
 
 
-def page_verdict(at: AppTest, label: str) -> str:
-    """The verdict line the Lattice lab shows under a variant's sample 1."""
-    after = markdown_text(at).split(f"**{label}**", 1)[1].splitlines()
-    return next(line for line in after if line.startswith(":material/"))
+class PatternModel(torch.nn.Module):
+    """A constructed Ising model for testing the page's mechanism: it outputs the spin pattern s = sign(e·v) for a
+    fixed ±1 field v, moved by the sampled element e when there is one (e·v with the field odd under the spin flip,
+    so the model is jointly equivariant), v itself otherwise. v = checkerboard: every draw is a Néel state; v = all
+    up: a constant field, as a baseline must give on a constant input."""
+
+    def __init__(self, pattern: np.ndarray):
+        super().__init__()
+        self.encoder = torch.nn.Module()
+        field = torch.as_tensor(pattern, dtype=torch.float32)[None]
+        self.encoder.field = torch.nn.Parameter(field, requires_grad=False)
+
+    def forward(self, J, h, generator=None, elements=None):
+        from backend.tasks.ising import IsingOutput
+
+        v = self.encoder.field.expand(len(J), 1, *self.encoder.field.shape[-2:])
+        return IsingOutput((v if elements is None else elements.act_sites(v, odd=True))[:, 0], elements)
+
+
+def constructed_ising_models(monkeypatch) -> dict:
+    """Replace the shipped Ising models by two constructed ones (the other variants are then not shipped):
+    ``sympe`` the checkerboard PatternModel, ``none`` the all-up one. Returns their patterns as functions of L."""
+    import app.models
+
+    real = {k: v for k, v in app.models.manifest().items() if not k.startswith("ising/")}
+    fake = {f"ising/{v}": {"config": {"variant": v}, "sha256": f"constructed-{v}-pattern", "command": "test"}
+            for v in ("none", "sympe")}
+    patterns = {"none": lambda L: np.ones((L, L)),
+                "sympe": lambda L: (-1.0) ** np.add.outer(np.arange(L), np.arange(L))}
+    monkeypatch.setattr(app.models, "manifest", lambda: {**real, **fake})
+    monkeypatch.setattr(app.models, "ising_model", lambda variant, L=8: PatternModel(patterns[variant](L)))
+    return patterns
+
+
+def energy_metrics(at: AppTest) -> list:
+    return [m for m in at.metric if m.label == "energy per site"]
+
+
+def chart(at: AppTest, key: str) -> dict:
+    return json.loads(next(c.proto.spec for c in at.get("plotly_chart") if key in c.proto.id))
+
+
+def test_lattice_lab_shows_exactly_the_energy_gap_verdict_and_hits_of_a_constructed_model(monkeypatch):
+    """The page's mechanism, independent of any trained weights: with constructed models whose spins are known, the
+    page must show their sample, their energy per site, the gap to the reference and the verdict computed by hand,
+    and count their hits. On the antiferromagnet (J = -1, h = 0; E = -Σ J s s' - Σ h s) the checkerboard is a
+    ground state (-2 per site) and the all-up state costs +2 per site (+200%); on the ferromagnet (J = +1) the
+    roles swap, so a page that did not compute its verdicts could not pass both."""
+    patterns = constructed_ising_models(monkeypatch)
+    at = open_page("lattice_lab")
+    assert_clean(at)
+    L, K = at.select_slider(key="L").value, at.slider(key="K").value
+    for jx_jy, ground, above in (((-1.0, -1.0), "sympe", "none"), ((1.0, 1.0), "none", "sympe")):
+        at.slider(key="jx").set_value(jx_jy[0]).run()
+        at.slider(key="jy").set_value(jx_jy[1]).run()
+        at.slider(key="field").set_value(0.0).run()
+        assert_clean(at)
+        assert "Reference ground energy per site: **-2.0000** (exact" in markdown_text(at)
+        shown = {m.value: m.delta for m in energy_metrics(at)}
+        assert shown == {"-2.0000": "+0.00% vs reference", "2.0000": "+200.00% vs reference"}
+        assert page_verdict(at, models.VARIANT_LABELS[ground]) == ":material/check_circle: a ground state"
+        assert page_verdict(at, models.VARIANT_LABELS[above]) == ":material/cancel: above the reference"
+        for variant in ("none", "sympe"):
+            spins = np.array(chart(at, f"spins_{variant}")["data"][0]["z"])
+            assert np.array_equal(spins, patterns[variant](L)) or np.array_equal(spins, -patterns[variant](L))
+            hits = dict(zip(*(chart(at, f"cov_{variant}")["data"][0][k] for k in ("x", "y"))))
+            assert sum(hits.values()) == K and hits["not a ground state"] == (0 if variant == ground else K)
+        if ground == "sympe":  # e·v = z·(-1)^(t_row + t_col)·v for the checkerboard v: the draws pick the Néel state
+            J, h = lattice.build_inputs(*jx_jy, 0.0, L)
+            sha = models.manifest()["ising/sympe"]["sha256"]
+            run = lattice.run_variant("sympe", J, h, K, at.session_state["seed"], sha)
+            same = sum(e["sign"] * (-1) ** sum(e["shift"]) == 1 for e in run.elements)
+            assert dict(zip(*(chart(at, "cov_sympe")["data"][0][k] for k in ("x", "y")))) == {
+                "↑↓/↓↑": same, "↓↑/↑↓": K - same, "not a ground state": 0}
 
 
 def expected_verdict(energy: float, ref) -> str:

@@ -11,7 +11,8 @@ import torch
 from graphs import dense
 
 from backend.canonical import canonicalize_dense, canonicalize_lattice, sample_graph_inversion_kernel
-from backend.equivariance import EquivarianceReport, INVARIANT, equivariance_error, max_equivariance_error
+from backend.equivariance import (DEFAULT_TOLERANCE, EquivarianceReport, INVARIANT, equivariance_error,
+                                 max_equivariance_error)
 from backend.groups import LatticeElement, LatticeGroup, Permutation
 from backend.nn import MPNN
 from backend.nn.lattice import P4MCNN, P4MCNNConfig
@@ -373,7 +374,8 @@ def test_equivariance_checker_detects_violation():
 
 def test_an_equivariance_report_is_true_exactly_when_the_error_is_within_its_tolerance():
     """Truthiness means "within tolerance": rounding-level errors pass (a float64 check is never exactly 0.0 in
-    general), a violation fails, and the tolerance scales with the output's size."""
+    general), a violation fails, the tolerance scales with the output's size, and a NaN or infinite output fails
+    (an infinite scale must not excuse an error)."""
     x, adj, mask, sizes, r = padded_batch(seed=15)
     torch.manual_seed(16)
     model = MPNN(2, 16, 3).double().eval()
@@ -388,6 +390,10 @@ def test_an_equivariance_report_is_true_exactly_when_the_error_is_within_its_tol
                               (x, adj, mask), g, acts, _nodes, tolerance=1.0)
     big = EquivarianceReport(max_abs_error=1e-6, max_rel_error=1e-12, output_scale=1e6)
     assert big and not EquivarianceReport(1e-6, 1e-6, 1.0)
+    assert EquivarianceReport(0.0, 0.0, 0.0) and EquivarianceReport(DEFAULT_TOLERANCE, DEFAULT_TOLERANCE, 0.5)
+    nan = equivariance_error(lambda x, adj, mask: model(x, adj, mask) * float("nan"), (x, adj, mask), g, acts, _nodes)
+    inf = float("inf")
+    assert not nan and not EquivarianceReport(inf, inf, inf) and not EquivarianceReport(1.0, 0.0, inf)  # never passes
 
 
 def test_equivariance_checker_detects_lattice_violation():
