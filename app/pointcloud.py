@@ -1,39 +1,61 @@
-"""The Point-cloud lab's inputs, cached computations and 3D figures (no page logic here).
+"""The Point-cloud lab's inputs, cached computations, model status and 3D figures (no page logic here).
 
 Inputs are clouds as tuples of (x, y, z) rows (hashable, so computations cache on them) with optional types. The
 backend does the mathematics: ``backend.pointcloud`` (stabilizer, frame, kernel), ``backend.pointcloud_io``
-(uploads), ``backend.tasks.pointcloud`` (the families, their degenerate targets and the shipped models).
+(uploads), ``backend.tasks.pointcloud`` (the families, their degenerate targets and the shipped models). Cached
+results are never mutated by the page; the cached models are never mutated either (the float64 equivariance check
+runs on a deep copy).
 """
 from __future__ import annotations
 
 import copy
+import json
+import logging
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 import torch
 
+from backend.checkpoints import CheckpointError
 from backend.groups import O3Element
 from backend.pointcloud import canonicalize_point_cloud, point_group_name
-from backend.pointcloud_io import parse_point_cloud
-from backend.tasks.pointcloud.data import FAMILIES, base_shape, collate
-from backend.tasks.pointcloud.data import Shape
+from backend.pointcloud_io import MAX_BYTES, PointCloudInputError, parse_point_cloud
+from backend.tasks.pointcloud.data import FAMILIES, Shape, base_shape, collate
 from backend.tasks.pointcloud.metrics import hits
 
 from . import models
 from .figures import PALETTE, SpecFigure, plain
 
-Cloud = tuple[tuple[float, float, float], ...]
+log = logging.getLogger("sympe.app")
 
-_BENZENE = [(1.39 * math.cos(k * math.pi / 3), 1.39 * math.sin(k * math.pi / 3), 0.0) for k in range(6)]
+Cloud = tuple[tuple[float, float, float], ...]
+Matrix = tuple[tuple[float, float, float], ...]
+
+VARIANTS = models.POINTCLOUD_VARIANTS
+_CC, _CH = 1.39, 1.09  # benzene: C–C and C–H bond lengths in Å
+_BENZENE_C = [(_CC * math.cos(k * math.pi / 3), _CC * math.sin(k * math.pi / 3), 0.0) for k in range(6)]
+_BENZENE_H = [((_CC + _CH) * math.cos(k * math.pi / 3), (_CC + _CH) * math.sin(k * math.pi / 3), 0.0) for k in range(6)]
 EXTRA_PRESETS: dict[str, tuple[list[tuple[float, float, float]], list[str] | None]] = {
-    "benzene ring (carbons)": (_BENZENE, ["C"] * 6),
+    "benzene ring (carbons)": (_BENZENE_C, ["C"] * 6),
+    "benzene (carbons and hydrogens)": (_BENZENE_C + _BENZENE_H, ["C"] * 6 + ["H"] * 6),
     "carbon dioxide (linear)": ([(0.0, 0.0, -1.16), (0.0, 0.0, 0.0), (0.0, 0.0, 1.16)], ["O", "C", "O"]),
     "generic cloud": ([(0.9, 0.1, -0.3), (-0.4, 0.8, 0.2), (-0.3, -0.7, 0.6), (0.2, -0.1, -1.0), (-0.5, 0.2, 0.9)], None),
 }
 PRESETS = tuple(FAMILIES) + tuple(EXTRA_PRESETS)
-UPLOAD_LIMIT = 200  # points in an uploaded cloud (the model runs on all pairs)
+UPLOAD_LIMIT = 100  # points in an uploaded cloud: the model runs on all pairs (about 4 s at 100 points, K = 16, one thread)
+UPLOAD_MB = max(1, math.ceil(MAX_BYTES / 2**20))  # the uploader's own size limit; the parser checks MAX_BYTES exactly
 OUTPUT_TOL = 0.02  # relative tolerance of the outputs' point groups: the models are accurate to about 1% of the radius
+KEPT_TOL = 1e-4  # an output whose symmetry defect (relative to the radius) is below this keeps the input's group
+TRAINED_RADII = (0.8, 1.5)  # circumradii of the training shapes (backend.tasks.pointcloud.data)
+TYPE_COLORS = {"C": "#404040", "H": "#bdbdbd", "O": "#d62728", "N": "#1f77b4", "S": "#e8c21d", "F": "#2ca02c",
+               "Cl": "#2ca02c", "P": "#ff7f0e"}
+AXIS_COLORS = ("#d62728", "#2ca02c", "#1f77b4")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Inputs
 
 
 def preset(name: str) -> tuple[Cloud, tuple[str, ...] | None]:
@@ -45,9 +67,12 @@ def preset(name: str) -> tuple[Cloud, tuple[str, ...] | None]:
 
 
 def parse_upload(data: bytes, filename: str) -> tuple[Cloud, tuple[str, ...] | None]:
-    """An uploaded XYZ or JSON cloud (backend.pointcloud_io); raises its one-line PointCloudInputError."""
+    """An uploaded XYZ or JSON cloud (backend.pointcloud_io) of 1 to UPLOAD_LIMIT points; raises a one-line
+    PointCloudInputError naming the file and what is wrong."""
     fmt = "json" if filename.lower().endswith(".json") else "xyz"
     cloud = parse_point_cloud(data, fmt, source=filename, max_points=UPLOAD_LIMIT)
+    if not cloud.points:
+        raise PointCloudInputError(f"{filename}: the cloud has no points")
     return tuple(tuple(p) for p in cloud.points), None if cloud.types is None else tuple(cloud.types)
 
 
@@ -62,17 +87,37 @@ def transform(alpha: float, beta: float, gamma: float, mirror: bool) -> np.ndarr
     return rz(a) @ ry @ rz(c) @ np.diag([1.0, 1.0, -1.0 if mirror else 1.0])
 
 
+def as_key(matrix: np.ndarray) -> Matrix:
+    """A 3×3 matrix as nested tuples (a hashable cache key)."""
+    return tuple(tuple(float(v) for v in row) for row in np.asarray(matrix))
+
+
 def moved(cloud: Cloud, matrix: np.ndarray) -> Cloud:
-    return tuple(tuple(float(v) for v in row) for row in np.asarray(cloud) @ matrix.T)
+    return tuple(tuple(float(v) for v in row) for row in np.asarray(cloud) @ np.asarray(matrix).T)
+
+
+def order_text(order: float | None) -> str:
+    if order is None:
+        return "?"
+    return "∞" if order == math.inf else str(int(order))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The group, the frame and the kernel (no model needed)
+
+
+def _form(cloud: Cloud, types, tol: float):
+    return canonicalize_point_cloud(np.asarray(cloud, dtype=np.float64).reshape(-1, 3), types, tol)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def analyse(cloud: Cloud, types: tuple[str, ...] | None, tol: float) -> dict:
-    """The group, frame and canonical cloud of a cloud, as plain data."""
-    form = canonicalize_point_cloud(np.asarray(cloud, dtype=np.float64).reshape(-1, 3), types, tol)
+    """The group, frame and canonical cloud of a cloud, as plain data (raises PointCloudError)."""
+    form = _form(cloud, types, tol)
     stab = form.stabilizer
     summary = {"kind": stab.kind, "order": stab.order, "name": point_group_name(stab), "rank": form.rank,
-               "centroid": form.centroid.numpy(), "frame": form.frame.numpy(), "canonical": form.canonical_cloud.numpy()}
+               "centroid": form.centroid.numpy(), "frame": form.frame.numpy(), "canonical": form.canonical_cloud.numpy(),
+               "radius": float(form.scale), "reversible": bool(stab.reversible)}
     if stab.is_finite:
         mats = stab.matrices.numpy()
         det = np.linalg.det(mats)
@@ -81,139 +126,358 @@ def analyse(cloud: Cloud, types: tuple[str, ...] | None, tol: float) -> dict:
     return summary
 
 
+def group_listing(summary: dict) -> str:
+    """A compact description of the point group (markdown)."""
+    if summary["kind"] == "finite":
+        if summary["order"] == 1:
+            return "Only the identity: the cloud has no symmetry."
+        return (f"- {summary['rotations']} rotations (det +1, the identity included), {summary['improper']} "
+                f"reflections and rotoreflections (det −1)\n- inversion −I: {'yes' if summary['inversion'] else 'no'}")
+    if summary["kind"] == "axial":
+        return ("A collinear cloud: every rotation about its axis and every mirror containing the axis fix it"
+                + ("; so does reversing the axis (inversion −I included)." if summary["reversible"] else "."))
+    return "At most one point: all of O(3) fixes it."
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def kernel_frames(cloud: Cloud, types: tuple[str, ...] | None, tol: float, k: int, seed: int) -> np.ndarray:
-    """K inversion-kernel frames h (K, 3, 3) drawn from the session seed."""
-    form = canonicalize_point_cloud(np.asarray(cloud, dtype=np.float64).reshape(-1, 3), types, tol)
-    return form.sample(k, torch.Generator().manual_seed(seed)).matrix.numpy()
+    """K inversion-kernel frames h = s·γ (K, 3, 3), s uniform on G_x, drawn from the session seed."""
+    return _form(cloud, types, tol).sample(k, torch.Generator().manual_seed(seed)).matrix.numpy()
+
+
+def distinct_frames(frames: np.ndarray) -> int:
+    return len({tuple(np.round(h, 6).ravel()) for h in frames})
+
+
+def kernel_check(cloud: Cloud, summary: dict, frames: np.ndarray) -> float:
+    """max over the draws h of the distance between hᵀ(x − x̄) and the canonical cloud as point sets (each point to
+    the nearest canonical point): zero when every h maps the cloud onto its canonical form, i.e. lies in the
+    inversion kernel."""
+    x = np.asarray(cloud, dtype=np.float64).reshape(-1, 3) - summary["centroid"]
+    canonical = summary["canonical"]
+    worst = 0.0
+    for h in frames:
+        c = x @ h
+        worst = max(worst, float(np.sqrt(((c[:, None, :] - canonical[None, :, :]) ** 2).sum(-1)).min(-1).max()))
+    return worst
+
+
+def _group_action(form, samples: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Elements of G_x in the input's coordinates (acting about the centroid) with the permutations of the points
+    they realise, (G, 3, 3) and (G, n): every element of a finite group; for a continuous one a seeded sample of
+    ``samples`` (an axial element moves points only when it reverses the axis; "full" has at most one point)."""
+    stab = form.stabilizer
+    n = form.n
+    if stab.is_finite:
+        return form.stabilizer_elements().matrix.numpy(), stab.permutations.numpy()
+    m = stab.sample(samples, torch.Generator().manual_seed(seed)).matrix
+    identity = np.arange(n)
+    if stab.kind == "axial" and stab.reversible:
+        perms = np.stack([stab.permutations[1].numpy() if r < 0 else identity for r in m[:, 0, 0].tolist()])
+    else:
+        perms = np.tile(identity, (samples, 1))
+    return (form.frame @ m @ form.frame.T).numpy(), perms
+
+
+def symmetry_defects(cloud: Cloud, tol: float, outputs: np.ndarray) -> list[float]:
+    """For each output y in ``outputs`` (K, n, 3), indexed like the input: max over g in G_x (the input's untyped
+    group, acting about its centroid, with the permutation π of the points it realises) of |g·y_i − y_π(i)|,
+    relative to the larger of the input's and the output's radius. Zero exactly when the output keeps every
+    symmetry of the input, as the output of an equivariant deterministic map must (the degenerate targets are the
+    orbit of one field under the same action)."""
+    form = _form(cloud, None, tol)
+    centroid = form.centroid.numpy()
+    elements, perms = _group_action(form)
+    defects = []
+    for out in np.asarray(outputs, dtype=np.float64):
+        y = out - centroid
+        scale = max(float(form.scale), float(np.sqrt((y ** 2).sum(-1)).max()), 1e-12)
+        gy = np.einsum("gij,nj->gni", elements, y)  # (G, n, 3)
+        gap = np.sqrt(((gy - y[perms]) ** 2).sum(-1))  # point i goes to π(i)
+        defects.append(float(gap.max()) / scale)
+    return defects
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Models
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """``state``: "ok", "not shipped" (no manifest entry) or "failed" (an entry whose weights do not load; ``detail``
+    says why)."""
+
+    variant: str
+    state: str
+    detail: str = ""
+    sha256: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"pointcloud/{self.variant}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def model_status(variant: str) -> ModelStatus:
+    """Whether the shipped model of ``variant`` can be used. The model is loaded once per weights version
+    (``models.pointcloud_model``, st.cache_resource keyed on the manifest's sha256); a failed load is not cached,
+    so fixed weights are picked up on the next rerun."""
+    entry = models.manifest().get(f"pointcloud/{variant}")
+    if entry is None:
+        return ModelStatus(variant, "not shipped")
+    try:
+        models.pointcloud_model(variant)
+    except CheckpointError as exc:
+        return ModelStatus(variant, "failed", _one_line(exc))
+    except Exception as exc:  # noqa: BLE001 - any fault in the weights is the same story for the page
+        log.exception("pointcloud/%s failed to load", variant)
+        return ModelStatus(variant, "failed", f"{type(exc).__name__}: {_one_line(exc)}")
+    return ModelStatus(variant, "ok", sha256=str(entry.get("sha256", "")))
+
+
+def model_statuses() -> dict[str, ModelStatus]:
+    return {v: model_status(v) for v in VARIANTS}
 
 
 def shipped_variants() -> list[str]:
-    return [v for v in models.POINTCLOUD_VARIANTS if models.shipped("pointcloud", v)]
+    return [v for v, s in model_statuses().items() if s.state == "ok"]
+
+
+DETERMINISTIC = ("none", "fixed")  # no random input: the K draws are one output repeated
+GROUP_ALL_DRAWS_UP_TO = 40  # points; above, only draw 1's output group is determined (0.2 s each at 100 points)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: str) -> dict:
     """K draws of a shipped model on the cloud (types are ignored by the models): displacements (K, n, 3), the
-    frames used (or None) and the point group of each output."""
+    frames used (or None), the point group (name, order) of each output shape (of draw 1 only above
+    GROUP_ALL_DRAWS_UP_TO points) and the symmetry defect of each output (``symmetry_defects``). ``sha256`` keys the cache on the weights' version. The deterministic variants run once."""
     model = models.pointcloud_model(variant)
-    points = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3).expand(k, -1, 3)
-    mask = torch.ones(k, points.shape[1], dtype=torch.bool)
+    runs = 1 if variant in DETERMINISTIC else k
+    points = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3).expand(runs, -1, 3)
+    mask = torch.ones(runs, points.shape[1], dtype=torch.bool)
     form = canonicalize_point_cloud(points[0], tol=tol)
     generator = torch.Generator().manual_seed(seed)
-    frames = model.frames(points, mask, generator, forms=[form] * k)
+    frames = model.frames(points, mask, generator, forms=[form] * runs)
     with torch.inference_mode():
         d = model(points.float(), mask, generator=generator, frames=None if frames is None else frames.float()).double()
+    outputs = points + d
     groups = []
-    for out in (points + d):
+    for out in outputs[:runs if len(cloud) <= GROUP_ALL_DRAWS_UP_TO else 1]:
         try:
             stab = canonicalize_point_cloud(out, tol=OUTPUT_TOL).stabilizer
             groups.append((point_group_name(stab), stab.order))
         except ValueError as exc:  # e.g. two output points on top of each other
-            groups.append((f"undetermined ({exc})", None))
-    return {"displacements": d.numpy(), "frames": None if frames is None else frames.numpy(), "groups": groups}
+            groups.append((f"undetermined ({_one_line(exc)})", None))
+    defects = symmetry_defects(cloud, tol, outputs.numpy())
+    if runs < k:
+        d, groups, defects = d.expand(k, -1, -1), groups * k, defects * k
+        frames = None if frames is None else frames.expand(k, -1, -1)
+    return {"displacements": d.numpy().copy(), "frames": None if frames is None else frames.numpy().copy(),
+            "groups": groups, "defects": defects}
 
 
-def nearest_targets(family: str, cloud: Cloud, displacements: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """For a family preset (in its reference orientation, possibly moved by ``cloud``'s transform): the hit flags
-    and nearest target of each draw, and the number of targets."""
-    points, targets = base_shape(family)
-    rotation, *_ = np.linalg.lstsq(points, np.asarray(cloud), rcond=None)  # cloud = points · Rᵀ (exact for the presets)
-    shape = Shape(family, torch.tensor(np.asarray(cloud)), torch.tensor(targets @ rotation))
-    batch = collate([shape] * len(displacements))
-    hit, index, _ = hits(torch.tensor(displacements), batch)
+def family_targets(family: str, rotation: Matrix) -> np.ndarray:
+    """The degenerate target displacement fields (m, n, 3) of a family preset moved by the transform."""
+    _, targets = base_shape(family)
+    return targets @ np.asarray(rotation).T
+
+
+def target_hits(family: str, cloud: Cloud, rotation: Matrix, displacements: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """For a family preset moved by ``rotation``: the hit flag and the nearest target of each draw
+    (``backend.tasks.pointcloud.metrics.hits``) and the number of degenerate targets."""
+    targets = family_targets(family, rotation)
+    shape = Shape(family, torch.tensor(np.asarray(cloud)), torch.tensor(targets))
+    hit, index, _ = hits(torch.tensor(displacements), collate([shape] * len(displacements)))
     return hit.numpy(), index.numpy(), len(targets)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple) -> dict[str, float]:
-    """max |f(g·x, g h) − g·f(x, h)| in float64 for every shipped variant, with a Haar-random g ∈ O(3) (reflections
-    included) from the seed, the same kernel frame h moved by g and the same noise on both sides; ``fixed`` uses its
-    own frame, the identity, on both sides (it does not move with g, which is why it is not equivariant)."""
+def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Matrix | None = None) -> dict:
+    """max |f(g·x, g·h) − g·f(x, h)| in float64 for every shipped variant, with ``g`` (default: a Haar-random
+    element of O(3), reflections included, from the seed), a kernel frame h of x, and the same noise on both sides;
+    ``fixed`` uses its own frame, the identity, on both sides (it does not move with g, which is why it is not
+    equivariant). Each model runs as a float64 deep copy; the cached model is not touched. ``shas`` keys the cache on
+    the weights' versions."""
     gen = torch.Generator().manual_seed(seed)
-    g = O3Element.random((), gen)
+    element = O3Element.random((), gen) if g is None else O3Element(torch.tensor(g, dtype=torch.float64))
     x = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3)
     mask = torch.ones(1, x.shape[1], dtype=torch.bool)
     h = canonicalize_point_cloud(x[0], tol=tol).sample(1, gen).matrix
     errors = {}
-    for variant in shipped_variants():
+    for variant, sha in shas:
+        if variant not in VARIANTS:
+            continue
         model = copy.deepcopy(models.pointcloud_model(variant)).double()
-        frames, moved_frames = (None, None) if variant == "fixed" else (h, g.matrix @ h)
+        frames, moved_frames = (None, None) if variant == "fixed" else (h, element.matrix @ h)
         with torch.inference_mode():
             y = model(x, mask, generator=torch.Generator().manual_seed(seed), frames=frames)
-            y_g = model(g.act_points(x), mask, generator=torch.Generator().manual_seed(seed), frames=moved_frames)
-        errors[variant] = float((y_g - g.act_points(y)).abs().max())
-    return errors
+            y_g = model(element.act_points(x), mask, generator=torch.Generator().manual_seed(seed), frames=moved_frames)
+        errors[variant] = float((y_g - element.act_points(y)).abs().max())
+    return {"errors": errors, "g": element.matrix.numpy(), "det": float(torch.linalg.det(element.matrix))}
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Export
+
+
+def export_json(params: dict, cloud: Cloud, types, summary: dict, frames: np.ndarray, statuses: dict[str, ModelStatus],
+                results: dict[str, dict], equivariance: dict | None) -> str:
+    """The input, its group and frame, the sampled frames and every variant's outputs, as JSON."""
+    def order(o):
+        return None if o is None or o == math.inf else int(o)
+
+    outputs = {}
+    for variant, status in statuses.items():
+        run = results.get(variant)
+        if run is None:
+            outputs[variant] = {"status": status.state, "detail": status.detail or None}
+            continue
+        outputs[variant] = {
+            "status": "ok", "sha256": status.sha256,
+            "frames": None if run["frames"] is None else run["frames"].tolist(),
+            "displacements": run["displacements"].tolist(),
+            "output_groups": [{"name": name, "order": order(o)} for name, o in run["groups"]],
+            "symmetry_defects": run["defects"],
+            **({"hits": run["hits"]} if "hits" in run else {}),
+        }
+    data = {
+        **params,
+        "points": [list(p) for p in cloud],
+        "types": None if types is None else list(types),
+        "point_group": {"name": summary["name"], "kind": summary["kind"], "order": order(summary["order"]),
+                        **({k: summary[k] for k in ("rotations", "improper", "inversion")} if summary["kind"] == "finite" else {})},
+        "centroid": summary["centroid"].tolist(),
+        "frame": summary["frame"].tolist(),
+        "canonical_cloud": summary["canonical"].tolist(),
+        "sampled_frames": frames.tolist(),
+        "outputs": outputs,
+        "equivariance": None if equivariance is None else
+        {"g": equivariance["g"].tolist(), "max_errors": equivariance["errors"]},
+    }
+    return json.dumps(data, indent=1)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Figures
 
 
-def _scene(extent: float) -> dict:
-    axis = {"range": [-extent, extent], "title": {"text": ""}, "showbackground": False, "zeroline": False}
-    return {"xaxis": {**axis, "title": {"text": "x"}}, "yaxis": {**axis, "title": {"text": "y"}},
-            "zaxis": {**axis, "title": {"text": "z"}}, "aspectmode": "cube"}
+def _scene(extent: float, ticks: bool = True) -> dict:
+    axis = {"range": [-extent, extent], "showbackground": False, "zeroline": False, "showticklabels": ticks}
+    return {"xaxis": {**axis, "title": {"text": "x" if ticks else ""}},
+            "yaxis": {**axis, "title": {"text": "y" if ticks else ""}},
+            "zaxis": {**axis, "title": {"text": "z" if ticks else ""}}, "aspectmode": "cube"}
 
 
-def _points_trace(points: np.ndarray, types, name: str, color: str, size: int = 7, opacity: float = 1.0) -> dict:
-    labels = plain(types) if types is not None else [str(i) for i in range(len(points))]
-    return {"type": "scatter3d", "mode": "markers", "name": name, "x": points[:, 0].tolist(), "y": points[:, 1].tolist(),
-            "z": points[:, 2].tolist(), "text": labels, "hovertemplate": "%{text}: (%{x:.3f}, %{y:.3f}, %{z:.3f})<extra></extra>",
-            "marker": {"size": size, "color": color, "opacity": opacity, "line": {"width": 1, "color": "#333"}}}
+def _layout(title: str, height: int, extent: float, ticks: bool = True, **extra) -> dict:
+    return {"title": {"text": title}, "height": height, "scene": _scene(extent, ticks),
+            "margin": {"l": 0, "r": 0, "t": 36, "b": 0}, "uirevision": "pointcloud", "paper_bgcolor": "white", **extra}
 
 
-def _frame_traces(origin: np.ndarray, frame: np.ndarray, length: float, name: str, colors=("#d62728", "#2ca02c", "#1f77b4"),
-                  width: int = 6, show: bool = True) -> list[dict]:
+def _type_color(kind: str, index: int) -> str:
+    return TYPE_COLORS.get(kind, PALETTE[(index + 2) % len(PALETTE)])
+
+
+def _points_traces(points: np.ndarray, types, name: str, color: str, size: int = 7, opacity: float = 1.0,
+                   symbol: str = "circle") -> list[dict]:
+    """Markers, one trace per type (coloured by type) when types are given; user text is HTML-escaped."""
+    def trace(idx: list[int], label: str, fill: str, texts: list[str]) -> dict:
+        sub = points[idx]
+        return {"type": "scatter3d", "mode": "markers", "name": label, "x": sub[:, 0].tolist(),
+                "y": sub[:, 1].tolist(), "z": sub[:, 2].tolist(), "text": texts,
+                "hovertemplate": "%{text}: (%{x:.3f}, %{y:.3f}, %{z:.3f})<extra></extra>",
+                "marker": {"size": size, "color": fill, "opacity": opacity, "symbol": symbol,
+                           "line": {"width": 1, "color": "#333"}}}
+
+    n = len(points)
+    if types is None:
+        return [trace(list(range(n)), name, color, [f"point {i}" for i in range(n)])]
+    escaped = plain(types)
     traces = []
-    for axis, color in enumerate(colors):
-        end = origin + length * frame[:, axis]
-        traces.append({"type": "scatter3d", "mode": "lines", "name": f"{name} e{axis + 1}", "showlegend": show,
-                       "x": [origin[0], end[0]], "y": [origin[1], end[1]], "z": [origin[2], end[2]],
-                       "line": {"color": color, "width": width}, "hoverinfo": "name"})
+    for j, kind in enumerate(dict.fromkeys(types)):
+        idx = [i for i in range(n) if types[i] == kind]
+        label = plain([kind])[0]
+        traces.append(trace(idx, label, _type_color(kind, j), [f"{escaped[i]} {i}" for i in idx]))
     return traces
 
 
-def _extent(*clouds: np.ndarray) -> float:
-    values = [np.abs(c).max() for c in clouds if len(c)]
-    return 1.25 * max(values + [1.0])
+def _frame_traces(origin: np.ndarray, frame: np.ndarray, length: float, name: str, colors=AXIS_COLORS,
+                  width: int = 6, labels: bool = True) -> list[dict]:
+    """Axes of a frame (its columns) as lines from ``origin``, each named just beyond its tip."""
+    traces, tips, names = [], [], []
+    for axis, color in enumerate(colors):
+        end = origin + length * frame[:, axis]
+        label = f"{name} e{axis + 1}" if len(colors) > 1 else name
+        traces.append({"type": "scatter3d", "mode": "lines", "name": label,
+                       "x": [origin[0], end[0]], "y": [origin[1], end[1]], "z": [origin[2], end[2]],
+                       "line": {"color": color, "width": width}, "hoverinfo": "name"})
+        tips.append(origin + 1.18 * length * frame[:, axis])
+        names.append(label)
+    if labels:
+        tips = np.asarray(tips)
+        traces.append({"type": "scatter3d", "mode": "text", "name": f"{name} labels", "showlegend": False,
+                       "x": tips[:, 0].tolist(), "y": tips[:, 1].tolist(), "z": tips[:, 2].tolist(), "text": names,
+                       "textfont": {"color": list(colors), "size": 12}, "hoverinfo": "skip"})
+    return traces
 
 
-def cloud_figure(cloud: Cloud, types, summary: dict, title: str, height: int = 420) -> SpecFigure:
-    """The cloud with its canonical frame γ drawn from the centroid."""
-    points = np.asarray(cloud, dtype=np.float64).reshape(-1, 3)
-    extent = _extent(points - summary["centroid"]) + float(np.abs(summary["centroid"]).max())
-    traces = [_points_trace(points, types, "points", PALETTE[0])]
-    traces += _frame_traces(summary["centroid"], summary["frame"], 0.8 * extent / 1.25, "frame γ")
-    return SpecFigure(traces, {"title": {"text": title}, "height": height, "scene": _scene(extent),
-                               "margin": {"l": 0, "r": 0, "t": 40, "b": 0}, "legend": {"orientation": "h", "y": -0.05}})
+def _extent(points: np.ndarray, *more: np.ndarray) -> float:
+    """Half the side of a cube about the origin that holds every cloud with some margin."""
+    values = [float(np.abs(c).max()) for c in (points, *more) if len(c)]
+    return 1.2 * max(values + [1.0])
 
 
-def frames_figure(cloud: Cloud, summary: dict, frames: np.ndarray, height: int = 420) -> SpecFigure:
-    """The cloud with the first axis e1 of each sampled frame h (one colour per draw)."""
+def cloud_figure(cloud: Cloud, types, summary: dict, title: str, height: int = 440) -> SpecFigure:
+    """The cloud (coloured by type) with its canonical frame γ drawn from the centroid."""
     points = np.asarray(cloud, dtype=np.float64).reshape(-1, 3)
     centroid = summary["centroid"]
-    extent = _extent(points - centroid) + float(np.abs(centroid).max())
-    traces = [_points_trace(points, None, "points", "#bbbbbb", size=6)]
+    length = max(0.8 * summary["radius"], 0.5)
+    extent = _extent(points, centroid + 1.3 * length * summary["frame"].T)
+    traces = _points_traces(points, types, "points", PALETTE[0], size=8)
+    traces += _frame_traces(centroid, summary["frame"], length, "γ")
+    return SpecFigure(traces, _layout(title, height, extent, legend={"orientation": "h", "y": -0.02}))
+
+
+def frames_figure(cloud: Cloud, summary: dict, frames: np.ndarray, height: int = 440) -> SpecFigure:
+    """The cloud with the K sampled frames h: each draw's first axis e1 (one colour per draw, from the centroid)
+    and, thinner, its second axis e2; draws that coincide overlap."""
+    points = np.asarray(cloud, dtype=np.float64).reshape(-1, 3)
+    centroid = summary["centroid"]
+    length = max(0.8 * summary["radius"], 0.5)
+    extent = _extent(points, centroid + 1.3 * length * np.concatenate([h.T for h in frames]))
+    traces = _points_traces(points, None, "points", "#bbbbbb", size=6)
     for k, h in enumerate(frames):
         color = PALETTE[(k + 1) % len(PALETTE)]
-        traces += _frame_traces(centroid, h, 0.8 * extent / 1.25, f"h{k + 1}", colors=(color,), width=5, show=True)
-    return SpecFigure(traces, {"title": {"text": f"{len(frames)} sampled frames h: their first axes e1"}, "height": height,
-                               "scene": _scene(extent), "margin": {"l": 0, "r": 0, "t": 40, "b": 0},
-                               "legend": {"orientation": "h", "y": -0.05}})
+        traces += _frame_traces(centroid, h[:, :1], length, f"h{k + 1}", colors=(color,), width=6,
+                                labels=len(frames) <= 8)
+        traces.append({"type": "scatter3d", "mode": "lines", "name": f"h{k + 1} e2", "showlegend": False,
+                       "x": [centroid[0], centroid[0] + 0.5 * length * h[0, 1]],
+                       "y": [centroid[1], centroid[1] + 0.5 * length * h[1, 1]],
+                       "z": [centroid[2], centroid[2] + 0.5 * length * h[2, 1]],
+                       "line": {"color": color, "width": 3, "dash": "dash"}, "hoverinfo": "name"})
+    title = f"{len(frames)} sampled frames h (e1 solid, e2 dashed)"
+    return SpecFigure(traces, _layout(title, height, extent, legend={"orientation": "h", "y": -0.02}))
 
 
-def output_figure(cloud: Cloud, displacement: np.ndarray, title: str, height: int = 340) -> SpecFigure:
-    """The input (grey) and the displaced output (coloured), with the displacement of each point as a line."""
+def output_figure(cloud: Cloud, displacement: np.ndarray, title: str = "", target: np.ndarray | None = None,
+                  height: int = 260) -> SpecFigure:
+    """The input (grey), the displaced output (coloured) with each point's displacement as a line, and the nearest
+    degenerate target (open circles) when given."""
     points = np.asarray(cloud, dtype=np.float64).reshape(-1, 3)
     out = points + displacement
-    extent = _extent(points - points.mean(0), out - points.mean(0)) + float(np.abs(points.mean(0)).max())
+    extent = _extent(points, out, *(() if target is None else (points + target,)))
     lines = {"type": "scatter3d", "mode": "lines", "name": "displacement", "hoverinfo": "skip", "showlegend": False,
              "x": [v for p, q in zip(points[:, 0], out[:, 0]) for v in (p, q, None)],
              "y": [v for p, q in zip(points[:, 1], out[:, 1]) for v in (p, q, None)],
              "z": [v for p, q in zip(points[:, 2], out[:, 2]) for v in (p, q, None)],
              "line": {"color": "#888", "width": 3}}
-    traces = [_points_trace(points, None, "input", "#cccccc", size=5, opacity=0.7), lines,
-              _points_trace(out, None, "output", PALETTE[1], size=6)]
-    return SpecFigure(traces, {"title": {"text": title}, "height": height, "scene": _scene(extent), "showlegend": False,
-                               "margin": {"l": 0, "r": 0, "t": 40, "b": 0}})
+    traces = _points_traces(points, None, "input", "#cccccc", size=4, opacity=0.7) + [lines]
+    if target is not None:
+        traces += _points_traces(points + target, None, "nearest target", "#2ca02c", size=9, symbol="circle-open")
+    traces += _points_traces(out, None, "output", PALETTE[1], size=6)
+    return SpecFigure(traces, _layout(title, height, extent, ticks=False, showlegend=False,
+                                      margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0}))
