@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -33,20 +33,33 @@ PHASE_COLORS = {
 VALIDATE = False  # tests switch this on to have plotly check every property
 
 
-def label_color(fill: str) -> str:
-    """Black or white, whichever contrasts more with the fill (``#rrggbb`` or ``rgb(r, g, b)``), by the WCAG relative
-    luminance: white on fills darker than luminance 0.179, where the two contrasts are equal."""
+LABEL_SWITCH = (0.05 * 1.05) ** 0.5 - 0.05  # 0.1791: the luminance where black and white text contrast equally
+
+
+def relative_luminance(fill: str) -> float:
+    """WCAG 2 relative luminance of ``#rgb``, ``#rrggbb`` or ``rgb(r, g, b)`` / ``rgba(...)``: 0 black … 1 white."""
+    fill = fill.strip()
     if fill.startswith("#"):
-        rgb = [int(fill[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+        digits = fill[1:] if len(fill) == 7 else "".join(c * 2 for c in fill[1:4])
+        rgb = [int(digits[k : k + 2], 16) / 255 for k in (0, 2, 4)]
     else:
         rgb = [float(c) / 255 for c in fill[fill.index("(") + 1 : fill.index(")")].split(",")[:3]]
     r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
-    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.179 else "black"
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def plain(texts: Sequence[object]) -> list[str]:
-    """Strings that plotly shows as they are: plotly renders a subset of HTML in text and hover labels (<b>, <br>,
-    <a href>), so every string that can come from the user (node ids, atom types) is HTML-escaped here, once."""
+def label_color(fill: str) -> str:
+    """Black or white text, whichever has the larger WCAG contrast ratio with the fill: white on fills of relative
+    luminance below 0.179, where (L + 0.05) / 0.05 = 1.05 / (L + 0.05). The one rule for every label drawn on a
+    coloured marker."""
+    return "white" if relative_luminance(fill) < LABEL_SWITCH else "black"
+
+
+def plain(texts: Iterable[object]) -> list[str]:
+    """Strings that plotly shows as they are. plotly renders a subset of HTML in text, hover labels, tick labels
+    and legend names (<b>, <br>, <a href>, entities), so every string that can come from the user (node ids, atom
+    types, file names) goes through here, escaped once: plotly decodes the entities back when it draws. The one
+    helper for every figure builder; a builder never escapes anything else."""
     return [html.escape(str(t), quote=False) for t in texts]
 
 
@@ -172,22 +185,23 @@ def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | 
                      labels: Sequence[str] | None = None, zmax: float = 1.0) -> SpecFigure:
     """A heatmap of an adjacency (or edge-probability) matrix; with ``reference`` the wrong entries are outlined.
 
-    Cells sit at integer coordinates (row i, column j) with both axes fixed to [−0.5, n − 0.5] and ticks at the
-    cell centres labelled by ``labels``, so every outline lies exactly on its cell whatever the values (a constant
-    matrix included)."""
+    Cell (i, j) is centred on x = j, y = i (row i downwards), both axes fixed to [−0.5, n − 0.5] with ticks at the
+    cell centres labelled by ``labels``. The outlines are drawn in the same data coordinates (one line trace, a
+    square of side 2·OUTLINE around each wrong cell's centre), so they stay on their cells at any size, in presenter
+    mode too, and whatever the values (a constant matrix included). (Markers sized in pixels would not: their size
+    cannot follow the cell's.)"""
     n = A.shape[0]
     ticks = plain(labels) if labels is not None else [str(i) for i in range(n)]
     index = list(range(n))
-    data = [dict(type="heatmap", z=A.tolist(), x=index, y=index, colorscale=[[0.0, "#ffffff"], [1.0, "#111111"]], zmin=0,
-                 zmax=zmax, showscale=False, hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>")]
+    data = [dict(type="heatmap", z=np.asarray(A, dtype=float).tolist(), x=index, y=index,
+                 colorscale=[[0.0, "#ffffff"], [1.0, "#111111"]], zmin=0, zmax=zmax, showscale=False,
+                 hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>")]
     if reference is not None:
         wrong = np.argwhere((A >= 0.5) != (reference >= 0.5))
         if len(wrong):
-            data.append(dict(
-                type="scatter", x=wrong[:, 1].tolist(), y=wrong[:, 0].tolist(), mode="markers",
-                marker=dict(symbol="square-open", size=max(6, 240 // max(n, 1)), color="#d62728", line=dict(width=2)),
-                hoverinfo="skip",
-            ))
+            xs, ys = cell_outlines(wrong)
+            data.append(dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color="#d62728", width=2),
+                             hoverinfo="skip", name="wrong"))
     axis = dict(showgrid=False, zeroline=False, tickmode="array", tickvals=index, ticktext=ticks, constrain="domain")
     layout = _layout(title, height, margin=dict(l=10, r=10, t=60, b=10),
                      yaxis=dict(axis, range=[n - 0.5, -0.5], autorange=False, scaleanchor="x"),
@@ -195,14 +209,27 @@ def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | 
     return _figure(data, layout)
 
 
+OUTLINE = 0.42  # half the side of a wrong cell's outline, in cells: inside the cell, so neighbours stay apart
+
+
+def cell_outlines(cells: np.ndarray) -> tuple[list, list]:
+    """x and y of closed squares around the cells (row i, column j) → centre (j, i), separated by None."""
+    xs: list = []
+    ys: list = []
+    for i, j in np.asarray(cells, dtype=int).reshape(-1, 2).tolist():
+        xs += [j - OUTLINE, j + OUTLINE, j + OUTLINE, j - OUTLINE, j - OUTLINE, None]
+        ys += [i - OUTLINE, i - OUTLINE, i + OUTLINE, i + OUTLINE, i - OUTLINE, None]
+    return xs, ys
+
+
 def matrix_heatmap(M: np.ndarray, *, title: str = "", x: Sequence[str] | None = None, y: Sequence[str] | None = None,
                    height: int = 300, colorscale: str = DIVERGING, symmetric: bool = True) -> SpecFigure:
     zmax = float(np.abs(M).max()) if symmetric and M.size else None
     trace = dict(type="heatmap", z=M.tolist(), colorscale=colorscale, colorbar=dict(thickness=10))
     if x is not None:
-        trace["x"] = list(x)
+        trace["x"] = plain(x)
     if y is not None:
-        trace["y"] = list(y)
+        trace["y"] = plain(y)
     if zmax:
         trace.update(zmid=0, zmin=-zmax, zmax=zmax)
     return _figure([trace], _layout(title, height, yaxis=dict(autorange="reversed", type="category"),
@@ -324,7 +351,7 @@ def phase_diagram_figure(grid: np.ndarray, phases: Sequence[str], current: tuple
 
 def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "", height: int = 300,
                colors: Sequence[str] | None = None, y_title: str = "", reference: float | None = None) -> SpecFigure:
-    data = [dict(type="bar", x=list(labels), y=_list(values), marker=dict(color=list(colors) if colors else "#4c78a8"),
+    data = [dict(type="bar", x=plain(labels), y=_list(values), marker=dict(color=list(colors) if colors else "#4c78a8"),
                  text=[f"{v:g}" for v in values], textposition="auto")]
     layout = _layout(title, height, yaxis=dict(title=dict(text=y_title), gridcolor="#eee"),
                      margin=dict(l=55, r=10, t=40, b=30))
@@ -338,7 +365,8 @@ def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "
 
 def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
                        y_title: str = "", height: int = 340) -> SpecFigure:
-    data = [dict(type="bar", name=name, x=list(categories), y=_list(vals), marker=dict(color=PALETTE[k % len(PALETTE)]))
+    data = [dict(type="bar", name=plain([name])[0], x=plain(categories), y=_list(vals),
+                 marker=dict(color=PALETTE[k % len(PALETTE)]))
             for k, (name, vals) in enumerate(series.items())]
     layout = _layout(title, height, barmode="group", showlegend=True, legend=dict(orientation="h", y=-0.2),
                      yaxis=dict(title=dict(text=y_title), gridcolor="#eee"), margin=dict(l=55, r=10, t=40, b=30))
@@ -368,10 +396,11 @@ def molecule_figure(pos: np.ndarray, atoms: Sequence[str], bonds: Sequence[tuple
         if xs:
             data.append(dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
                              hoverinfo="skip", name=kind))
+    fills = [ATOM_COLORS.get(a, "#cccccc") for a in atoms]
     data.append(dict(
-        type="scatter", x=px, y=py, mode="markers+text", text=list(labels) if labels is not None else list(atoms),
-        textposition="middle center",
-        marker=dict(size=30, color=[ATOM_COLORS.get(a, "#ccc") for a in atoms], line=dict(color="#333", width=1)),
-        hovertext=[f"atom {i}: {a}" for i, a in enumerate(atoms)], hoverinfo="text", name="atoms",
+        type="scatter", x=px, y=py, mode="markers+text", text=plain(labels if labels is not None else atoms),
+        textposition="middle center", textfont=dict(color=[label_color(f) for f in fills]),
+        marker=dict(size=30, color=fills, line=dict(color="#333", width=1)),
+        hovertext=plain(f"atom {i}: {a}" for i, a in enumerate(atoms)), hoverinfo="text", name="atoms",
     ))
     return _figure(data, _layout(title, height, **_square()))

@@ -1,13 +1,20 @@
 """Model status and cached model loaders.
 
 Models are loaded once per process with ``st.cache_resource`` and never mutated (everything runs under
-``torch.inference_mode``). The cache key includes the sha256 recorded in the manifest, so weights that land while
-the server runs are picked up on the next rerun: a page whose model is missing says so and lights up later.
+``torch.inference_mode``). The cache key includes the sha256 recorded in the manifest and the weights file's size
+and modification time, so weights that land (or are repaired) while the server runs are picked up on the next
+rerun: a page whose model is missing says so and lights up later.
+
+A model is in one of three states (``status``): "ok"; "not shipped" (the manifest has no entry for it); or
+"failed" (the manifest cannot be read, or its entry's weights do not load: missing file, sha256 mismatch, NaN,
+names or shapes that do not fit). A failure is never reported as "not shipped": ``ui.model_ready`` shows it as
+"cannot be loaded" with the one-line fault, which names the file.
 """
 from __future__ import annotations
 
 import gc
 import importlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +22,13 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from backend.checkpoints import MANIFEST, CheckpointError, read_manifest
+from backend.checkpoints import PRETRAINED, CheckpointError, read_manifest
 from backend.device import device_description, select_device
+
+log = logging.getLogger("sympe.app")
+
+ROOT = PRETRAINED  # the weights: ROOT/<entry["file"]> (tests point ROOT and MANIFEST at a temporary copy)
+MANIFEST = ROOT / "manifest.json"
 
 ISING_VARIANTS = ("none", "noise", "sympe", "fixed")
 GRAPH_AE_VARIANTS = ("none", "noise", "sympe", "fixed")
@@ -77,7 +89,85 @@ def versions(experiment: str) -> tuple[tuple[str, str], ...]:
 
 
 def shipped(experiment: str, variant: str) -> bool:
+    """Whether the manifest has an entry for the model (it may still fail to load: see ``status``)."""
     return f"{experiment}/{variant}" in manifest()
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """``state``: "ok", "not shipped" (no manifest entry) or "failed" (``detail``: the one-line fault, naming the
+    manifest or the weights file)."""
+
+    experiment: str
+    variant: str
+    state: str
+    detail: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.experiment}/{self.variant}"
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+
+def status(experiment: str, variant: str) -> ModelStatus:
+    """Whether the model of ``experiment/variant`` can be used; loads it (once per weights version) to find out."""
+    problem = manifest_problem()
+    if problem:
+        return ModelStatus(experiment, variant, "failed", problem)
+    if f"{experiment}/{variant}" not in manifest():
+        return ModelStatus(experiment, variant, "not shipped")
+    loader = {"ising": ising_model, "graph_ae": graph_ae_model, "qm9": qm9_model, "pointcloud": pointcloud_model}
+    try:
+        model = loader[experiment](variant)
+    except Exception as exc:  # noqa: BLE001 - the loaders raise CheckpointError; anything else is reported the same
+        return ModelStatus(experiment, variant, "failed", _one_line(exc))
+    if model is None:  # the task's code is absent (graph_ae_module)
+        return ModelStatus(experiment, variant, "not shipped")
+    return ModelStatus(experiment, variant, "ok")
+
+
+def available(experiment: str, variant: str) -> bool:
+    """Shipped and loadable."""
+    return status(experiment, variant).ok
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def _file_version(entry: dict) -> tuple[int, int] | None:
+    """(size, mtime) of the entry's weights file, None when there is none: part of the loaders' cache key."""
+    try:
+        stat = (ROOT / entry["file"]).stat()
+    except (OSError, KeyError, TypeError):
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _loaded(key: str, entry: dict, load) -> torch.nn.Module:
+    """The model of manifest ``entry``, loaded by ``load(variant, root)`` once per (sha256, root, file version).
+    Every fault is a CheckpointError with one line that names the file (a failed load is not cached: the next
+    rerun tries again)."""
+    return _load_once(key, str(entry.get("sha256", "")), str(ROOT), str(entry.get("file", "")), _file_version(entry),
+                      load)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _load_once(key: str, sha256: str, root: str, file: str, version, _load) -> torch.nn.Module:
+    try:
+        model = _load(key.split("/", 1)[1], Path(root))
+    except CheckpointError:
+        raise
+    except Exception as exc:  # a config the code cannot build, a torch error: still a fault of this entry
+        log.exception("%s failed to load", key)
+        raise CheckpointError(f"{Path(root) / file}: {type(exc).__name__}: {_one_line(exc)}") from exc
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -125,27 +215,34 @@ def freeze_startup_heap() -> None:
 
 
 def ising_model(variant: str, L: int = 8):
-    """The shipped Ising model for ``variant`` at lattice size L, or None when it is not shipped."""
+    """The shipped Ising model for ``variant`` at lattice size L, or None when it is not shipped. Raises
+    CheckpointError (one line naming the file) when its weights do not load."""
     entry = manifest().get(f"ising/{variant}")
     if entry is None:
         return None
-    return _ising_model(variant, L, entry["sha256"])
+    model = _loaded(f"ising/{variant}", entry, _load_ising)
+    return model if L == model.config.L else _ising_at(model, L, f"ising/{variant}", str(entry["sha256"]),
+                                                        str(ROOT), _file_version(entry))
+
+
+def _load_ising(variant: str, root: Path):
+    from backend.tasks.ising_eval import load_ising
+
+    return load_ising(variant, root)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _ising_model(variant: str, L: int, sha256: str):
-    from backend.tasks.ising_eval import load_ising
-
-    model = load_ising(variant)
-    if L != model.config.L:
-        model = model.at_size(L).eval()
+def _ising_at(_model, L: int, key: str, sha256: str, root: str, version):
+    """A copy of the loaded model for lattice size L (keyed like the model itself)."""
+    model = _model.at_size(L).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model
 
 
 def shipped_ising_variants() -> list[str]:
-    return [v for v in ISING_VARIANTS if shipped("ising", v)]
+    """The Ising variants that are shipped and load (a failed one is reported by ``ui.not_shipped``)."""
+    return [v for v in ISING_VARIANTS if available("ising", v)]
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -167,19 +264,18 @@ def graph_ae_limit(variant: str = "sympe") -> int | None:
 
 
 def graph_ae_model(variant: str):
+    """The shipped autoencoder, or None when it is not shipped; raises CheckpointError when it does not load."""
     entry = manifest().get(f"graph_ae/{variant}")
     if entry is None or graph_ae_module() is None:
         return None
-    return _graph_ae_model(variant, entry["sha256"])
+    return _loaded(f"graph_ae/{variant}", entry, _load_graph_ae)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _graph_ae_model(variant: str, sha256: str):
+def _load_graph_ae(variant: str, root: Path):
+    from backend.checkpoints import load_model
+
     module = graph_ae_module()
-    model = module.load_graph_ae(variant)
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model.eval()
+    return load_model(f"graph_ae/{variant}", lambda config: module.GraphAE(module.GraphAEConfig(**config)), root)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -190,25 +286,23 @@ QM9_VARIANTS = ("none", "noise", "sympe", "sympe-edges")
 
 
 def shipped_qm9_variants() -> list[str]:
-    return [v for v in QM9_VARIANTS if shipped("qm9", v)]
+    """The QM9 variants that are shipped and load."""
+    return [v for v in QM9_VARIANTS if available("qm9", v)]
 
 
 def qm9_model(variant: str):
-    """The shipped QM9 denoiser for ``variant``, or None when it is not shipped."""
+    """The shipped QM9 denoiser for ``variant``, or None when it is not shipped; raises CheckpointError when it does
+    not load."""
     entry = manifest().get(f"qm9/{variant}")
     if entry is None:
         return None
-    return _qm9_model(variant, entry["sha256"])
+    return _loaded(f"qm9/{variant}", entry, _load_qm9)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _qm9_model(variant: str, sha256: str):
+def _load_qm9(variant: str, root: Path):
     from backend.tasks.qm9_diffusion import load_qm9_model
 
-    model = load_qm9_model(variant)
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model.eval()
+    return load_qm9_model(variant, root)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -219,18 +313,15 @@ POINTCLOUD_VARIANTS = ("none", "noise", "sympe", "fixed")
 
 
 def pointcloud_model(variant: str):
-    """The shipped point-cloud distortion model for ``variant``, or None when it is not shipped."""
+    """The shipped point-cloud distortion model for ``variant``, or None when it is not shipped; raises
+    CheckpointError when it does not load."""
     entry = manifest().get(f"pointcloud/{variant}")
     if entry is None:
         return None
-    return _pointcloud_model(variant, entry["sha256"])
+    return _loaded(f"pointcloud/{variant}", entry, _load_pointcloud)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _pointcloud_model(variant: str, sha256: str):
-    from backend.tasks.pointcloud.evaluate import load_pointcloud_model
+def _load_pointcloud(variant: str, root: Path):
+    from backend.tasks.pointcloud import evaluate
 
-    model = load_pointcloud_model(variant)
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model.eval()
+    return evaluate.load_pointcloud_model(variant, root)

@@ -2,10 +2,17 @@
 
 pyvis's template loads vis-network and Bootstrap from CDNs. We render with ``cdn_resources="in_line"`` (vis-network's
 JavaScript and CSS from the pyvis package, inlined) and then delete every remaining tag that points outside the page
-(the Bootstrap ``<link>``/``<script>``), so the HTML makes no network request at all. Labels and tooltips go to
-pyvis as they are, escaped exactly once: pyvis serializes the node data with Jinja's ``tojson`` (which writes
-``<``, ``>`` and ``&`` as JSON escapes), and vis-network 9 draws labels on a canvas and puts tooltip strings into
-``innerText``, never into HTML. So a node id from an uploaded file shows literally and cannot inject markup.
+(the Bootstrap ``<link>``/``<script>``), so the HTML makes no network request at all.
+
+Escaping, exactly once. Labels and tooltips go to pyvis as they are (no html.escape here): the template writes the
+node data with Jinja's ``tojson`` (``<``, ``>``, ``&`` and ``'`` become JSON escapes, so nothing can close the
+``<script>``), vis-network 9 draws labels on a canvas (``font.multi`` is off: no <b> markup) and sets a string
+tooltip with ``innerText``. So a node id shows literally and never becomes markup. One pyvis path would break that:
+when any tooltip contains the text "href", ``Network.generate_html`` switches to a custom popup that sets the tooltip
+with ``innerHTML``. ``render`` fills the template itself with that switch off.
+
+The page runs in a nested frame whose sandbox allows scripts only (``sandboxed``): an opaque origin, so even a
+script in the view could not reach the app.
 """
 from __future__ import annotations
 
@@ -72,5 +79,15 @@ def graph_html(
         net.add_edge(int(u), int(v), color="#888888")
     physics = {"stabilization": {"iterations": 150}} if positions is None else {"enabled": False}
     net.set_options(json.dumps({"physics": physics, "interaction": {"dragNodes": True}}))
-    page = net.generate_html(notebook=False)
-    return strip_external(page)
+    return strip_external(render(net))
+
+
+def render(net: Network) -> str:
+    """``net.generate_html()`` (pyvis 0.3.2) with the "href" popup off: tooltips are always set as text."""
+    nodes, edges, heading, height, width, options = net.get_network_data()
+    return net.templateEnv.get_template(net.path).render(
+        height=height, width=width, nodes=nodes, edges=edges, heading=heading, options=options,
+        physics_enabled=json.loads(options).get("physics", {}).get("enabled", True), use_DOT=net.use_DOT,
+        dot_lang=net.dot_lang, widget=net.widget, bgcolor=net.bgcolor, conf=net.conf, tooltip_link=False,
+        neighborhood_highlight=net.neighborhood_highlight, select_menu=net.select_menu, filter_menu=net.filter_menu,
+        notebook=False, cdn_resources=net.cdn_resources)

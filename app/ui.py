@@ -7,11 +7,15 @@ Pages call these helpers instead of Streamlit directly where the presenter mode 
   traceback; pages add their own around independent panels so one failing panel leaves the others standing.
 - ``explain(text)``: long explanatory text, hidden in presenter mode.
 - ``show_figure(fig, name)``: a plotly figure with presenter-mode sizing and a PNG download button in its toolbar.
+- ``model_ready(experiment, variant, what)`` / ``not_shipped(what, key)``: whether a model can be used, and if not,
+  why: "not shipped yet" only when the manifest has no entry; "cannot be loaded: <fault naming the file>" when the
+  manifest or the weights are broken.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Iterator
 
 import streamlit as st
@@ -99,13 +103,51 @@ def show_figure(fig: SpecFigure, name: str, *, key: str | None = None, on_select
     return st.plotly_chart(fig, **args)
 
 
+def literal(text: str) -> str:
+    """``text`` as a markdown code span: shown as it is (a file name, a fault message, a node id; runs of whitespace
+    become one space), never read as markdown or HTML. The fence is one backtick longer than the longest run of
+    backticks inside."""
+    text = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _cannot_load(what: str, detail: str) -> None:
+    st.error(f"{what} cannot be loaded: {literal(detail)}", icon=":material/error:")
+
+
+def model_ready(experiment: str, variant: str, what: str) -> bool:
+    """True when the model loads; otherwise says why on the page (``not_shipped``) and returns False."""
+    if models.status(experiment, variant).ok:
+        return True
+    not_shipped(what, f"{experiment}/{variant}")
+    return False
+
+
 def not_shipped(what: str, key_hint: str) -> None:
-    """Why a model is missing: the manifest cannot be read (an error naming the file and the fault), or it has no
-    such entry (a warning)."""
+    """Why a model is not offered, for ``key_hint`` "experiment/variant" or "experiment/<variant>" (all of them):
+
+    - the manifest cannot be read: an error with its fault (naming the file);
+    - the entry is there but its weights do not load (missing file, sha256 mismatch, NaN, wrong names or shapes):
+      an error "cannot be loaded" with the fault, naming the weights file, for each such variant;
+    - no entry: a warning that it is not shipped yet (the page lights up when the weights land).
+    A model that fails to load is never called "not shipped"."""
     problem = models.manifest_problem()
     if problem:
-        st.error(f"{what} cannot be loaded: {problem}")
+        _cannot_load(what, problem)
+        return
+    experiment, _, variant = key_hint.partition("/")
+    if variant.startswith("<"):
+        failed = [s for s in (models.status(experiment, v) for v in models.entries(experiment)) if s.state == "failed"]
     else:
+        failed = [s for s in [models.status(experiment, variant)] if s.state != "not shipped"]
+    for status in failed:
+        if status.ok:  # it loads: what is missing is an output computed above (its error is shown there)
+            st.info(f"{what} has no output to show here: computing it failed above.")
+        else:
+            _cannot_load(what if len(failed) == 1 and not variant.startswith("<") else f"`{status.key}`", status.detail)
+    if not failed:
         st.warning(
             f"{what} is not shipped yet: pretrained/manifest.json has no `{key_hint}` entry. "
             "This panel lights up when the weights land (no restart needed)."

@@ -38,8 +38,7 @@ if mode == "Lattice (Ising)":
     Jg, hg = eq.act_lattice(g, J, h)
     st.markdown(f"**g = {lattice.element_text(g.to_dicts()[0])}**")
 
-    if not models.shipped("ising", "sympe"):
-        ui.not_shipped("The SymPE Ising model", "ising/sympe")
+    if not ui.model_ready("ising", "sympe", "The SymPE Ising model"):
         st.stop()
     sha = models.manifest()["ising/sympe"]["sha256"]
     run_x = lattice.run_variant("sympe", J, h, K, seed, sha, per_sample_passes=True)

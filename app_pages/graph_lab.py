@@ -56,7 +56,7 @@ with c_opts:
                                 "0 1\n1 2\n2 3\n3 4\n4 5\n5 0", key="edges", bind="query-params", height=150)
             graph = graphs.parse_typed(text)
     except GraphInputError as exc:
-        st.error(f"Cannot use this graph: {exc}")
+        st.error(f"Cannot use this graph: {ui.literal(str(exc))}")
         graph = None
 
 if graph is None:
@@ -165,7 +165,7 @@ with c2:
 st.subheader("4 · The encoding h·v")
 table = None
 with ui.guard("The learned table"):
-    table = graphs.learned_table("sympe") if models.shipped("graph_ae", "sympe") else None
+    table = graphs.learned_table("sympe") if models.available("graph_ae", "sympe") else None
 if table is not None and n <= table.shape[0]:
     source_note = "the shipped autoencoder's learned table v"
 else:
@@ -202,8 +202,7 @@ else:
     for col, variant in zip(cols, ("none", "noise", "sympe")):
         with col:
             st.markdown(f"**{models.VARIANT_LABELS[variant]}**")
-            if not models.shipped("graph_ae", variant):
-                ui.not_shipped(f"`graph_ae/{variant}`", f"graph_ae/{variant}")
+            if not ui.model_ready("graph_ae", variant, f"`graph_ae/{variant}`"):
                 continue
             with ui.guard(f"The {variant} reconstruction"):
                 sha = models.manifest()[f"graph_ae/{variant}"]["sha256"]

@@ -36,9 +36,7 @@ with c_in:
         st.metric("symmetries of the input", f"{stab.order} of {stab.group_order}")
 with c_base:
     st.markdown("**Equivariant baseline** (`none`)")
-    if not models.shipped("ising", "none"):
-        ui.not_shipped("The baseline Ising model", "ising/none")
-    else:
+    if ui.model_ready("ising", "none", "The baseline Ising model"):
         with ui.guard("The baseline output"):
             sha = models.manifest()["ising/none"]["sha256"]
             base = lattice.run_variant("none", J, h, 1, seed, sha)
@@ -48,9 +46,7 @@ with c_base:
             st.caption(f"The ground state has {ref.energy / L**2:.3f} per site.")
 with c_sympe:
     st.markdown("**SymPE samples** (`sympe`)")
-    if not models.shipped("ising", "sympe"):
-        ui.not_shipped("The SymPE Ising model", "ising/sympe")
-    else:
+    if ui.model_ready("ising", "sympe", "The SymPE Ising model"):
         with ui.guard("The SymPE samples"):
             sha = models.manifest()["ising/sympe"]["sha256"]
             run = lattice.run_variant("sympe", J, h, K, seed, sha)

@@ -162,7 +162,7 @@ for col, variant in zip(cols, models.ISING_VARIANTS):
                 gap = (run.energies[0] - ref.energy) / max(abs(ref.energy), 1e-12)
                 ok = abs(gap) <= 1e-9 if ref.exact else gap <= 1e-9
                 st.metric("energy per site", f"{e_site:.4f}", f"{gap:+.2%} vs reference",
-                          delta_color="off" if ok else "inverse")
+                          delta_color="off" if ok else "inverse", delta_arrow="off" if abs(gap) <= 1e-9 else "auto")
                 st.markdown(":material/check_circle: a ground state" if ok and ref.exact else (":material/check_circle: matches the reference" if ok else ":material/cancel: above the reference"))
 
 # ---- SymPE internals --------------------------------------------------------------------------------------------------

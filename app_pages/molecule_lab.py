@@ -11,8 +11,8 @@ from backend import results as R
 st.title("Molecule lab")
 
 entries = models.entries("qm9")
-shipped = models.shipped_qm9_variants()
-if not shipped and models.manifest_problem():
+shipped = models.shipped_qm9_variants()  # shipped and loadable
+if models.manifest_problem() or any(models.status("qm9", v).state == "failed" for v in entries):
     ui.not_shipped("The QM9 diffusion model", "qm9/<variant>")
 elif not shipped:
     st.warning(

@@ -10,6 +10,10 @@ ui.explain("Every number on this page is read from `pretrained/manifest.json`, w
            "scripts write. Rerun the listed command to reproduce a row. A model that is not shipped has no row.")
 
 manifest = models.manifest()
+problem = models.manifest_problem()
+if problem:  # a broken manifest is not an empty one: say what is wrong, and show no "not shipped" rows
+    st.error(f"The results cannot be read: {ui.literal(problem)}", icon=":material/error:")
+    st.stop()
 if not manifest:
     st.warning("pretrained/manifest.json is missing or empty: no model is shipped yet.")
 

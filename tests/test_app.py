@@ -573,23 +573,6 @@ def test_pyvis_view_is_offline_and_escapes_labels_once():
     assert '"physics": {"enabled": false}' in fixed and '"x": ' in fixed and '"label": "a"' not in fixed
 
 
-@pytest.mark.parametrize("n", [2, 6, 13])
-def test_adjacency_heatmap_cells_and_outlines_line_up(n):
-    """Cells at integer positions with ranges [-0.5, n - 0.5] on both axes, and every outline on a cell centre,
-    also for a constant matrix (the `none` decoder's uniform guess) where every entry is wrong."""
-    A = np.full((n, n), 0.41)
-    reference = np.ones((n, n)) - np.eye(n)
-    fig = figures.adjacency_figure(A, reference=reference, labels=[f"<{i}>" for i in range(n)]).to_dict()
-    heat, outline = fig["data"]
-    layout = fig["layout"]
-    assert heat["x"] == heat["y"] == list(range(n))
-    assert layout["xaxis"]["range"] == [-0.5, n - 0.5] and sorted(layout["yaxis"]["range"]) == [-0.5, n - 0.5]
-    assert layout["xaxis"]["tickvals"] == list(range(n)) and layout["xaxis"]["ticktext"][0] == "&lt;0&gt;"
-    cells = set(zip(outline["y"], outline["x"]))
-    assert cells == {(i, j) for i in range(n) for j in range(n) if i != j}
-    assert all(isinstance(v, int) for v in outline["x"] + outline["y"])
-
-
 def test_node_labels_contrast_with_their_fill():
     """WCAG contrast: white text on the dark end of Viridis and on black, black on the light end and on white; the
     choice always has the larger contrast ratio."""
