@@ -32,6 +32,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 21px; }
 h1 { font-size: 2.6rem !important; }
 [data-testid="stCaptionContainer"] { display: none; }
 [data-testid="stMetricValue"] { font-size: 2.4rem; }
+[data-testid="stMetricValue"] p { font-size: inherit; }  /* the markdown rule above must not shrink metric values */
 </style>
 """
 
