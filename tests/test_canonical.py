@@ -7,6 +7,7 @@ import zlib
 from collections import Counter
 
 import networkx as nx
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -16,7 +17,9 @@ from graphs import dense
 from networkx.algorithms.isomorphism import GraphMatcher
 from scipy.stats import chi2_contingency, chisquare
 
+from backend import canonical
 from backend.canonical import (
+    _canonicalize_by_shift_ranks,
     canonicalize_dense,
     canonicalize_graph,
     canonicalize_lattice,
@@ -540,6 +543,17 @@ def test_uniform_below_huge():
         assert max(draws) > n * 0.9 and min(draws) < n * 0.1
 
 
+def test_padded_batch_with_repeated_empty_graphs():
+    """Graphs without nodes that occur more than once in a batch are canonicalized once (the repeated-graph path),
+    and keep the identity."""
+    adj, mask = torch.zeros(3, 4, 4), torch.zeros(3, 4, dtype=torch.bool)
+    mask[2, :2] = True
+    h = sample_graph_inversion_kernel(adj, mask, generator=gen(0))
+    assert torch.equal(h.perm[:2], torch.arange(4).expand(2, 4))
+    assert sorted(h.perm[2, :2].tolist()) == [0, 1] and h.perm[2, 2:].tolist() == [2, 3]
+    assert canonicalize_graph(0, []).automorphism_group_order == 1
+
+
 def test_private_generator_reproducible_and_global_state_untouched():
     f = canon(nx.hypercube_graph(3))
     torch.manual_seed(777)
@@ -823,6 +837,58 @@ def test_fast_lattice_canonicalization_property(L, spin_flip, values, seed, with
     bonds = torch.randint(0, values + 1, (2, 2, L, L), generator=r).double() if with_bonds else None
     group = LatticeGroup(L, spin_flip)
     assert _same_forms(canonicalize_lattice(group, sites, bonds, [odd]), canonicalize_lattice_exhaustive(group, sites, bonds, [odd]))
+
+
+def _periodic_inputs(L: int, r: torch.Generator):
+    """(sites (6, 2, L, L), bonds (6, 2, L, L)): small-integer motifs tiled with random periods and sheared, so that x is
+    fixed by translation subgroups of many shapes (diagonal ones included), plus one input with a single constant bond
+    channel and one with constant fields (rows of constant channels are skipped by the small-lattice path)."""
+    fields = []
+    for _ in range(6):
+        p0, p1 = (int(v) for v in torch.randint(1, L + 1, (2,), generator=r))
+        motif = torch.randint(-1, 2, (4, p0, p1), generator=r).double()
+        f = motif.repeat(1, L // p0 + 1, L // p1 + 1)[:, :L, :L]
+        shear = int(torch.randint(L, (1,), generator=r))
+        fields.append(torch.stack([torch.roll(f[:, i], i * shear, -1) for i in range(L)], 1))
+    f = torch.stack(fields)
+    sites, bonds = f[:, :2].clone(), f[:, 2:].clone()
+    bonds[0, 1] = 0.5
+    sites[1] = 0.25
+    return sites, bonds
+
+
+def _small_lattice_cases(L: int, r: torch.Generator):
+    cases = [_lattice_inputs(kind, L, r) for kind in LATTICE_KINDS]
+    sites, bonds = _periodic_inputs(L, r)
+    cases += [(sites, bonds, [True, False]), (sites, None, [False, True]), (sites[:, :1], bonds, [True])]
+    pool = torch.tensor([-math.inf, -0.0, 0.0, math.inf, 1.0], **F64)  # infinities and both zeros
+    cases.append((pool[torch.randint(0, 5, (3, 1, L, L), generator=r)], pool[torch.randint(0, 5, (3, 2, L, L), generator=r)], [True]))
+    return cases
+
+
+@pytest.mark.parametrize("spin_flip", [False, True])
+@pytest.mark.parametrize("L", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_small_lattice_path_equals_the_exhaustive_search_and_the_shift_ranking(L, spin_flip):
+    """For L ≤ 8 canonicalize_lattice filters packed row words (one candidate per class of translations fixing x):
+    identical to the exhaustive search and to the prefix-doubling method on random, constant, painted, tied, periodic
+    and partly constant inputs, with ±inf and -0.0."""
+    group, r = LatticeGroup(L, spin_flip), gen(50 + L)
+    for sites, bonds, odd in _small_lattice_cases(L, r):
+        fast = canonicalize_lattice(group, sites, bonds, odd)
+        assert _same_forms(fast, canonicalize_lattice_exhaustive(group, sites, bonds, odd))
+        assert _same_forms(fast, _canonicalize_by_shift_ranks(group, sites, bonds, odd))
+    empty = canonicalize_lattice(group, torch.zeros(0, 1, L, L, **F64), torch.zeros(0, 2, L, L, **F64), [True])
+    assert empty.canonical_index.shape == (0,) and empty.coset_mask.shape == empty.stabilizer_mask.shape == (0, group.order)
+
+
+@pytest.mark.parametrize("L", [3, 4, 8])
+def test_small_lattice_path_does_not_trust_its_row_hash(L, monkeypatch):
+    """The row hash only proposes the translations that fix x; with every hash equal (all collide), the exact word
+    comparison alone decides, and the results do not change."""
+    monkeypatch.setattr(canonical, "_ROW_HASH", np.zeros(64, dtype=np.uint64))
+    group, r = LatticeGroup(L, True), gen(L)
+    for sites, bonds, odd in _small_lattice_cases(L, r):
+        assert _same_forms(canonicalize_lattice(group, sites, bonds, odd), canonicalize_lattice_exhaustive(group, sites, bonds, odd))
 
 
 def test_fast_lattice_canonicalization_at_sizes_the_exhaustive_search_cannot_hold():
