@@ -20,7 +20,7 @@ import torch
 
 from backend.checkpoints import CheckpointError
 from backend.groups import O3Element
-from backend.pointcloud import canonicalize_point_cloud, point_group_name
+from backend.pointcloud import PointCloudCanonicalForm, canonicalize_point_cloud, point_group_name
 from backend.pointcloud_io import MAX_BYTES, PointCloudInputError, parse_point_cloud
 from backend.tasks.pointcloud.data import FAMILIES, Shape, base_shape, collate
 from backend.tasks.pointcloud.metrics import hits
@@ -106,7 +106,9 @@ def order_text(order: float | None) -> str:
 # The group, the frame and the kernel (no model needed)
 
 
-def _form(cloud: Cloud, types, tol: float):
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _form(cloud: Cloud, types: tuple[str, ...] | None, tol: float) -> PointCloudCanonicalForm:
+    """The canonical form of a cloud, computed once per input and shared by every panel and session (read only)."""
     return canonicalize_point_cloud(np.asarray(cloud, dtype=np.float64).reshape(-1, 3), types, tol)
 
 
@@ -260,9 +262,8 @@ def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: s
     runs = 1 if variant in DETERMINISTIC else k
     points = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3).expand(runs, -1, 3)
     mask = torch.ones(runs, points.shape[1], dtype=torch.bool)
-    form = canonicalize_point_cloud(points[0], tol=tol)
     generator = torch.Generator().manual_seed(seed)
-    frames = model.frames(points, mask, generator, forms=[form] * runs)
+    frames = model.frames(points, mask, generator, forms=[_form(cloud, None, tol)] * runs)
     with torch.inference_mode():
         d = model(points.float(), mask, generator=generator, frames=None if frames is None else frames.float()).double()
     outputs = points + d
@@ -307,7 +308,7 @@ def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Mat
     element = O3Element.random((), gen) if g is None else O3Element(torch.tensor(g, dtype=torch.float64))
     x = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3)
     mask = torch.ones(1, x.shape[1], dtype=torch.bool)
-    h = canonicalize_point_cloud(x[0], tol=tol).sample(1, gen).matrix
+    h = _form(cloud, None, tol).sample(1, gen).matrix
     errors = {}
     for variant, sha in shas:
         if variant not in VARIANTS:

@@ -37,20 +37,17 @@ Run: ``python -m backend bench`` (the CLI passes its arguments here) or ``python
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime
 import json
 import math
 import os
 import platform
-import signal
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import igraph
 import networkx as nx
@@ -65,6 +62,7 @@ from .canonical import (
     sample_inversion_kernel,
     uniform_below,
 )
+from .deadline import deadline
 from .groups import LatticeGroup, Permutation
 from .nn.graph import SparseMPNN
 
@@ -122,24 +120,9 @@ class _Skip(Exception):
     """A case that cannot be measured; the message is the reason shown in the tables."""
 
 
-@contextlib.contextmanager
-def _deadline(seconds: float | None) -> Iterator[None]:
-    """Raise _Skip in the main thread once ``seconds`` have passed (SIGALRM: checked between Python bytecodes, so a
-    long call into C finishes first). Without a limit, off the main thread or without SIGALRM, it does nothing."""
-    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise _Skip(f"one run > {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+def _deadline(seconds: float | None):
+    """Raise _Skip once ``seconds`` have passed (a long call into C finishes first; see backend.deadline)."""
+    return deadline(seconds, lambda: _Skip(f"one run > {seconds:g} s"))
 
 
 def _skipped(reason: str) -> dict:

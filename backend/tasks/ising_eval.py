@@ -49,6 +49,8 @@ __all__ = ["load_ising", "predict_spins", "ConstantOutcomes", "constant_outcomes
            "validation_metrics", "evaluate", "degeneracy_coverage"]
 
 
+DEGENERACY_SAMPLES = 200  # K samples per degenerate Hamiltonian in the coverage (TV) metric
+
 def load_ising(variant: str, root: Path | None = None) -> IsingModel:
     """The shipped model for ``variant`` (sha256-checked safetensors; under ``root`` instead of pretrained/ if
     given), in eval mode on the CPU."""
@@ -184,7 +186,7 @@ def _degeneracy_tv(model: IsingModel, J: torch.Tensor, h: torch.Tensor, per_phas
             continue
         phase = phase_of(float(J[b, 0, 0, 0]), float(J[b, 1, 0, 0]), float(h[b, 0, 0]))
         if len(by_phase[phase]) < per_phase:
-            by_phase[phase].append(degeneracy_coverage(model, J[b], h[b], 200, gen, search)["tv"])
+            by_phase[phase].append(degeneracy_coverage(model, J[b], h[b], DEGENERACY_SAMPLES, gen, search)["tv"])
     return {p: {"hamiltonians": len(v), "mean_tv": round(sum(v) / len(v), 4), "max_tv": round(max(v), 4)} for p, v in by_phase.items()}
 
 

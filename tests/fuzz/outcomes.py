@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import io
 import json
-import signal
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from typing import Any, NamedTuple
+from contextlib import redirect_stderr, redirect_stdout
+from typing import NamedTuple
 
+from backend.deadline import deadline
 from backend.graph_io import MAX_ID_CHARS, GraphInputError, ParsedGraph, parse_graph_bytes
 
 __all__ = ["FAILURES", "KINDS", "PARSE_LIMITS", "Outcome", "TimeLimit", "cli_in_process", "exception_outcome",
@@ -45,23 +44,11 @@ class TimeLimit(BaseException):
     """Raised by :func:`time_limit`; a BaseException, so that no ``except Exception`` under test stops it."""
 
 
-def _raise_time_limit(signum: int, frame: Any) -> None:
-    raise TimeLimit
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise TimeLimit in the main thread once ``seconds`` have passed (Unix: a real-time interval timer).
-
-    A blocking system call (opening a FIFO, reading a pipe) is interrupted too; a C function that never
-    returns to Python is not, which is why the fuzz runner also watches its workers from outside."""
-    previous = signal.signal(signal.SIGALRM, _raise_time_limit)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+def time_limit(seconds: float):
+    """Raise TimeLimit in the main thread once ``seconds`` have passed (backend.deadline). A blocking system call
+    (opening a FIFO, reading a pipe) is interrupted too; a C function that never returns to Python is not, which is
+    why the fuzz runner also watches its workers from outside."""
+    return deadline(seconds, TimeLimit)
 
 
 def graph_problem(g: object, max_nodes: int = 2000, max_edges: int = 200_000) -> str | None:
