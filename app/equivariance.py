@@ -8,9 +8,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from backend.equivariance import INVARIANT, equivariance_error
+from backend.encodings import encoding
+from backend.equivariance import equivariance_error
 from backend.groups import LatticeElement, Permutation
 from backend.sympe import GraphEncoder
+from backend.tasks import TASKS
 
 from . import graphs, lattice, models
 
@@ -78,18 +80,25 @@ def _verdict(err: float, expected_equivariant: bool) -> str:
     return "— not expected to be equivariant" if err >= 1e-9 else "equivariant for this g"
 
 
+def checked_variants(experiment: str) -> list[str]:
+    """The variants whose equivariance one input decides, SymPE first: SymPE with its draws h held fixed, and the
+    deterministic ones (noise is random, so it is equivariant in distribution only)."""
+    encodings = [e for e in TASKS[experiment].encodings if e.canonicalizes or not e.random]
+    return [e.name for e in sorted(encodings, key=lambda e: not e.canonicalizes)]
+
+
 def lattice_checks(J: np.ndarray, h: np.ndarray, point: int, shift: tuple[int, int], flip: bool, seed: int) -> list[dict]:
     """The checker on every shipped Ising variant for g = (point, shift, flip), one row each. Each check is cached
     on its variant's weights (sha256), so new weights are checked as soon as they land; only sympe's depends on the
     seed (its sampled h), so "sample again" reruns that one alone."""
     rows = []
-    for variant in ("sympe", "none", "fixed"):
+    for variant in checked_variants("ising"):
         entry = models.manifest().get(f"ising/{variant}")
         if entry is None:
             rows.append({"variant": variant, "checked": "not shipped", "max |error|": None, "relative": None, "verdict": ""})
         else:
             rows.append(_lattice_check(variant, entry["sha256"], J, h, point, shift, flip,
-                                       seed if variant == "sympe" else 0))
+                                       seed if encoding(variant).canonicalizes else 0))
     return rows
 
 
@@ -101,7 +110,7 @@ def _lattice_check(variant: str, sha256: str, J: np.ndarray, h: np.ndarray, poin
     Jt = torch.as_tensor(J, dtype=torch.float64)[None].expand(CHECK_SAMPLES, 2, L, L).contiguous()
     ht = torch.as_tensor(h, dtype=torch.float64)[None].expand(CHECK_SAMPLES, L, L).contiguous()
     model = _double_ising(variant, L, sha256)
-    if variant == "sympe":
+    if encoding(variant).canonicalizes:
         form = lattice.canonical(J, h)
         els = form.sample(torch.Generator().manual_seed(int(seed)), num_samples=CHECK_SAMPLES)[0]
         rep = equivariance_error(
@@ -114,7 +123,7 @@ def _lattice_check(variant: str, sha256: str, J: np.ndarray, h: np.ndarray, poin
         rep = equivariance_error(lambda a, b: model(a, b).logits, [Jt, ht], g,
                                  [lambda g_, x: g_.act_bonds(x), _act_h], _act_h)
         what = "f(g·x) vs g·f(x), float64"
-        expected = variant == "none" and int(g.sign) == 1
+        expected = encoding(variant).equivariance == "exact" and int(g.sign) == 1  # p4m only, not the spin flip
     return {"variant": variant, "checked": what, "max |error|": f"{rep.max_abs_error:.2e}",
             "relative": f"{rep.max_rel_error:.2e}", "verdict": _verdict(rep.max_abs_error, expected)}
 
@@ -134,7 +143,7 @@ def relabel_edges(edges, g: np.ndarray) -> tuple[tuple[int, int], ...]:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _double_graph_ae(variant: str, sha256: str):
-    return copy.deepcopy(models.graph_ae_model(variant)).double()
+    return copy.deepcopy(models.model("graph_ae", variant)).double()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -156,22 +165,22 @@ def graph_checks(n: int, edges: tuple, g: np.ndarray, hs: np.ndarray, versions: 
     rows.append({"function": "SymPE encoding e(x, h) = h·v", "checked": "e(g·x, g∘h) vs g·e(x, h)",
                  "max |error|": f"{rep.max_abs_error:.2e}", "verdict": _verdict(rep.max_abs_error, True)})
     limit = models.graph_ae_limit() or 0
-    for variant in ("sympe", "none", "fixed"):
+    for variant in checked_variants("graph_ae"):
         entry = models.manifest().get(f"graph_ae/{variant}")
-        model = models.graph_ae_model(variant) if entry is not None else None
+        model = models.model("graph_ae", variant) if entry is not None else None
         if model is None or n > limit or n < 2:
             why = "not shipped" if model is None else f"graph outside the model's 2..{limit} nodes"
             rows.append({"function": f"autoencoder {variant}", "checked": why, "max |error|": None, "verdict": ""})
             continue
         m64 = _double_graph_ae(variant, entry["sha256"])
         Af = A.clone()
-        if variant == "sympe":
+        if encoding(variant).canonicalizes:
             rep = equivariance_error(lambda a, x: m64(a[None], mask, elements=Permutation(x[None])).probs[0], [Af, h], gp,
                                      [act_A, act_h], act_A)
             what, expected = "f(g·x, g∘h) vs g·f(x, h)", True
         else:
             rep = equivariance_error(lambda a: m64(a[None], mask).probs[0], [Af], gp, [act_A], act_A)
-            what, expected = "f(g·x) vs g·f(x)", variant == "none"
+            what, expected = "f(g·x) vs g·f(x)", encoding(variant).equivariance == "exact"
         rows.append({"function": f"autoencoder {variant}", "checked": what, "max |error|": f"{rep.max_abs_error:.2e}",
                      "verdict": _verdict(rep.max_abs_error, expected)})
     return rows

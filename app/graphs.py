@@ -24,6 +24,7 @@ import streamlit as st
 import torch
 
 from backend.canonical import canonicalize_graph, decimal_string
+from backend.encodings import encoding
 from backend.graph_io import EXTENSIONS, GraphInputError, ParsedGraph, graph_from_networkx, parse_edge_list_text, parse_graph_bytes
 
 APP_MAX_NODES = 30  # presets, random graphs and typed edge lists
@@ -455,13 +456,14 @@ def decode(variant: str, n: int, edges: tuple[tuple[int, int], ...], samples: np
 
     from . import models
 
-    model = models.graph_ae_model(variant)
+    model = models.model("graph_ae", variant)
     if model is None:
         raise LookupError(f"graph_ae/{variant} is not shipped")
-    K = len(samples) if variant in ("sympe", "noise") else 1
+    kind = encoding(variant)
+    K = len(samples) if kind.random else 1
     A = torch.as_tensor(adjacency(n, edges), dtype=torch.float32)
     adj, mask = A.expand(K, n, n).contiguous(), torch.ones(K, n, dtype=torch.bool)
-    elements = Permutation(torch.as_tensor(samples, dtype=torch.long)) if variant == "sympe" else None
+    elements = Permutation(torch.as_tensor(samples, dtype=torch.long)) if kind.canonicalizes else None
     with torch.inference_mode():
         out = model(adj, mask, generator=torch.Generator().manual_seed(int(seed)), elements=elements)
     probs = out.probs.double().numpy()
@@ -474,7 +476,7 @@ def learned_table(variant: str = "sympe") -> np.ndarray | None:
     """The learned SymPE table v of the shipped autoencoder (n_max × d), or None."""
     from . import models
 
-    model = models.graph_ae_model(variant)
+    model = models.model("graph_ae", variant)
     table = getattr(getattr(model, "encoding", None), "table", None) if model is not None else None
     return None if table is None else table.detach().double().numpy()
 

@@ -15,10 +15,18 @@ import streamlit as st
 import torch
 
 from backend.canonical import LatticeCanonicalForm
+from backend.encodings import encoding
 from backend.groups import LatticeElement, LatticeGroup
-from backend.tasks.ising import (IsingOutput, energy, exact_ground, greedy_descent, nearby_search, periodic2_states,
-                                 phase_of, simulated_annealing, spins_from_logits)
-from backend.tasks.ising_eval import SEARCH_PROPOSALS  # the evaluation's P, offered on phase boundaries
+from backend.tasks.ising.data import (
+    energy,
+    exact_ground,
+    greedy_descent,
+    periodic2_states,
+    phase_of,
+    simulated_annealing,
+)
+from backend.tasks.ising.model import IsingOutput, nearby_search, spins_from_logits
+from backend.tasks.ising.evaluate import SEARCH_PROPOSALS
 
 from . import models
 
@@ -331,7 +339,7 @@ class VariantRun:
 def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, sha256: str, search: int = 0,
                 per_sample_passes: bool = False) -> VariantRun:
     """K samples of one shipped variant for one input (``sha256`` keys the cache to the weights), each replaced by
-    the best of ``search`` nearby proposals when ``search`` > 0 (backend.tasks.ising.nearby_search).
+    the best of ``search`` nearby proposals when ``search`` > 0 (backend.tasks.ising.model.nearby_search).
 
     Forward passes: ``none`` and ``fixed`` are deterministic, so without the search one pass, cached whatever K and
     the seed, stands for all K samples (read-only broadcast arrays); ``noise`` runs K. ``sympe`` without the search
@@ -340,7 +348,7 @@ def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, s
     f(x, h_k) = f(s_k·x, s_k∘γ) = s_k·f(x, γ) exactly (up to float rounding; tests/test_app.py checks it against K
     passes). ``per_sample_passes=True`` runs the K passes instead, for the Equivariance page, which exists to show
     that property rather than to use it."""
-    if variant in ("noise", "sympe") or search:
+    if encoding(variant).random or search:
         return _run_variant(variant, J, h, K, seed, sha256, search, per_sample_passes)
     run = _run_variant(variant, J, h, 1, 0, sha256, 0, False)
     return replace(run, spins=np.broadcast_to(run.spins, (K, *run.spins.shape[1:])),
@@ -355,35 +363,36 @@ def _run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, 
     if model is None:
         raise LookupError(f"ising/{variant} is not shipped")
     Jt, ht = _torch(J, h)
-    by_stabilizer = variant == "sympe" and not search and not per_sample_passes
-    B = 1 if by_stabilizer or (variant in ("none", "fixed") and not search) else K
+    kind = encoding(variant)
+    by_stabilizer = kind.canonicalizes and not search and not per_sample_passes
+    B = 1 if by_stabilizer or (not kind.random and not search) else K
     Jk, hk = Jt.expand(B, 2, L, L), ht.expand(B, L, L)
     gen = torch.Generator().manual_seed(int(seed))
     drawn = None
-    if variant == "sympe":
+    if kind.canonicalizes:
         form = canonical(J, h)
         drawn = form.sample(gen, num_samples=K)[0]  # h_k = s_k∘γ, uniform in the coset G_x·γ
     with torch.inference_mode():
         if by_stabilizer:
             out = _sympe_by_stabilizer(model, Jt, ht, form.gamma, drawn)
         else:
-            out = model(Jk, hk, generator=gen, elements=drawn if variant == "sympe" else None)
+            out = model(Jk, hk, generator=gen, elements=drawn)
     J64, h64 = torch.as_tensor(J)[None], torch.as_tensor(h)[None]
     if search:
         spins = nearby_search(model, J64.expand(B, 2, L, L), h64.expand(B, L, L), out, gen, search)
     else:
         spins = spins_from_logits(out.logits).double().expand(K, L, L)
     e = energy(J64, h64, spins)
-    elements = encoding = table = None
+    elements = encoded = table = None
     if out.elements is not None:
         elements = out.elements.to_dicts()
         v = model.encoder.field.detach().double()
         table = v.numpy()
-        encoding = out.elements[0].act_sites(v[None])[0].numpy()
-    elif variant == "fixed":
+        encoded = out.elements[0].act_sites(v[None])[0].numpy()
+    elif kind.has_table:
         table = model.encoder.field.detach().double().numpy()
-        encoding = table
-    return VariantRun(variant, spins.numpy(), e.numpy(), elements, encoding, table)
+        encoded = table
+    return VariantRun(variant, spins.numpy(), e.numpy(), elements, encoded, table)
 
 
 def _sympe_by_stabilizer(model, J: torch.Tensor, h: torch.Tensor, gamma: LatticeElement,

@@ -3,7 +3,7 @@
 Models are loaded once per process with ``st.cache_resource`` and never mutated (everything runs under
 ``torch.inference_mode``). The cache key includes the sha256 recorded in the manifest and the weights file's size
 and modification time, so weights that land (or are repaired) while the server runs are picked up on the next
-rerun: a page whose model is missing says so and lights up later.
+rerun.
 
 A model is in one of three states (``status``): "ok"; "not shipped" (the manifest has no entry for it); or
 "failed" (the manifest cannot be read, or its entry's weights do not load: missing file, sha256 mismatch, NaN,
@@ -13,7 +13,6 @@ names or shapes that do not fit). A failure is never reported as "not shipped": 
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
 import os
 from dataclasses import dataclass
@@ -24,28 +23,13 @@ import torch
 
 from backend.checkpoints import PRETRAINED, CheckpointError, read_manifest
 from backend.device import device_description, select_device
+from backend.encodings import encoding
+from backend.tasks import TASKS
 
 log = logging.getLogger("sympe.app")
 
 ROOT = PRETRAINED  # the weights: ROOT/<entry["file"]> (tests point ROOT and MANIFEST at a temporary copy)
 MANIFEST = ROOT / "manifest.json"
-
-ISING_VARIANTS = ("none", "noise", "sympe", "fixed")
-GRAPH_AE_VARIANTS = ("none", "noise", "sympe", "fixed")
-VARIANT_LABELS = {
-    "none": "none (equivariant baseline)",
-    "noise": "noise injection",
-    "sympe": "SymPE",
-    "sympe-edges": "SymPE (nodes and edges)",
-    "fixed": "fixed table (not equivariant)",
-}
-EXPERIMENTS = {
-    "ising": "Ising ground states (p4m group CNN)",
-    "graph_ae": "Graph autoencoder",
-    "qm9": "QM9 diffusion (molecules)",
-    "pointcloud": "Point-cloud distortion (EGNN, O(3))",
-}
-
 
 def manifest() -> dict:
     """The manifest, re-read when the file changes (cheap: keyed on its modification time)."""
@@ -119,19 +103,36 @@ def status(experiment: str, variant: str) -> ModelStatus:
         return ModelStatus(experiment, variant, "failed", problem)
     if f"{experiment}/{variant}" not in manifest():
         return ModelStatus(experiment, variant, "not shipped")
-    loader = {"ising": ising_model, "graph_ae": graph_ae_model, "qm9": qm9_model, "pointcloud": pointcloud_model}
     try:
-        model = loader[experiment](variant)
+        model(experiment, variant)
     except Exception as exc:  # noqa: BLE001 - the loaders raise CheckpointError; anything else is reported the same
         return ModelStatus(experiment, variant, "failed", _one_line(exc))
-    if model is None:  # the task's code is absent (graph_ae_module)
-        return ModelStatus(experiment, variant, "not shipped")
     return ModelStatus(experiment, variant, "ok")
 
 
 def available(experiment: str, variant: str) -> bool:
     """Shipped and loadable."""
     return status(experiment, variant).ok
+
+
+def shipped_variants(experiment: str) -> list[str]:
+    """The experiment's variants that are shipped and load, in the task's order (a failed one is reported by
+    ``ui.model_ready``)."""
+    return [v for v in TASKS[experiment].variants if available(experiment, v)]
+
+
+def label(variant: str) -> str:
+    """How the app names a variant (its encoding's label)."""
+    return encoding(variant).label
+
+
+def model(experiment: str, variant: str) -> torch.nn.Module | None:
+    """The shipped model of ``experiment/variant`` (the task's loader, ``backend.tasks.TASKS``), or None when it is
+    not shipped. Raises CheckpointError (one line naming the file) when its weights do not load."""
+    entry = manifest().get(f"{experiment}/{variant}")
+    if entry is None:
+        return None
+    return _loaded(f"{experiment}/{variant}", entry, TASKS[experiment].load)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -211,24 +212,17 @@ def freeze_startup_heap() -> None:
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Ising
+# What only some tasks have
 
 
 def ising_model(variant: str, L: int = 8):
-    """The shipped Ising model for ``variant`` at lattice size L, or None when it is not shipped. Raises
-    CheckpointError (one line naming the file) when its weights do not load."""
-    entry = manifest().get(f"ising/{variant}")
-    if entry is None:
-        return None
-    model = _loaded(f"ising/{variant}", entry, _load_ising)
-    return model if L == model.config.L else _ising_at(model, L, f"ising/{variant}", str(entry["sha256"]),
-                                                        str(ROOT), _file_version(entry))
-
-
-def _load_ising(variant: str, root: Path):
-    from backend.tasks.ising_eval import load_ising
-
-    return load_ising(variant, root)
+    """The shipped Ising model for ``variant`` at lattice size L (its learned field tiled), or None when it is not
+    shipped. Raises CheckpointError (one line naming the file) when its weights do not load."""
+    loaded = model("ising", variant)
+    if loaded is None or L == loaded.config.L:
+        return loaded
+    entry = manifest()[f"ising/{variant}"]
+    return _ising_at(loaded, L, f"ising/{variant}", str(entry["sha256"]), str(ROOT), _file_version(entry))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -240,88 +234,7 @@ def _ising_at(_model, L: int, key: str, sha256: str, root: str, version):
     return model
 
 
-def shipped_ising_variants() -> list[str]:
-    """The Ising variants that are shipped and load (a failed one is reported by ``ui.not_shipped``)."""
-    return [v for v in ISING_VARIANTS if available("ising", v)]
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# Graph autoencoder (built by another issue; the app adapts to it when it lands)
-
-
-def graph_ae_module():
-    """The backend's graph autoencoder task module, or None while it does not exist."""
-    try:
-        return importlib.import_module("backend.tasks.graph_ae")
-    except ImportError:
-        return None
-
-
 def graph_ae_limit(variant: str = "sympe") -> int | None:
     """The node limit of the shipped autoencoder (its config's n_max)."""
     entry = manifest().get(f"graph_ae/{variant}")
     return int(entry["config"].get("n_max", 20)) if entry else None
-
-
-def graph_ae_model(variant: str):
-    """The shipped autoencoder, or None when it is not shipped; raises CheckpointError when it does not load."""
-    entry = manifest().get(f"graph_ae/{variant}")
-    if entry is None or graph_ae_module() is None:
-        return None
-    return _loaded(f"graph_ae/{variant}", entry, _load_graph_ae)
-
-
-def _load_graph_ae(variant: str, root: Path):
-    from backend.checkpoints import load_model
-
-    module = graph_ae_module()
-    return load_model(f"graph_ae/{variant}", lambda config: module.GraphAE(module.GraphAEConfig(**config)), root)
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# QM9 diffusion
-
-
-QM9_VARIANTS = ("none", "noise", "sympe", "sympe-edges")
-
-
-def shipped_qm9_variants() -> list[str]:
-    """The QM9 variants that are shipped and load."""
-    return [v for v in QM9_VARIANTS if available("qm9", v)]
-
-
-def qm9_model(variant: str):
-    """The shipped QM9 denoiser for ``variant``, or None when it is not shipped; raises CheckpointError when it does
-    not load."""
-    entry = manifest().get(f"qm9/{variant}")
-    if entry is None:
-        return None
-    return _loaded(f"qm9/{variant}", entry, _load_qm9)
-
-
-def _load_qm9(variant: str, root: Path):
-    from backend.tasks.qm9_diffusion import load_qm9_model
-
-    return load_qm9_model(variant, root)
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# Point clouds
-
-
-POINTCLOUD_VARIANTS = ("none", "noise", "sympe", "fixed")
-
-
-def pointcloud_model(variant: str):
-    """The shipped point-cloud distortion model for ``variant``, or None when it is not shipped; raises
-    CheckpointError when it does not load."""
-    entry = manifest().get(f"pointcloud/{variant}")
-    if entry is None:
-        return None
-    return _loaded(f"pointcloud/{variant}", entry, _load_pointcloud)
-
-
-def _load_pointcloud(variant: str, root: Path):
-    from backend.tasks.pointcloud import evaluate
-
-    return evaluate.load_pointcloud_model(variant, root)

@@ -1,6 +1,6 @@
 """The Molecule lab: generation trajectories of the trained QM9 diffusion models, and a model-free forward process.
 
-With the shipped QM9 denoisers (``backend.tasks.qm9_diffusion``) a trajectory is either one of the saved ones
+With the shipped QM9 denoisers (``backend.tasks.qm9.model``) a trajectory is either one of the saved ones
 (pretrained/qm9/trajectories/<variant>.json, written by the evaluation script) or sampled live. Without any model,
 the page still shows what is exact and needs no weights: the *forward* process of discrete diffusion on a molecule graph (node types C, N, O, F; edge types none,
 single, double, triple), either absorbing (every entry is replaced by a MASK type with probability 1 - ᾱ_t) or
@@ -112,7 +112,7 @@ def _steps_from_graphs(frames: list[tuple[int, list[int], list[tuple[int, int, i
 @st.cache_data(show_spinner=False, max_entries=16)
 def saved_trajectories(variant: str, sha256: str) -> list[dict]:
     """The saved trajectories of a shipped variant ([] when the file is missing or unreadable)."""
-    from backend.tasks.qm9_eval import TRAJECTORIES
+    from backend.tasks.qm9.evaluate import TRAJECTORIES
     import json
 
     try:
@@ -130,10 +130,10 @@ def saved_trajectory(record: dict) -> tuple[list[Step], str | None]:
 def live_trajectory(variant: str, sha256: str, seed: int, steps: int) -> tuple[list[Step], str | None]:
     """One molecule sampled now by the shipped model (generator seed ``seed``), with every intermediate graph."""
     from app import models
-    from backend.tasks.qm9_data import dense_to_graph, graph_to_smiles
-    from backend.tasks.qm9_diffusion import sample_molecules
+    from backend.tasks.qm9.data import dense_to_graph, graph_to_smiles
+    from backend.tasks.qm9.model import sample_molecules
 
-    model = models.qm9_model(variant)
+    model = models.model("qm9", variant)
     with torch.inference_mode():
         sample = sample_molecules(model, 1, torch.Generator().manual_seed(seed), steps, keep_trajectory=True,
                                   track_symmetry=False)
@@ -147,13 +147,13 @@ def compare_variants(versions: tuple[tuple[str, str], ...], seed: int, num: int)
     """``num`` molecules from every shipped variant, each from a generator seeded with ``seed``: validity,
     uniqueness among valid, the share of symmetric denoising steps and a few SMILES."""
     from app import models
-    from backend.tasks.qm9_data import dense_to_graph, graph_to_smiles
-    from backend.tasks.qm9_diffusion import sample_molecules
+    from backend.tasks.qm9.data import dense_to_graph, graph_to_smiles
+    from backend.tasks.qm9.model import sample_molecules
 
     rows = []
     for variant, _ in versions:
         with torch.inference_mode():
-            sample = sample_molecules(models.qm9_model(variant), num, torch.Generator().manual_seed(seed))
+            sample = sample_molecules(models.model("qm9", variant), num, torch.Generator().manual_seed(seed))
         smiles = [graph_to_smiles(*dense_to_graph(sample.node_types[b], sample.edge_types[b], int(sample.num_nodes[b])))
                   for b in range(num)]
         valid = [s for s in smiles if s is not None]

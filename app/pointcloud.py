@@ -19,9 +19,11 @@ import streamlit as st
 import torch
 
 from backend.checkpoints import CheckpointError
+from backend.encodings import encoding
 from backend.groups import O3Element
 from backend.pointcloud import PointCloudCanonicalForm, canonicalize_point_cloud, point_group_name
 from backend.pointcloud_io import MAX_BYTES, PointCloudInputError, parse_point_cloud
+from backend.tasks import TASKS
 from backend.tasks.pointcloud.data import FAMILIES, Shape, base_shape, collate
 from backend.tasks.pointcloud.metrics import hits
 
@@ -33,7 +35,7 @@ log = logging.getLogger("sympe.app")
 Cloud = tuple[tuple[float, float, float], ...]
 Matrix = tuple[tuple[float, float, float], ...]
 
-VARIANTS = models.POINTCLOUD_VARIANTS
+VARIANTS = TASKS["pointcloud"].variants
 _CC, _CH = 1.39, 1.09  # benzene: C–C and C–H bond lengths in Å
 _BENZENE_C = [(_CC * math.cos(k * math.pi / 3), _CC * math.sin(k * math.pi / 3), 0.0) for k in range(6)]
 _BENZENE_H = [((_CC + _CH) * math.cos(k * math.pi / 3), (_CC + _CH) * math.sin(k * math.pi / 3), 0.0) for k in range(6)]
@@ -226,13 +228,13 @@ def _one_line(exc: BaseException) -> str:
 
 def model_status(variant: str) -> ModelStatus:
     """Whether the shipped model of ``variant`` can be used. The model is loaded once per weights version
-    (``models.pointcloud_model``, st.cache_resource keyed on the manifest's sha256); a failed load is not cached,
+    (``models.model``, st.cache_resource keyed on the manifest's sha256); a failed load is not cached,
     so fixed weights are picked up on the next rerun."""
     entry = models.manifest().get(f"pointcloud/{variant}")
     if entry is None:
         return ModelStatus(variant, "not shipped")
     try:
-        models.pointcloud_model(variant)
+        models.model("pointcloud", variant)
     except CheckpointError as exc:
         return ModelStatus(variant, "failed", _one_line(exc))
     except Exception as exc:  # noqa: BLE001 - any fault in the weights is the same story for the page
@@ -249,7 +251,6 @@ def shipped_variants() -> list[str]:
     return [v for v, s in model_statuses().items() if s.state == "ok"]
 
 
-DETERMINISTIC = ("none", "fixed")  # no random input: the K draws are one output repeated
 GROUP_ALL_DRAWS_UP_TO = 40  # points; above, only draw 1's output group is determined (0.2 s each at 100 points)
 
 
@@ -258,8 +259,8 @@ def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: s
     """K draws of a shipped model on the cloud (types are ignored by the models): displacements (K, n, 3), the
     frames used (or None), the point group (name, order) of each output shape (of draw 1 only above
     GROUP_ALL_DRAWS_UP_TO points) and the symmetry defect of each output (``symmetry_defects``). ``sha256`` keys the cache on the weights' version. The deterministic variants run once."""
-    model = models.pointcloud_model(variant)
-    runs = 1 if variant in DETERMINISTIC else k
+    model = models.model("pointcloud", variant)
+    runs = k if encoding(variant).random else 1  # a deterministic model's K draws are one output repeated
     points = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3).expand(runs, -1, 3)
     mask = torch.ones(runs, points.shape[1], dtype=torch.bool)
     generator = torch.Generator().manual_seed(seed)
@@ -313,8 +314,8 @@ def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Mat
     for variant, sha in shas:
         if variant not in VARIANTS:
             continue
-        model = copy.deepcopy(models.pointcloud_model(variant)).double()
-        frames, moved_frames = (None, None) if variant == "fixed" else (h, element.matrix @ h)
+        model = copy.deepcopy(models.model("pointcloud", variant)).double()
+        frames, moved_frames = (h, element.matrix @ h) if encoding(variant).equivariant else (None, None)
         with torch.inference_mode():
             y = model(x, mask, generator=torch.Generator().manual_seed(seed), frames=frames)
             y_g = model(element.act_points(x), mask, generator=torch.Generator().manual_seed(seed), frames=moved_frames)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from backend.tasks import TASKS
 from . import models
 
 SEED_MAX = 2**31 - 1
@@ -63,8 +64,8 @@ def render() -> None:
 
 def _model_status_markdown() -> str:
     lines = []
-    for experiment, title in models.EXPERIMENTS.items():
+    for experiment, task in TASKS.items():
         shipped = sorted(models.entries(experiment))
         mark = ":material/check_circle:" if shipped else ":material/block:"
-        lines.append(f"- {mark} {title}: " + (", ".join(f"`{v}`" for v in shipped) if shipped else "not shipped"))
+        lines.append(f"- {mark} {task.title}: " + (", ".join(f"`{v}`" for v in shipped) if shipped else "not shipped"))
     return "\n".join(lines)

@@ -132,7 +132,7 @@ def not_shipped(what: str, key_hint: str) -> None:
     - the manifest cannot be read: an error with its fault (naming the file);
     - the entry is there but its weights do not load (missing file, sha256 mismatch, NaN, wrong names or shapes):
       an error "cannot be loaded" with the fault, naming the weights file, for each such variant;
-    - no entry: a warning that it is not shipped yet (the page lights up when the weights land).
+    - no entry: a warning that it is not shipped, naming the missing entry and where its training command is.
     A model that fails to load is never called "not shipped"."""
     problem = models.manifest_problem()
     if problem:
@@ -150,6 +150,6 @@ def not_shipped(what: str, key_hint: str) -> None:
             _cannot_load(what if len(failed) == 1 and not variant.startswith("<") else f"`{status.key}`", status.detail)
     if not failed:
         st.warning(
-            f"{what} is not shipped yet: pretrained/manifest.json has no `{key_hint}` entry. "
-            "This panel lights up when the weights land (no restart needed)."
+            f"{what} is not shipped: pretrained/manifest.json has no `{key_hint}` entry. "
+            "docs/experiments/ gives the command that trains it; the page uses it as soon as it is there."
         )

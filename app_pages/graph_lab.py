@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import figures, graphs, models, pyvis_view, sidebar, ui
 from backend.graph_io import GraphInputError
+from backend.tasks import TASKS
 
 st.title("Graph lab")
 ui.explain(
@@ -191,17 +192,17 @@ st.caption(f"Using {source_note}.")
 st.subheader("5 · What the autoencoder decodes")
 decoded: dict = {}
 limit = models.graph_ae_limit()
-if models.graph_ae_module() is None or not models.entries("graph_ae"):
+if not models.entries("graph_ae"):
     ui.not_shipped("The graph autoencoder", "graph_ae/<variant>")
 elif limit is not None and n > limit:
     st.warning(f"The shipped graph autoencoder handles graphs of at most {limit} nodes; this one has {n}.")
 elif n < 2:
     st.warning("The autoencoder needs at least two nodes (there is no pair to decode).")
 else:
-    cols = st.columns(3)
-    for col, variant in zip(cols, ("none", "noise", "sympe")):
+    shown = [e.name for e in TASKS["graph_ae"].encodings if e.equivariant]  # the lab compares the equivariant encodings
+    for col, variant in zip(st.columns(len(shown)), shown):
         with col:
-            st.markdown(f"**{models.VARIANT_LABELS[variant]}**")
+            st.markdown(f"**{models.label(variant)}**")
             if not ui.model_ready("graph_ae", variant, f"`graph_ae/{variant}`"):
                 continue
             with ui.guard(f"The {variant} reconstruction"):

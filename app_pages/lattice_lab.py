@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from app import figures, lattice, models, sidebar, ui
+from backend.tasks import TASKS
 
 st.title("Lattice lab: Ising ground states")
 ui.explain(
@@ -142,12 +143,12 @@ with ui.guard("The reference energy"):
         if P == 0 and search_available:
             st.button(f"Turn on the nearby search (P = {lattice.SEARCH_PROPOSALS})", key="search_on", on_click=_search_on)
 
-shipped = models.shipped_ising_variants()
+shipped = models.shipped_variants("ising")
 runs: dict = {}
-cols = st.columns(len(models.ISING_VARIANTS))
-for col, variant in zip(cols, models.ISING_VARIANTS):
+cols = st.columns(len(TASKS["ising"].variants))
+for col, variant in zip(cols, TASKS["ising"].variants):
     with col:
-        st.markdown(f"**{models.VARIANT_LABELS[variant]}**")
+        st.markdown(f"**{models.label(variant)}**")
         if variant not in shipped:
             ui.not_shipped(f"`ising/{variant}`", f"ising/{variant}")
             continue
@@ -200,7 +201,7 @@ if runs and ref is not None:
             counts = lattice.coverage(run, ref)
             colors = ["#d62728" if k == "not a ground state" else "#4c78a8" for k in counts]
             uniform = K / len(ref.ground_cells) if ref.ground_cells else None
-            ui.show_figure(figures.bar_figure(list(counts), list(counts.values()), title=models.VARIANT_LABELS[variant],
+            ui.show_figure(figures.bar_figure(list(counts), list(counts.values()), title=models.label(variant),
                                               colors=colors, reference=uniform, y_title="samples"),
                            f"coverage-{variant}", key=f"cov_{variant}")
     st.caption("Ground states are named by their 2×2 cell (row 0 / row 1, ↑ = +1). The dashed line is K divided by "

@@ -7,17 +7,18 @@ import streamlit as st
 from app import figures, graphs, models, sidebar, ui
 from app import molecules as M
 from backend import results as R
+from backend.encodings import SYMPE
 
 st.title("Molecule lab")
 
 entries = models.entries("qm9")
-shipped = models.shipped_qm9_variants()  # shipped and loadable
+shipped = models.shipped_variants("qm9")  # shipped and loadable
 if models.manifest_problem() or any(models.status("qm9", v).state == "failed" for v in entries):
     ui.not_shipped("The QM9 diffusion model", "qm9/<variant>")
 elif not shipped:
     st.warning(
         "**The QM9 diffusion model is not shipped.** There is no `qm9/…` entry in pretrained/manifest.json, so this "
-        "page cannot generate molecules. It lights up as soon as a manifest entry appears. What follows needs no model."
+        "page cannot generate molecules (docs/experiments/qm9.md gives the training command). What follows needs no model."
     )
 
 ui.explain(
@@ -33,8 +34,8 @@ seed = sidebar.seed()
 smiles, steps, saved, mode = None, None, [], None
 if source.startswith("Trained"):
     c1, c2, c3 = st.columns([1.2, 1.2, 1])
-    variant = c1.selectbox("Variant", shipped, index=shipped.index("sympe") if "sympe" in shipped else 0,
-                           format_func=lambda v: models.VARIANT_LABELS.get(v, v), key="mol_variant", bind="query-params")
+    variant = c1.selectbox("Variant", shipped, index=shipped.index(SYMPE.name) if SYMPE.name in shipped else 0,
+                           format_func=lambda v: models.label(v), key="mol_variant", bind="query-params")
     sha = entries[variant]["sha256"]
     saved = M.saved_trajectories(variant, sha)
     modes = (["saved"] if saved else []) + ["live"]
@@ -162,5 +163,5 @@ if source.startswith("Trained"):
     st.subheader("Measured results")
     with ui.guard("The QM9 manifest entries"):
 
-        st.dataframe(R.qm9_rows(entries), hide_index=True, width="stretch")
+        st.dataframe(R.task_results("qm9").summary_rows(entries), hide_index=True, width="stretch")
         st.dataframe(R.provenance_rows(entries), hide_index=True, width="stretch")

@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from app import models, pointcloud, sidebar, ui
+from backend.encodings import encoding
 from backend.pointcloud import PointCloudError
 from backend.pointcloud_io import PointCloudInputError
 
@@ -138,7 +139,7 @@ if summary is not None:
         for col, variant in zip(st.columns(len(pointcloud.VARIANTS)), pointcloud.VARIANTS):
             status = statuses[variant]
             with col:
-                st.markdown(f"**{models.VARIANT_LABELS[variant]}**")
+                st.markdown(f"**{models.label(variant)}**")
                 if status.state == "not shipped":
                     st.warning(f"`{status.key}` is not shipped yet.", icon=":material/block:")
                     continue
@@ -165,7 +166,7 @@ if summary is not None:
                     elif kept == K:
                         st.markdown(f":material/lock: **Keeps every symmetry of the input** ({untyped['name']}) in "
                                     f"all {K} draws (defect ≤ {max(run['defects']):.0e}): "
-                                    + ("stuck at the symmetric answer." if variant == "none" else "no choice made."))
+                                    + ("stuck at the symmetric answer." if not encoding(variant).breaks_symmetry else "no choice made."))
                     else:
                         st.markdown(f":material/call_split: **Breaks the input's symmetry** in {K - kept} of {K} draws "
                                     f"(defect up to {max(run['defects']):.2f})")
@@ -205,7 +206,7 @@ if summary is not None:
                             "of x, equal outputs for every h mean the output's law moves with g.")
                 errors = equivariance["errors"]
                 st.table({"variant": list(errors), "max error": [f"{e:.1e}" for e in errors.values()],
-                          "equivariant": ["no (by design)" if v == "fixed" else ("yes" if e < 1e-9 else "NO")
+                          "equivariant": ["no (by design)" if not encoding(v).equivariant else ("yes" if e < 1e-9 else "NO")
                                           for v, e in errors.items()]})
 
     params = {"source": source, "preset": name, "transform": {"alpha": alpha, "beta": beta, "gamma": gamma,

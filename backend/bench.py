@@ -333,8 +333,8 @@ def _overhead_row(model: str, backbone: str, batch: int, size: str, encode: Call
 
 
 def _overhead_ising(cfg: BenchConfig) -> dict:
-    from .tasks.ising import sample_constant_hamiltonians, sample_varying_hamiltonians
-    from .tasks.ising_eval import load_ising
+    from .tasks.ising.data import sample_constant_hamiltonians, sample_varying_hamiltonians
+    from .tasks.ising.model import load_ising
 
     model = load_ising("sympe")
     L, batch = model.config.L, 64
@@ -348,7 +348,8 @@ def _overhead_ising(cfg: BenchConfig) -> dict:
 
 
 def _overhead_graph_ae(cfg: BenchConfig) -> dict:
-    from .tasks.graph_ae import GraphSet, load_graph_ae, load_split
+    from .tasks.graph_ae.data import GraphSet, load_split
+    from .tasks.graph_ae.model import load_graph_ae
 
     model = load_graph_ae("sympe")
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -363,9 +364,9 @@ def _overhead_graph_ae(cfg: BenchConfig) -> dict:
 
 
 def _overhead_qm9(cfg: BenchConfig) -> dict:
-    from .tasks.qm9_data import smiles_to_graph
-    from .tasks.qm9_diffusion import load_qm9_model, noise_graphs
-    from .tasks.qm9_eval import graphs_to_batch, small_eval_set
+    from .tasks.qm9.data import smiles_to_graph
+    from .tasks.qm9.model import load_qm9_model, noise_graphs
+    from .tasks.qm9.evaluate import graphs_to_batch, small_eval_set
 
     model = load_qm9_model("sympe")
     batch = 128

@@ -22,8 +22,7 @@ import torch
 from .canonical import canonicalize_graph
 from .graph_io import GraphInputError, load_graph, one_line
 from .options import UsageError, bounded
-from .tasks import graph_ae_cli, ising_cli, qm9_cli
-from .tasks.pointcloud import cli as pointcloud_cli
+from .tasks import TASKS
 
 __all__ = ["main"]
 
@@ -79,15 +78,11 @@ def _build_parser() -> _Parser:
     graph.add_argument("--max-nodes", type=bounded("max-nodes", 1, MAX_NODES), default=2000)
     graph.set_defaults(handler=_canon_graph)
 
-    predict = sub.add_parser("predict", help="run a pretrained model")
-    predict_sub = predict.add_subparsers(dest="task", required=True, parser_class=_Parser)
-    ising_cli.add_parser(predict_sub)
-    graph_ae_cli.add_parser(predict_sub)
-    pointcloud_cli.add_parser(predict_sub)
-
-    sample = sub.add_parser("sample", help="generate with a pretrained generative model")
-    sample_sub = sample.add_subparsers(dest="task", required=True, parser_class=_Parser)
-    qm9_cli.add_parser(sample_sub)
+    verbs = {"predict": "run a pretrained model", "sample": "generate with a pretrained generative model"}
+    groups = {verb: sub.add_parser(verb, help=text).add_subparsers(dest="task", required=True, parser_class=_Parser)
+              for verb, text in verbs.items()}
+    for task in TASKS.values():
+        task.module("cli").add_parser(groups[task.verb])
 
     sub.add_parser("bench", help="benchmarks (prints ratios measured in one run); see python -m backend bench --help")
     return parser

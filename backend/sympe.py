@@ -25,21 +25,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .encodings import ENCODINGS, FIXED, NOISE, NONE, SYMPE, Encoding, Features, encoding
 from .canonical import LatticeCanonicalForm, canonicalize_lattice, sample_graph_inversion_kernel
 from .groups import LatticeElement, LatticeGroup, Permutation
 
 __all__ = [
-    "ENCODINGS",
     "GraphEncoding",
     "GraphEncoder",
-    "make_graph_encoder",
     "LatticeEncoding",
     "LatticeEncoder",
     "fourier_field",
 ]
-
-ENCODINGS = ("none", "noise", "sympe", "sympe-edges", "fixed")
-
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Graphs
@@ -58,7 +54,7 @@ class GraphEncoder(nn.Module):
     """Encodings for padded graph batches.
 
     Args:
-        kind: one of ENCODINGS.
+        kind: an Encoding of ``backend.encodings`` (or its name).
         n_max: the largest graph (rows of the learned table v).
         dim: width d of the node encoding.
 
@@ -66,19 +62,17 @@ class GraphEncoder(nn.Module):
         adj: (B, n, n); mask: (B, n) bool with real nodes first; node_colors: (B, n); edge_types: (B, n, n)
     """
 
-    def __init__(self, kind: str, n_max: int, dim: int = 8):
+    def __init__(self, kind: Encoding | str, n_max: int, dim: int = 8):
         super().__init__()
-        if kind not in ENCODINGS:
-            raise ValueError(f"unknown encoding {kind!r}; choose from {', '.join(ENCODINGS)}")
-        self.kind, self.n_max, self.dim = kind, n_max, dim
-        self.node_dim = 0 if kind == "none" else dim
-        self.edge_dim = 2 * dim if kind == "sympe-edges" else 0
-        if kind in ("sympe", "sympe-edges", "fixed"):
+        self.kind, self.n_max, self.dim = encoding(kind, ENCODINGS), n_max, dim
+        self.node_dim = dim if self.kind.breaks_symmetry else 0
+        self.edge_dim = 2 * dim if self.kind.pair_features else 0
+        if self.kind.has_table:
             self.table = nn.Parameter(torch.randn(n_max, dim))
 
     @property
     def needs_canonicalization(self) -> bool:
-        return self.kind in ("sympe", "sympe-edges")
+        return self.kind.canonicalizes
 
     def forward(
         self,
@@ -91,29 +85,25 @@ class GraphEncoder(nn.Module):
         edge_types: torch.Tensor | None = None,
     ) -> GraphEncoding:
         B, n = mask.shape
-        if self.kind == "none":
+        if self.kind.features is Features.NOTHING:
             return GraphEncoding(None, None, None)
         m = mask.unsqueeze(-1).to(adj.dtype)
-        if self.kind == "noise":
+        if self.kind.features is Features.NOISE:
             noise = torch.randn(B, n, self.dim, generator=generator, dtype=adj.dtype).to(adj.device)
             return GraphEncoding(noise * m, None, None)
         if n > self.n_max:
             raise ValueError(f"graph with {n} nodes exceeds the encoder's table of {self.n_max} rows")
         v = self.table[:n].to(adj.dtype).expand(B, n, self.dim) * m  # row k for canonical position k
-        if self.kind == "fixed":
+        if not self.kind.canonicalizes:
             return GraphEncoding(v, None, None)
         if elements is None:
             elements = sample_graph_inversion_kernel(adj, mask, generator, node_colors, edge_types)
         e = elements.act_nodes(v)  # e[h[k]] = v[k]
         edges = None
-        if self.kind == "sympe-edges":
+        if self.kind.pair_features:
             pair = torch.cat([e.unsqueeze(2) * e.unsqueeze(1), (e.unsqueeze(2) - e.unsqueeze(1)) ** 2], dim=-1)
             edges = pair * (m.unsqueeze(2) * m.unsqueeze(1))  # (B, n, n, 2d)
         return GraphEncoding(e, edges, elements)
-
-
-def make_graph_encoder(kind: str, n_max: int, dim: int = 8) -> GraphEncoder:
-    return GraphEncoder(kind, n_max, dim)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -142,6 +132,9 @@ def fourier_field(dim: int, L: int) -> torch.Tensor:
     return torch.stack(modes[:dim]).float()
 
 
+LATTICE_ENCODINGS = (NONE, NOISE, SYMPE, FIXED)  # a lattice has no pair features
+
+
 class LatticeEncoder(nn.Module):
     """Encodings for batches of lattice inputs on the group ``group``.
 
@@ -150,13 +143,11 @@ class LatticeEncoder(nn.Module):
         sign under the spin flip.
     """
 
-    def __init__(self, kind: str, group: LatticeGroup, dim: int = 4):
+    def __init__(self, kind: Encoding | str, group: LatticeGroup, dim: int = 4):
         super().__init__()
-        if kind not in ("none", "noise", "sympe", "fixed"):
-            raise ValueError(f"unknown lattice encoding {kind!r}; choose from none, noise, sympe, fixed")
-        self.kind, self.group, self.dim = kind, group, dim
-        self.out_dim = 0 if kind == "none" else dim
-        if kind in ("sympe", "fixed"):
+        self.kind, self.group, self.dim = encoding(kind, LATTICE_ENCODINGS), group, dim
+        self.out_dim = dim if self.kind.breaks_symmetry else 0
+        if self.kind.has_table:
             self.field = nn.Parameter(fourier_field(dim, group.L) + 0.1 * torch.randn(dim, group.L, group.L))
 
     def forward(
@@ -170,15 +161,15 @@ class LatticeEncoder(nn.Module):
         canonical: LatticeCanonicalForm | None = None,
     ) -> LatticeEncoding:
         B, _, L, _ = sites.shape
-        if self.kind == "none":
+        if self.kind.features is Features.NOTHING:
             return LatticeEncoding(None, None)
-        if self.kind == "noise":
+        if self.kind.features is Features.NOISE:
             noise = torch.randn(B, self.dim, L, L, generator=generator, dtype=sites.dtype).to(sites.device)
             return LatticeEncoding(noise, None)
         if L != self.group.L:
             raise ValueError(f"this encoder's field is {self.group.L}×{self.group.L}, the input is {L}×{L}")
         v = self.field.to(sites.dtype)
-        if self.kind == "fixed":
+        if not self.kind.canonicalizes:
             return LatticeEncoding(v.expand(B, *v.shape), None)
         if elements is None:
             if canonical is None:

@@ -21,10 +21,11 @@ from backend.equivariance import equivariance_error  # noqa: E402
 from backend.groups import LatticeGroup, Permutation  # noqa: E402
 from backend.nn.graph import EGNN, GraphTransformer  # noqa: E402
 from backend.sympe import GraphEncoder  # noqa: E402
-from backend.tasks.ising import IsingConfig, IsingModel, mean_field_energy, sample_constant_hamiltonians  # noqa: E402
-from backend.tasks.qm9_diffusion import load_qm9_model, nll_terms, sample_molecules, training_loss  # noqa: E402
-from backend.tasks.qm9_data import smiles_to_graph  # noqa: E402
-from backend.tasks.qm9_eval import graphs_to_batch, small_eval_set  # noqa: E402
+from backend.tasks.ising.data import mean_field_energy, sample_constant_hamiltonians  # noqa: E402
+from backend.tasks.ising.model import IsingConfig, IsingModel  # noqa: E402
+from backend.tasks.qm9.model import load_qm9_model, nll_terms, sample_molecules, training_loss
+from backend.tasks.qm9.data import smiles_to_graph
+from backend.tasks.qm9.evaluate import graphs_to_batch, small_eval_set
 
 
 def main() -> int:

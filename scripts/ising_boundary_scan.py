@@ -20,8 +20,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.tasks.ising import VARIANTS, constant_couplings, exact_ground  # noqa: E402
-from backend.tasks.ising_eval import SEARCH_PROPOSALS, constant_outcomes, load_ising  # noqa: E402
+from backend.tasks.ising.data import constant_couplings, exact_ground  # noqa: E402
+from backend.tasks.ising.evaluate import SEARCH_PROPOSALS, constant_outcomes  # noqa: E402
+from backend.tasks.ising.model import VARIANTS, load_ising  # noqa: E402
 
 STEP, J_MAX, H_MAX, L = 0.05, 1.0, 3.0, 8
 

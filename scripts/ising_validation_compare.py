@@ -4,7 +4,7 @@
 
 Each argument is label:variant:root (an empty root is pretrained/). For every model it prints the exact ground-state
 rate in % on 2000 constant Hamiltonians, overall and per phase, and the number of misses. With --search K each
-sample is taken by backend.tasks.ising.nearby_search with K proposals (repeat the option for several rows per
+sample is taken by backend.tasks.ising.model.nearby_search with K proposals (repeat the option for several rows per
 model). With --misses it then lists every miss of the plain samples: the couplings, the phase, the energy per site
 above the ground state, the gap per site from the ground state to the next 2-periodic state, and whether the output
 is itself 2-periodic.
@@ -18,8 +18,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.tasks.ising import PHASES, IsingModel  # noqa: E402
-from backend.tasks.ising_eval import load_ising, validation_metrics, validation_outcomes  # noqa: E402
+from backend.tasks.ising.data import PHASES  # noqa: E402
+from backend.tasks.ising.evaluate import validation_metrics, validation_outcomes  # noqa: E402
+from backend.tasks.ising.model import IsingModel, load_ising  # noqa: E402
 
 
 def list_misses(label: str, model: IsingModel, num: int = 2000) -> None:

@@ -18,9 +18,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.device import select_device  # noqa: E402
-from backend.tasks.qm9_data import load_qm9  # noqa: E402
-from backend.tasks.qm9_diffusion import load_qm9_model  # noqa: E402
-from backend.tasks.qm9_eval import mean_sem, nll_per_molecule, validity_rate  # noqa: E402
+from backend.tasks.qm9.data import load_qm9
+from backend.tasks.qm9.model import load_qm9_model
+from backend.tasks.qm9.evaluate import mean_sem, nll_per_molecule, validity_rate
 
 VALIDATION_MOLECULES, SAMPLES, MIXTURE_DRAWS = 3000, 500, 8
 

@@ -233,9 +233,9 @@ def test_lattice_lab_antiferromagnet_shows_the_exact_reference_and_the_backends_
     J, h = lattice.build_inputs(-1.0, -1.0, 0.0, L)
     ref = lattice.reference(J, h)
     assert ref.exact and ref.energy == -2 * L * L
-    for variant in models.shipped_ising_variants():
+    for variant in models.shipped_variants("ising"):
         run = lattice.run_variant(variant, J, h, K, seed, models.manifest()[f"ising/{variant}"]["sha256"])
-        assert page_verdict(at, models.VARIANT_LABELS[variant]) == expected_verdict(run.energies[0], ref)
+        assert page_verdict(at, models.label(variant)) == expected_verdict(run.energies[0], ref)
 
 
 class PatternModel(torch.nn.Module):
@@ -251,7 +251,7 @@ class PatternModel(torch.nn.Module):
         self.encoder.field = torch.nn.Parameter(field, requires_grad=False)
 
     def forward(self, J, h, generator=None, elements=None):
-        from backend.tasks.ising import IsingOutput
+        from backend.tasks.ising.model import IsingOutput
 
         v = self.encoder.field.expand(len(J), 1, *self.encoder.field.shape[-2:])
         return IsingOutput((v if elements is None else elements.act_sites(v, odd=True))[:, 0], elements)
@@ -298,8 +298,8 @@ def test_lattice_lab_shows_exactly_the_energy_gap_verdict_and_hits_of_a_construc
         assert "Reference ground energy per site: **-2.0000** (exact" in markdown_text(at)
         shown = {m.value: m.delta for m in energy_metrics(at)}
         assert shown == {"-2.0000": "+0.00% vs reference", "2.0000": "+200.00% vs reference"}
-        assert page_verdict(at, models.VARIANT_LABELS[ground]) == ":material/check_circle: a ground state"
-        assert page_verdict(at, models.VARIANT_LABELS[above]) == ":material/cancel: above the reference"
+        assert page_verdict(at, models.label(ground)) == ":material/check_circle: a ground state"
+        assert page_verdict(at, models.label(above)) == ":material/cancel: above the reference"
         for variant in ("none", "sympe"):
             spins = np.array(chart(at, f"spins_{variant}")["data"][0]["z"])
             assert np.array_equal(spins, patterns[variant](L)) or np.array_equal(spins, -patterns[variant](L))
@@ -349,7 +349,7 @@ def test_lattice_lab_nearby_search_never_worsens_a_sample_and_cannot_help_the_ba
     K, seed = at.slider(key="K").value, at.session_state["seed"]
     shown = lattice.run_variant("sympe", J, h, K, seed, sha["sympe"], 4)
     assert page_verdict(at, "SymPE") == expected_verdict(shown.energies[0], ref)
-    assert page_verdict(at, models.VARIANT_LABELS["none"]) == ":material/cancel: above the reference"
+    assert page_verdict(at, models.label("none")) == ":material/cancel: above the reference"
 
 
 @needs_ising_sympe
@@ -522,7 +522,7 @@ def test_ising_summary_rows_carry_the_manifest_search_numbers():
     entries = {k.split("/")[1]: v for k, v in SHIPPED.items() if k.startswith("ising/") and "metrics" in v}
     if "sympe" not in entries:
         pytest.skip("Ising metrics are not shipped")
-    rows = {r["variant"]: r for r in R.ising_summary_rows(entries)}
+    rows = {r["variant"]: r for r in R.task_results("ising").summary_rows(entries)}
     m = entries["sympe"]["metrics"]
     assert rows["sympe"]["worst phase %"] == round(100 * min(r["exact_rate"] for r in m["constant"]["per_phase"].values()), 1)
     if "search" in m:
@@ -537,7 +537,7 @@ def test_qm9_rows_carry_the_paired_difference_and_the_mixture_gain():
     entries = {k.split("/")[1]: v for k, v in SHIPPED.items() if k.startswith("qm9/") and "metrics" in v}
     if "sympe" not in entries or "none" not in entries:
         pytest.skip("QM9 metrics are not shipped")
-    rows = {r["variant"]: r for r in R.qm9_rows(entries)}
+    rows = {r["variant"]: r for r in R.task_results("qm9").summary_rows(entries)}
     m = entries["sympe"]["metrics"]
     assert rows["none"]["NLL − none, paired"] == ""
     assert rows["sympe"]["NLL − none, paired"] == f"{m['test_nll_minus_none']:+.3f} ± {m['test_nll_minus_none_sem']:.3f}"
@@ -717,27 +717,32 @@ def test_every_figure_builder_passes_plotly_validation(monkeypatch):
         go.Figure(fig.to_dict())  # raises on any invalid property
 
 
-def test_graph_lab_lights_up_when_the_autoencoder_lands(monkeypatch):
-    """With graph_ae entries in the manifest (here untrained models of the real class), the decoded panels render."""
-    graph_ae = pytest.importorskip("backend.tasks.graph_ae")
+def test_graph_lab_and_equivariance_page_work_with_any_autoencoder_weights(monkeypatch):
+    """With untrained models of the real class in place of the shipped ones, the decoded panels render and the
+    equivariance page still proves the sympe autoencoder equivariant (it holds for every weight)."""
     import torch
 
     import app.models
+    from backend.tasks.graph_ae.model import GraphAE, GraphAEConfig
 
     real = app.models.manifest()
     fake = {f"graph_ae/{v}": {"config": {"n_max": 20, "variant": v}, "sha256": f"untrained-{v}", "command": "test"}
             for v in ("none", "noise", "sympe")}
     made = {}
 
-    def model(variant):
+    real_model = app.models.model
+
+    def model(experiment, variant):
+        if experiment != "graph_ae":
+            return real_model(experiment, variant)
         if variant not in made:
             with torch.random.fork_rng():
                 torch.manual_seed(0)
-                made[variant] = graph_ae.GraphAE(graph_ae.GraphAEConfig(variant=variant, n_max=20)).eval()
+                made[variant] = GraphAE(GraphAEConfig(variant=variant, n_max=20)).eval()
         return made[variant]
 
     monkeypatch.setattr(app.models, "manifest", lambda: {**real, **fake})
-    monkeypatch.setattr(app.models, "graph_ae_model", model)
+    monkeypatch.setattr(app.models, "model", model)
     at = open_page("graph_lab")
     assert_clean(at)
     assert sum(m.label == "wrong pairs" for m in at.metric) == 3

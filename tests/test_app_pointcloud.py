@@ -172,13 +172,13 @@ def test_the_equivariance_check_runs_on_copies_and_leaves_the_cached_models_alon
 
     from app import models
 
-    before = {v: next(models.pointcloud_model(v).parameters()).dtype for v in pointcloud.VARIANTS}
+    before = {v: next(models.model("pointcloud", v).parameters()).dtype for v in pointcloud.VARIANTS}
     shas = tuple((v, pointcloud.model_status(v).sha256) for v in pointcloud.VARIANTS)
     result = pointcloud.equivariance_errors(pointcloud.preset("cube")[0], 1e-6, 7, shas,
                                             pointcloud.as_key(pointcloud.transform(10, 20, 30, True)))
     assert result["det"] < 0
     assert all(result["errors"][v] < 1e-9 for v in ("none", "noise", "sympe"))
-    assert {v: next(models.pointcloud_model(v).parameters()).dtype for v in pointcloud.VARIANTS} == before
+    assert {v: next(models.model("pointcloud", v).parameters()).dtype for v in pointcloud.VARIANTS} == before
     assert set(before.values()) == {torch.float32}
 
 
@@ -197,7 +197,7 @@ def test_the_page_says_not_shipped_when_the_manifest_lacks_the_models(tmp_path, 
 @needs_models
 def test_a_model_that_fails_to_load_is_named_with_its_fault_not_called_unshipped(tmp_path, monkeypatch):
     import app.models
-    import backend.tasks.pointcloud.evaluate as evaluate
+    import backend.tasks.pointcloud.model as pointcloud_model
     from backend.checkpoints import CheckpointError
 
     manifest = read_manifest()
@@ -206,14 +206,14 @@ def test_a_model_that_fails_to_load_is_named_with_its_fault_not_called_unshipped
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest))
     monkeypatch.setattr(app.models, "MANIFEST", path)
-    real = evaluate.load_pointcloud_model
+    real = pointcloud_model.load_pointcloud_model
 
     def load(variant, *args, **kwargs):
         if variant == "fixed":
             raise CheckpointError("pointcloud/fixed.safetensors: sha256 mismatch")
         return real(variant, *args, **kwargs)
 
-    monkeypatch.setattr(evaluate, "load_pointcloud_model", load)
+    monkeypatch.setattr(pointcloud_model, "load_pointcloud_model", load)
     at = open_lab(pc_preset="cube")
     assert not at.exception, [e.value for e in at.exception]
     assert [e.value for e in at.error] == ["`pointcloud/fixed` cannot be loaded: pointcloud/fixed.safetensors: sha256 mismatch"]

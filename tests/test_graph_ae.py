@@ -17,22 +17,19 @@ from backend.checkpoints import PRETRAINED, manifest_entry
 from backend.cli import main
 from backend.equivariance import equivariance_error
 from backend.groups import Permutation
-from backend.tasks.graph_ae import (
+from backend.tasks.graph_ae.data import (
     HELD_OUT_FAMILIES,
     HELD_OUT_SIZES,
     N_MAX,
     VAL_SIZES,
-    GraphAE,
-    GraphAEConfig,
     GraphSet,
-    aggregate,
     community_small,
     erdos_renyi,
-    reconstruction_counts,
-    sympe_elements,
     symmetric_graphs,
     symmetric_split,
 )
+from backend.tasks.graph_ae.metrics import aggregate, reconstruction_counts
+from backend.tasks.graph_ae.model import GraphAE, GraphAEConfig, sympe_elements
 
 F64 = dict(dtype=torch.float64)
 
@@ -293,7 +290,7 @@ def _shipped(variant: str) -> bool:
 @pytest.mark.parametrize("variant", ["sympe", "none"])
 def test_cli_reconstructs_a_cycle(tmp_path, variant):
     if not _shipped(variant):
-        pytest.skip(f"pretrained/graph_ae/{variant}.safetensors is not shipped (train it with backend.tasks.graph_ae_train)")
+        pytest.skip(f"pretrained/graph_ae/{variant}.safetensors is not shipped (train it with backend.tasks.graph_ae.train)")
     path = tmp_path / "c6.txt"
     path.write_text("\n".join(f"a{i} a{(i + 1) % 6}" for i in range(6)) + "\n")
     code, out, err = run_cli("--graph", str(path), "--variant", variant, "--samples", "3", "--seed", "7")

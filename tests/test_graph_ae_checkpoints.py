@@ -12,8 +12,9 @@ import torch
 
 from backend.equivariance import equivariance_error
 from backend.groups import Permutation
-from backend.tasks.graph_ae import VARIANTS, GraphSet, load_graph_ae, sympe_elements
-from backend.tasks.graph_ae_eval import small_eval, small_eval_sets
+from backend.tasks.graph_ae.data import GraphSet
+from backend.tasks.graph_ae.model import VARIANTS, load_graph_ae, sympe_elements
+from backend.tasks.graph_ae.evaluate import small_eval, small_eval_sets
 
 TOL = {"bce": 1e-3, "f1": 2e-3, "edge_error_pct": 0.05}
 

@@ -7,10 +7,7 @@ import torch
 
 from backend.equivariance import equivariance_error
 from backend.groups import LatticeGroup
-from backend.tasks.ising import (
-    IsingConfig,
-    IsingModel,
-    IsingOutput,
+from backend.tasks.ising.data import (
     constant_couplings,
     energy,
     exact_ground,
@@ -18,12 +15,12 @@ from backend.tasks.ising import (
     local_field,
     mean_field_energy,
     mean_field_free_energy,
-    nearby_search,
     phase_of,
     sample_constant_hamiltonians,
     sample_varying_hamiltonians,
     simulated_annealing,
 )
+from backend.tasks.ising.model import IsingConfig, IsingModel, IsingOutput, nearby_search
 
 ALL_4x4 = torch.tensor(list(itertools.product([1.0, -1.0], repeat=16)), dtype=torch.float64).reshape(-1, 4, 4)
 

@@ -11,8 +11,10 @@ import torch
 from backend.checkpoints import read_manifest
 from backend.equivariance import equivariance_error
 from backend.groups import LatticeElement, LatticeGroup
-from backend.tasks.ising import VARIANTS, constant_couplings, spins_from_logits
-from backend.tasks.ising_eval import load_ising, small_eval
+from backend.tasks.ising.data import constant_couplings
+from backend.tasks.ising.model import VARIANTS, spins_from_logits
+from backend.tasks.ising.evaluate import small_eval
+from backend.tasks.ising.model import load_ising
 
 MANIFEST = read_manifest()
 SHIPPED = [v for v in VARIANTS if f"ising/{v}" in MANIFEST]
@@ -35,7 +37,7 @@ def test_small_eval_reproduces_the_manifest(variant):
 @pytest.mark.parametrize("variant", SHIPPED)
 def test_manifest_records_how_the_model_was_made(variant):
     entry = MANIFEST[f"ising/{variant}"]
-    assert entry["command"].startswith("python -m backend.tasks.ising_train")
+    assert entry["command"].startswith("python -m backend.tasks.ising.train")
     assert entry["training"]["seconds"] > 0
     assert {"constant_hamiltonians", "varying_hamiltonians"} <= set(entry["data"])
     assert len(entry["sha256"]) == 64

@@ -1,7 +1,8 @@
 """scripts/ising_validation_compare.py: its list of misses agrees with the validation metrics."""
 from script_loader import load_script
 
-from backend.tasks.ising_eval import load_ising, validation_metrics
+from backend.tasks.ising.evaluate import validation_metrics
+from backend.tasks.ising.model import load_ising
 
 
 def _script():
@@ -29,7 +30,7 @@ def test_usage_error_exits_2(capsys):
 def test_search_rows_never_miss_more_than_the_plain_row():
     """The model's own draws are the same with and without the search, and the search keeps them unless a proposal
     has a lower true energy, so per Hamiltonian it can only turn a miss into a hit (noise: every draw differs)."""
-    from backend.tasks.ising_eval import validation_outcomes
+    from backend.tasks.ising.evaluate import validation_outcomes
 
     model = load_ising("noise")
     plain, searched = validation_outcomes(model, num=300), validation_outcomes(model, num=300, search=2)

@@ -17,7 +17,7 @@ from backend.pointcloud import canonicalize_point_cloud
 from backend.pointcloud_io import MAX_BYTES, PointCloudInputError, parse_point_cloud
 from backend.tasks.pointcloud import train as train_module
 from backend.tasks.pointcloud.data import FAMILIES, Batch, base_shape, collate, degenerate_targets, make_split, random_instance
-from backend.tasks.pointcloud.evaluate import load_pointcloud_model
+from backend.tasks.pointcloud.model import load_pointcloud_model
 from backend.tasks.pointcloud.metrics import coverage_tv, hits, loss, target_distances, uniform_tv_reference
 from backend.tasks.pointcloud.model import VARIANTS, DistortionModel, PointCloudConfig
 

@@ -20,9 +20,9 @@ from backend.checkpoints import manifest_entry
 from backend.cli import main
 from backend.equivariance import equivariance_error
 from backend.groups import Permutation
-from backend.tasks.qm9_diffusion import VARIANTS, load_qm9_model
-from backend.tasks.qm9_eval import SMALL_SET, graphs_to_batch, small_eval
-from backend.tasks.qm9_data import smiles_to_graph
+from backend.tasks.qm9.model import VARIANTS, load_qm9_model
+from backend.tasks.qm9.evaluate import SMALL_SET, graphs_to_batch, small_eval
+from backend.tasks.qm9.data import smiles_to_graph
 
 NLL_TOL, VALIDITY_TOL = 0.05, 0.1
 

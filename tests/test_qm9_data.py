@@ -10,8 +10,8 @@ import pytest
 import torch
 from rdkit import Chem
 
-from backend.tasks import qm9_data
-from backend.tasks.qm9_data import (
+from backend.tasks.qm9 import data as qm9_data
+from backend.tasks.qm9.data import (
     ATOM_TYPES,
     BOND_TYPES,
     N_MAX,

@@ -9,8 +9,8 @@ from graphs import carbon_ring, ring_spreads
 
 from backend.equivariance import equivariance_error
 from backend.groups import Permutation
-from backend.tasks import qm9_diffusion as D
-from backend.tasks.qm9_diffusion import (
+from backend.tasks.qm9 import model as D
+from backend.tasks.qm9.model import (
     QM9Config,
     QM9Denoiser,
     cosine_alpha_bar,

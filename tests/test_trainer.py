@@ -14,12 +14,14 @@ import torch
 from safetensors.torch import load_file
 
 from backend.checkpoints import read_manifest
-from backend.tasks import graph_ae_train, ising_train, qm9_train
-from backend.tasks.graph_ae import GraphAEConfig
-from backend.tasks.ising import IsingConfig
+from backend.tasks.graph_ae import train as graph_ae_train
+from backend.tasks.ising import train as ising_train
+from backend.tasks.qm9 import train as qm9_train
+from backend.tasks.graph_ae.model import GraphAEConfig
+from backend.tasks.ising.model import IsingConfig
 from backend.tasks.pointcloud import train as pointcloud_train
 from backend.tasks.pointcloud.model import PointCloudConfig
-from backend.tasks.qm9_diffusion import QM9Config
+from backend.tasks.qm9.model import QM9Config
 from backend.tasks.trainer import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +115,7 @@ def test_a_task_trainer_ships_a_record_with_its_command_and_config(tmp_path, tas
     module = TRAINERS[task][0]
     assert module.main([*args, "--out", str(tmp_path), "--log-file", str(tmp_path / "log.jsonl")]) == 0
     entry = read_manifest(tmp_path / "manifest.json")[f"{task}/sympe"]
-    assert entry["command"] == f"python -m backend.tasks.{task}_train " + " ".join(
+    assert entry["command"] == f"python -m backend.tasks.{task}.train " + " ".join(
         [*args, "--out", str(tmp_path), "--log-file", str(tmp_path / "log.jsonl")])
     assert entry["config"]["variant"] == "sympe" and entry["training"]["steps"] == int(args[args.index("--steps") + 1])
     assert (tmp_path / entry["file"]).exists() and entry["small_eval"]

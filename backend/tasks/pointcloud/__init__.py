@@ -9,5 +9,5 @@ breaking can only output a displacement field with all of the input's symmetries
 feeds it the input's coordinates in a frame h drawn from the inversion kernel.
 
 Modules, in the roles every task has: ``data`` (families, targets, seeded splits), ``model`` (config and network),
-``metrics`` (hits, distances, coverage), ``train`` (the training entry point), ``evaluate`` (the manifest metrics).
+``metrics`` (hits, distances, coverage), ``train`` (the training entry point), ``evaluate`` (the manifest metrics), ``results`` (its tables), ``cli`` (``python -m backend predict point-cloud``).
 """

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import torch
 
-from ...checkpoints import PRETRAINED, load_model
 from ..evaluation import evaluation_main
 from .data import Batch, Shape, collate, make_split
 from .metrics import coverage_tv, hits, uniform_tv_reference
-from .model import VARIANTS, DistortionModel, PointCloudConfig, canonical_forms
+from .model import VARIANTS, DistortionModel, canonical_forms, load_pointcloud_model
 
-__all__ = ["evaluate", "small_eval", "load_pointcloud_model", "main"]
-
-
-def load_pointcloud_model(variant: str, root=PRETRAINED) -> DistortionModel:
-    return load_model(f"pointcloud/{variant}", lambda config: DistortionModel(PointCloudConfig(**config)), root)
+__all__ = ["evaluate", "small_eval", "main"]
 
 
 @torch.no_grad()
@@ -30,7 +25,7 @@ def _draws(model: DistortionModel, shapes: list[Shape], samples: int, seed: int,
     out = []
     for start in range(0, len(shapes), chunk):
         part = collate(shapes[start : start + chunk])
-        forms = canonical_forms(part.points, part.mask) if model.config.variant == "sympe" else None
+        forms = canonical_forms(part.points, part.mask) if model.config.encoding.canonicalizes else None
         rep = lambda t: t.repeat_interleave(samples, dim=0)  # noqa: E731 - shape b's draws are rows b·K … b·K + K − 1
         batch = Batch(rep(part.points), rep(part.mask), rep(part.targets), rep(part.target_mask))
         frames = None

@@ -11,18 +11,22 @@ Shapes: points (B, n, 3), mask (B, n) bool; output displacements (B, n, 3), zero
 """
 from __future__ import annotations
 
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import Tensor, nn
 
+from ...checkpoints import PRETRAINED, load_model
+from ...encodings import FIXED, NOISE, NONE, SYMPE, Encoding, Features, encoding, names
 from ...groups import O3Element
 from ...nn.pointcloud import FrameEncoding, PointCloudEGNN, PointCloudEGNNConfig
 from ...pointcloud import PointCloudCanonicalForm, canonicalize_point_cloud
 
-__all__ = ["VARIANTS", "PointCloudConfig", "DistortionModel", "canonical_forms"]
+__all__ = ["ENCODINGS", "VARIANTS", "load_pointcloud_model", "PointCloudConfig", "DistortionModel", "canonical_forms"]
 
-VARIANTS = ("none", "noise", "sympe", "fixed")
+ENCODINGS = (NONE, NOISE, SYMPE, FIXED)
+VARIANTS = names(ENCODINGS)
 
 
 @dataclass
@@ -33,11 +37,14 @@ class PointCloudConfig:
     encoding_dim: int = field(default=16, metadata={"help": "features per point of the noise or frame encoding"})
 
     def __post_init__(self):
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        self.encoding  # raises ValueError for an unknown variant
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def encoding(self) -> Encoding:
+        return encoding(self.variant, ENCODINGS)
 
 
 def canonical_forms(points: Tensor, mask: Tensor) -> list[PointCloudCanonicalForm]:
@@ -49,8 +56,8 @@ class DistortionModel(nn.Module):
     def __init__(self, config: PointCloudConfig):
         super().__init__()
         self.config = config
-        width = 0 if config.variant == "none" else config.encoding_dim
-        self.encoding = FrameEncoding(width) if config.variant in ("sympe", "fixed") else None
+        width = config.encoding_dim if config.encoding.breaks_symmetry else 0
+        self.encoding = FrameEncoding(width) if config.encoding.has_table else None
         self.backbone = PointCloudEGNN(PointCloudEGNNConfig(num_types=1, hidden=config.hidden,
                                                             num_layers=config.num_layers, feature_dim=width))
 
@@ -58,10 +65,10 @@ class DistortionModel(nn.Module):
                forms: list[PointCloudCanonicalForm] | None = None) -> Tensor | None:
         """The frames h the encoding uses: kernel draws for ``sympe`` (from ``forms`` when given), the identity for
         ``fixed``, None otherwise. Shape (B, 3, 3)."""
-        if self.config.variant == "fixed":
-            return O3Element.identity((len(points),)).matrix
-        if self.config.variant != "sympe":
+        if not self.config.encoding.has_table:
             return None
+        if not self.config.encoding.canonicalizes:
+            return O3Element.identity((len(points),)).matrix
         forms = canonical_forms(points, mask) if forms is None else forms
         return torch.cat([f.sample(1, generator).matrix for f in forms])
 
@@ -70,9 +77,13 @@ class DistortionModel(nn.Module):
         """Displacements for a padded batch. ``frames`` fixes h (tests, the app); otherwise it is drawn."""
         types = torch.zeros(mask.shape, dtype=torch.long, device=points.device)
         features = None
-        if self.config.variant == "noise":
+        if self.config.encoding.features is Features.NOISE:
             features = torch.randn(*mask.shape, self.config.encoding_dim, generator=generator, dtype=points.dtype).to(points.device)
         elif self.encoding is not None:
             h = self.frames(points, mask, generator, forms) if frames is None else frames
             features = self.encoding(points, h.to(points), mask)
         return self.backbone(points, types, mask, features)
+
+
+def load_pointcloud_model(variant: str, root: Path | None = None) -> DistortionModel:
+    return load_model(f"pointcloud/{variant}", lambda config: DistortionModel(PointCloudConfig(**config)), PRETRAINED if root is None else root)

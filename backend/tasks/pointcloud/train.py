@@ -39,7 +39,7 @@ class PointCloudTraining(Trainable):
     def training_data(self, model_config: PointCloudConfig, seed: int) -> TrainingData:
         shapes = make_split("train")
         forms = None
-        if model_config.variant == "sympe":
+        if model_config.encoding.canonicalizes:
             batch = collate(shapes)
             forms = canonical_forms(batch.points, batch.mask)
         return TrainingData(shapes, forms)

@@ -1,4 +1,4 @@
-"""Train one Ising variant and ship it: ``python -m backend.tasks.ising_train --variant sympe``.
+"""Train one Ising variant and ship it: ``python -m backend.tasks.ising.train --variant sympe``.
 
 Every variant gets the same backbone, data, number of steps, optimiser and seed (``backend.tasks.trainer``). The
 training set is a fixed set of constant Hamiltonians (every phase, random 90° rotations, a quarter at zero field)
@@ -16,17 +16,11 @@ from dataclasses import dataclass, field
 import torch
 from tqdm import tqdm
 
-from .ising import (
-    VARIANTS,
-    IsingConfig,
-    IsingModel,
-    LatticeCanonicalForm,
-    mean_field_free_energy,
-    sample_constant_hamiltonians,
-    sample_varying_hamiltonians,
-)
-from .ising_eval import small_eval
-from .trainer import Trainable, TrainConfig, training_main
+from ...canonical import LatticeCanonicalForm
+from .data import mean_field_free_energy, sample_constant_hamiltonians, sample_varying_hamiltonians
+from .model import VARIANTS, IsingConfig, IsingModel
+from .evaluate import small_eval
+from ..trainer import Trainable, TrainConfig, training_main
 
 
 @dataclass
@@ -48,7 +42,7 @@ class IsingData:
 
 class IsingTraining(Trainable):
     name = "ising"
-    module = "backend.tasks.ising_train"
+    module = "backend.tasks.ising.train"
     variants = VARIANTS
 
     def __init__(self, options: IsingTrainingConfig):
@@ -64,7 +58,7 @@ class IsingTraining(Trainable):
         return IsingModel(model_config)
 
     def prepare(self, model: IsingModel, data: IsingData, batch: int = 256) -> IsingData:
-        if model.config.variant != "sympe":
+        if not model.config.encoding.canonicalizes:
             return data
         parts = [model.canonicalize(data.J[i : i + batch], data.h[i : i + batch])
                  for i in tqdm(range(0, len(data.J), batch), desc="canonicalize", leave=False)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ..options import UsageError, integer_option
+from ...options import UsageError, integer_option
 
 MAX_NUM, MAX_TRAJECTORY_NUM = 1000, 16
 
@@ -31,9 +31,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> dict:
-    from ..checkpoints import CheckpointError
-    from .qm9_data import ATOM_TYPES, dense_to_graph, graph_to_smiles
-    from .qm9_diffusion import load_qm9_model, sample_molecules
+    from ...checkpoints import CheckpointError
+    from .data import ATOM_TYPES, dense_to_graph, graph_to_smiles
+    from .model import load_qm9_model, sample_molecules
 
     num = integer_option("num", args.num, 1, MAX_TRAJECTORY_NUM if args.trajectory else MAX_NUM)
     seed = integer_option("seed", args.seed, 0, 2**63 - 1)

@@ -1,6 +1,6 @@
-"""Evaluate the shipped QM9 diffusion variants: ``python -m backend.tasks.qm9_eval [--write-manifest]``.
+"""Evaluate the shipped QM9 diffusion variants: ``python -m backend.tasks.qm9.evaluate [--write-manifest]``.
 
-For every variant, on the seeded test split (``backend.tasks.qm9_data``) and on molecules sampled from the prior:
+For every variant, on the seeded test split (``backend.tasks.qm9.data``) and on molecules sampled from the prior:
 
 - NLL: the variational bound in nats per molecule (``qm9_diffusion.nll_terms``, one t per molecule), averaged over
   the whole test split, with two estimators: the exact KL for one encoding draw, and the estimate against the
@@ -29,10 +29,11 @@ import time
 import torch
 from tqdm import tqdm
 
-from ..checkpoints import MANIFEST, PRETRAINED, read_manifest, update_manifest
-from ..canonical import canonicalize_dense
-from .qm9_data import ATOM_TYPES, BOND_TYPES, N_MAX, dense_to_graph, graph_to_smiles, load_qm9, smiles_to_graph
-from .qm9_diffusion import VARIANTS, QM9Denoiser, Sample, load_qm9_model, nll_terms, sample_molecules
+from ...encodings import NONE
+from ...checkpoints import MANIFEST, PRETRAINED, read_manifest, update_manifest
+from ...canonical import canonicalize_dense
+from .data import ATOM_TYPES, BOND_TYPES, N_MAX, dense_to_graph, graph_to_smiles, load_qm9, smiles_to_graph
+from .model import VARIANTS, QM9Denoiser, Sample, load_qm9_model, nll_terms, sample_molecules
 
 __all__ = ["small_eval_set", "small_eval", "validity_rate", "sample_metrics", "nll_per_molecule", "evaluate",
            "paired_differences", "markdown_table", "trajectories", "graphs_to_batch", "mean_sem"]
@@ -216,9 +217,9 @@ def trajectories(model: QM9Denoiser, seeds: int) -> list[dict]:
 def paired_differences(results: dict[str, dict]) -> None:
     """Add, for every variant but ``none``, the mean per-molecule NLL difference to ``none`` (same t and z_t) with
     its standard error, for both estimators; drop the per-molecule tensors."""
-    base = results.get("none")
+    base = results.get(NONE.name)
     for v, r in results.items():
-        if base is not None and v != "none":
+        if base is not None and v != NONE.name:
             for key in ("nll", "nll_mixture"):
                 mean, sem = mean_sem(r[f"_{key}"] - base[f"_{key}"])
                 r[f"test_{key}_minus_none"], r[f"test_{key}_minus_none_sem"] = mean, sem
@@ -246,7 +247,7 @@ def markdown_table(results: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m backend.tasks.qm9_eval", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m backend.tasks.qm9.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=None)
     p.add_argument("--num", type=int, default=1000, help="molecules sampled per variant")
     p.add_argument("--trajectories", type=int, default=0, help="trajectories to save per variant")
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     paired_differences(results)
     print(markdown_table(results))
     if args.write_manifest:
-        command = "python -m backend.tasks.qm9_eval " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = "python -m backend.tasks.qm9.evaluate " + " ".join(sys.argv[1:] if argv is None else argv)
 
         def change(m):
             for v, r in results.items():

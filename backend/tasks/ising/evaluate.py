@@ -1,4 +1,4 @@
-"""Evaluate the shipped Ising variants: ``python -m backend.tasks.ising_eval [--write-manifest]``.
+"""Evaluate the shipped Ising variants: ``python -m backend.tasks.ising.evaluate [--write-manifest]``.
 
 Metrics (all sampled with fixed seeds, so one run reproduces them):
 
@@ -21,41 +21,29 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 
-from ..checkpoints import PRETRAINED, load_model
-from .evaluation import evaluation_main
-from .ising import (
+from ..evaluation import evaluation_main
+from .data import (
     PHASES,
-    VARIANTS,
-    IsingConfig,
-    IsingModel,
     energy,
     exact_ground,
-    nearby_search,
     phase_of,
     sample_constant_hamiltonians,
     sample_varying_hamiltonians,
     simulated_annealing,
-    spins_from_logits,
 )
+from .model import VARIANTS, IsingModel, load_ising, nearby_search, spins_from_logits
 
 BOUNDARY_MARGIN = 0.05  # energy per site between the ground state and the lowest excited 2-periodic state
 SEARCH_PROPOSALS = 4  # nearby Hamiltonians per sample in the evaluation's "search" rows
 
-__all__ = ["load_ising", "predict_spins", "ConstantOutcomes", "constant_outcomes", "small_eval", "validation_outcomes",
+__all__ = ["predict_spins", "ConstantOutcomes", "constant_outcomes", "small_eval", "validation_outcomes",
            "validation_metrics", "evaluate", "degeneracy_coverage"]
 
 
 DEGENERACY_SAMPLES = 200  # K samples per degenerate Hamiltonian in the coverage (TV) metric
-
-def load_ising(variant: str, root: Path | None = None) -> IsingModel:
-    """The shipped model for ``variant`` (sha256-checked safetensors; under ``root`` instead of pretrained/ if
-    given), in eval mode on the CPU."""
-    return load_model(f"ising/{variant}", lambda config: IsingModel(IsingConfig(**config)), PRETRAINED if root is None else root)
-
 
 @torch.no_grad()
 def predict_spins(model: IsingModel, J: torch.Tensor, h: torch.Tensor, generator: torch.Generator, batch: int = 256,
@@ -154,7 +142,7 @@ def degeneracy_coverage(model: IsingModel, J: torch.Tensor, h: torch.Tensor, sam
     Returns the counts per ground state (keyed by the 2×2 cell as a string), the count of non-ground samples and
     the total-variation distance to the uniform law on the ground states."""
     ground = exact_ground(J[None], h[None])
-    canonical = model.canonicalize(J[None], h[None])[[0] * samples] if model.config.variant == "sympe" else None
+    canonical = model.canonicalize(J[None], h[None])[[0] * samples] if model.config.encoding.canonicalizes else None
     s = predict_spins(model, J[None].expand(samples, *J.shape), h[None].expand(samples, *h.shape), generator, canonical=canonical,
                       search=search)
     match = (s[:, None] == ground.states[0][None]).flatten(-2).all(-1)  # (samples, 16)
@@ -292,7 +280,7 @@ def markdown_table(all_results: dict[str, dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     return evaluation_main(
-        "backend.tasks.ising_eval", "ising", VARIANTS, lambda variant, args: evaluate(load_ising(variant), quick=args.quick),
+        "backend.tasks.ising.evaluate", "ising", VARIANTS, lambda variant, args: evaluate(load_ising(variant), quick=args.quick),
         markdown_table, argv, description="Evaluate the shipped Ising variants", threads=max(torch.get_num_threads(), 1),
     )
 

@@ -1,7 +1,7 @@
-"""Train one QM9 diffusion variant and ship it: ``python -m backend.tasks.qm9_train --variant sympe``.
+"""Train one QM9 diffusion variant and ship it: ``python -m backend.tasks.qm9.train --variant sympe``.
 
 Every variant gets the same denoiser, widths, data, number of steps, batch, optimiser and seed; only the encoding
-differs (``backend.tasks.qm9_diffusion``; the loop is ``backend.tasks.trainer``). Each step draws a batch of
+differs (``backend.tasks.qm9.model``; the loop is ``backend.tasks.trainer``). Each step draws a batch of
 training molecules, one t ~ U{1..T} and one noisy graph per molecule, and (for the sympe variants) one
 inversion-kernel sample of every noisy graph; with ``--draws K`` the loss is the mixture likelihood over K samples
 (``mixture_training_loss``; an experiment that the shipped weights do not use). The atom-type, bond-type and size
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .qm9_data import QM9Graphs, load_qm9, type_marginals
-from .qm9_diffusion import VARIANTS, QM9Config, QM9Denoiser, mixture_training_loss, nll_terms, training_loss
-from .qm9_eval import small_eval, validity_rate
-from .trainer import Trainable, TrainConfig, training_main, warmup_cosine
+from .data import QM9Graphs, load_qm9, type_marginals
+from .model import VARIANTS, QM9Config, QM9Denoiser, mixture_training_loss, nll_terms, training_loss
+from .evaluate import small_eval, validity_rate
+from ..trainer import Trainable, TrainConfig, training_main, warmup_cosine
 
 DATA_FIELDS = ("node_marginal", "edge_marginal", "size_distribution", "n_max")  # filled from the data, not options
 
@@ -56,7 +56,7 @@ class QM9TrainingData:
 
 class QM9Training(Trainable):
     name = "qm9"
-    module = "backend.tasks.qm9_train"
+    module = "backend.tasks.qm9.train"
     variants = VARIANTS
 
     def __init__(self, options: QM9TrainingConfig):

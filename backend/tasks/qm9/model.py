@@ -42,11 +42,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..canonical import canonicalize_dense, sample_graph_inversion_kernel
-from ..groups import Permutation
-from ..nn.graph import GraphTransformer
-from ..sympe import GraphEncoder
-from .qm9_data import ATOM_TYPES, BOND_TYPES, N_MAX
+from ...encodings import NOISE, NONE, SYMPE, SYMPE_EDGES, Encoding, encoding, names
+from ...canonical import canonicalize_dense, sample_graph_inversion_kernel
+from ...groups import Permutation
+from ...nn.graph import GraphTransformer
+from ...sympe import GraphEncoder
+from .data import ATOM_TYPES, BOND_TYPES, N_MAX
 
 __all__ = [
     "VARIANTS",
@@ -63,7 +64,8 @@ __all__ = [
     "sample_molecules",
 ]
 
-VARIANTS = ("none", "noise", "sympe", "sympe-edges")
+ENCODINGS = (NONE, NOISE, SYMPE, SYMPE_EDGES)
+VARIANTS = names(ENCODINGS)
 EDGE_WEIGHT = 5.0
 KX, KE = len(ATOM_TYPES), len(BOND_TYPES)
 NODE_EXTRA, GLOBAL_IN = 5, 3
@@ -95,8 +97,15 @@ class QM9Config:
     edge_marginal: list[float] = field(default_factory=lambda: [0.25] * KE)
     size_distribution: list[float] = field(default_factory=lambda: [0.0] * N_MAX + [1.0])
 
+    def __post_init__(self):
+        self.encoding  # raises ValueError for an unknown variant
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def encoding(self) -> Encoding:
+        return encoding(self.variant, ENCODINGS)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -201,8 +210,6 @@ class QM9Denoiser(nn.Module):
 
     def __init__(self, config: QM9Config):
         super().__init__()
-        if config.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {config.variant!r}; choose from {', '.join(VARIANTS)}")
         self.config = config
         self.encoding = GraphEncoder(config.variant, config.n_max, config.encoding_dim)
         self.net = GraphTransformer(
@@ -249,7 +256,7 @@ def load_qm9_model(variant: str, root: Path | None = None) -> QM9Denoiser:
     """The shipped denoiser for ``variant`` (sha256-checked safetensors, pretrained/qm9/<variant>.safetensors, or
     the same layout under ``root``), in eval mode on the CPU. Raises backend.checkpoints.CheckpointError when it is
     missing or altered."""
-    from ..checkpoints import PRETRAINED, load_model
+    from ...checkpoints import PRETRAINED, load_model
 
     return load_model(f"qm9/{variant}", lambda config: QM9Denoiser(QM9Config(**config)), PRETRAINED if root is None else root)
 
@@ -303,7 +310,7 @@ def mixture_training_loss(model: QM9Denoiser, X0, E0, mask, generator: torch.Gen
         keys = torch.cat([rows[:, None], perms], 1)
         unique, inverse = torch.unique(keys, dim=0, return_inverse=True)  # distinct (molecule, h) pairs
         pick, elements = unique[:, 0], Permutation(unique[:, 1:])
-    elif model.encoding.kind == "none":
+    elif not model.config.encoding.random:
         pick, inverse = torch.arange(B, device=X0.device), rows
     else:
         inverse = torch.arange(B * draws, device=X0.device)
@@ -406,7 +413,7 @@ def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | Non
     if mixture_draws == 0:
         kl_t = kl_to(*reverse_step())
     else:
-        draws = [reverse_step() for _ in range(1 if model.config.variant == "none" else mixture_draws)]
+        draws = [reverse_step() for _ in range(mixture_draws if model.config.encoding.random else 1)]
         kl_t = torch.stack([kl_to(px, pe) for px, pe in draws]).mean(0)
         if len(draws) > 1:
             gain = mixture_gain(true_x, true_e, draws, mask, gain_samples, enc_gen)

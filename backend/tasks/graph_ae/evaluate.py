@@ -1,4 +1,4 @@
-"""Evaluate the shipped graph-autoencoder variants: ``python -m backend.tasks.graph_ae_eval [--write-manifest]``.
+"""Evaluate the shipped graph-autoencoder variants: ``python -m backend.tasks.graph_ae.evaluate [--write-manifest]``.
 
 For each dataset's test split (Community-Small 500 graphs, Erdős–Rényi 500, the held-out symmetric graphs) and
 each variant: BCE, edge error %, F1 and exact-reconstruction %, overall and split by |Aut(G)| = 1 versus > 1
@@ -15,20 +15,10 @@ import statistics
 import networkx as nx
 import torch
 
-from .evaluation import evaluation_main
-from .graph_ae import (
-    DATASETS,
-    VARIANTS,
-    GraphAE,
-    GraphSet,
-    aggregate,
-    community_small,
-    erdos_renyi,
-    load_graph_ae,
-    load_split,
-    reconstruct,
-    sympe_elements,
-)
+from ..evaluation import evaluation_main
+from .data import DATASETS, GraphSet, community_small, erdos_renyi, load_split
+from .metrics import aggregate, reconstruct
+from .model import VARIANTS, GraphAE, load_graph_ae, sympe_elements
 
 __all__ = ["load_graph_ae", "small_eval_sets", "small_eval", "evaluate", "markdown_table", "cycle_demo"]
 
@@ -107,7 +97,7 @@ def cycle_demo(model: GraphAE, sizes=(6, 12, 20), seed: int = 0) -> dict:
         G = nx.cycle_graph(n)
         graphs = GraphSet.from_edge_lists("cycle", [(n, list(G.edges()))], [f"C{n}"], ["cycle"], model.config.n_max).canonicalize()
         adj, mask = graphs.batch([0])
-        elements = sympe_elements(graphs.forms, n, generator) if model.config.variant == "sympe" else None
+        elements = sympe_elements(graphs.forms, n, generator) if model.config.encoding.canonicalizes else None
         probs = model(adj, mask, generator=generator, elements=elements).probs[0]
         off = ~torch.eye(n, dtype=torch.bool)
         p = probs[off]
@@ -119,7 +109,7 @@ def cycle_demo(model: GraphAE, sizes=(6, 12, 20), seed: int = 0) -> dict:
 
 
 def evaluate(model: GraphAE, samples: int = 5, quick: bool = False) -> dict:
-    k = samples if model.config.variant in ("noise", "sympe") else 1
+    k = samples if model.config.encoding.random else 1
     results = {}
     for name in DATASETS:
         graphs = load_split(name, "test", 100 if quick and name != "symmetric" else None)
@@ -169,7 +159,7 @@ def markdown_table(all_results: dict[str, dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     return evaluation_main(
-        "backend.tasks.graph_ae_eval", "graph_ae", VARIANTS,
+        "backend.tasks.graph_ae.evaluate", "graph_ae", VARIANTS,
         lambda variant, args: evaluate(load_graph_ae(variant), samples=args.samples, quick=args.quick),
         markdown_table, argv, description="Evaluate the shipped graph autoencoders",
         add_options=lambda p: p.add_argument("--samples", type=int, default=5, help="passes per graph for noise and sympe"),

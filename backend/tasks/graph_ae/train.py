@@ -1,4 +1,4 @@
-"""Train one graph-autoencoder variant and ship it: ``python -m backend.tasks.graph_ae_train --variant sympe``.
+"""Train one graph-autoencoder variant and ship it: ``python -m backend.tasks.graph_ae.train --variant sympe``.
 
 Every variant gets the same backbone, widths, data, number of steps, optimiser and seed (``backend.tasks.trainer``).
 One model per variant is trained on the union of the three training sets: Community-Small (5000), Erdős–Rényi
@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from ..groups import Permutation
-from .graph_ae import VARIANTS, GraphAE, GraphAEConfig, GraphSet, aggregate, load_split, reconstruct, sympe_elements
-from .graph_ae_eval import small_eval
-from .trainer import Trainable, training_main
+from ...groups import Permutation
+from .data import GraphSet, load_split
+from .metrics import aggregate, reconstruct
+from .model import VARIANTS, GraphAE, GraphAEConfig, sympe_elements
+from .evaluate import small_eval
+from ..trainer import Trainable, training_main
 
 TRAINING_SETS = ("community-small", "erdos-renyi", "symmetric")
 
@@ -42,7 +44,7 @@ class GraphAEData:
 
 class GraphAETraining(Trainable):
     name = "graph_ae"
-    module = "backend.tasks.graph_ae_train"
+    module = "backend.tasks.graph_ae.train"
     variants = VARIANTS
 
     def __init__(self, options: GraphAETrainingConfig):
@@ -70,7 +72,7 @@ class GraphAETraining(Trainable):
     def loss(self, model, data: GraphAEData, indices, generator, device, step, steps):
         adj, mask = data.train.batch(indices)
         elements = None
-        if model_variant(model) == "sympe":
+        if getattr(model, "module", model).config.encoding.canonicalizes:  # also through DistributedDataParallel
             perm = sympe_elements([data.train.forms[i] for i in indices.tolist()], adj.shape[-1], generator).perm
             elements = Permutation(perm.to(device))
         adj, mask = adj.to(device), mask.to(device)
@@ -89,16 +91,11 @@ class GraphAETraining(Trainable):
         return {
             "data": {"community_small_train": len(data.sets[0]), "erdos_renyi_train": len(data.sets[1]),
                      "symmetric_train": len(data.sets[2]), "mix": list(self.options.mix), "n_max": model.config.n_max,
-                     "split_seeds": "backend.tasks.graph_ae.SPLIT_SEEDS / SYMMETRIC_SEED"},
+                     "split_seeds": "backend.tasks.graph_ae.data.SPLIT_SEEDS / SYMMETRIC_SEED"},
             "training": {"schedule": "linear warm-up (2%) then cosine to 0", "optimiser": "AdamW (no weight decay)",
                          "loss": "BCE over off-diagonal pairs of real nodes"},
             "small_eval": small_eval(model),
         }
-
-
-def model_variant(model) -> str:
-    """The variant of a model, also through DistributedDataParallel's wrapper."""
-    return getattr(model, "module", model).config.variant
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from ..options import UsageError, integer_option
+from ...options import UsageError, integer_option
 
 MAX_SAMPLES = 100
 
@@ -37,18 +37,20 @@ def add_parser(subparsers) -> None:
 
 
 def _node_limit(variant: str) -> int:
-    from ..checkpoints import manifest_entry
-    from .graph_ae import N_MAX
+    from ...checkpoints import manifest_entry
+    from .data import N_MAX
 
     entry = manifest_entry(f"graph_ae/{variant}")
     return int(entry["config"]["n_max"]) if entry else N_MAX
 
 
 def run(args) -> dict:
-    from ..canonical import canonicalize_graph
-    from ..checkpoints import CheckpointError
-    from ..graph_io import GraphInputError, load_graph
-    from .graph_ae import GraphSet, aggregate, load_graph_ae, reconstruction_counts, sympe_elements
+    from ...canonical import canonicalize_graph
+    from ...checkpoints import CheckpointError
+    from ...graph_io import GraphInputError, load_graph
+    from .data import GraphSet
+    from .metrics import aggregate, reconstruction_counts
+    from .model import load_graph_ae, sympe_elements
 
     try:
         samples = integer_option("samples", args.samples, 1, MAX_SAMPLES)
@@ -75,7 +77,7 @@ def run(args) -> dict:
     adj1, mask1 = graphs.batch([0])
     adj, mask = adj1.expand(samples, n, n), mask1.expand(samples, n)
     generator = torch.Generator().manual_seed(seed)
-    elements = sympe_elements([form] * samples, n, generator) if args.variant == "sympe" else None
+    elements = sympe_elements([form] * samples, n, generator) if model.config.encoding.canonicalizes else None
     with torch.no_grad():
         out = model(adj, mask, generator=generator, elements=elements)
     probs = out.probs.double()

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..options import UsageError, integer_option
+from ...options import UsageError, integer_option
 
 MAX_FILE_BYTES = 1_000_000
 MAX_ABS_VALUE = 1000.0
@@ -140,9 +140,10 @@ def read_couplings(path: str, L: int | None = None) -> tuple[torch.Tensor, torch
 
 
 def run(args) -> dict:
-    from ..checkpoints import CheckpointError
-    from .ising import constant_couplings, energy, exact_ground, nearby_search, phase_of, simulated_annealing, spins_from_logits
-    from .ising_eval import load_ising
+    from ...checkpoints import CheckpointError
+    from .data import constant_couplings, energy, exact_ground, phase_of, simulated_annealing
+    from .model import nearby_search, spins_from_logits
+    from .model import load_ising
 
     try:
         samples = integer_option("samples", args.samples, 1, 1000)
@@ -180,7 +181,7 @@ def run(args) -> dict:
         model = model.at_size(L)
     generator = torch.Generator().manual_seed(seed)
     Jf, hf = J[None].float(), h[None].float()
-    canonical = model.canonicalize(Jf, hf)[[0] * samples] if args.variant == "sympe" else None  # one input, K samples
+    canonical = model.canonicalize(Jf, hf)[[0] * samples] if model.config.encoding.canonicalizes else None  # one input, K samples
     with torch.no_grad():
         out = model(Jf.expand(samples, 2, L, L), hf.expand(samples, L, L), generator=generator, canonical=canonical)
     Jk, hk = J[None].expand(samples, 2, L, L), h[None].expand(samples, L, L)
