@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .encodings import ENCODINGS, FIXED, NOISE, NONE, SYMPE, Encoding, Features, encoding
 from .canonical import LatticeCanonicalForm, canonicalize_lattice, sample_graph_inversion_kernel
+from .encodings import ENCODINGS, FIXED, NOISE, NONE, SYMPE, Encoding, Features, encoding
 from .groups import LatticeElement, LatticeGroup, Permutation
 
 __all__ = [

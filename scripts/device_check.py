@@ -23,9 +23,9 @@ from backend.nn.graph import EGNN, GraphTransformer  # noqa: E402
 from backend.sympe import GraphEncoder  # noqa: E402
 from backend.tasks.ising.data import mean_field_energy, sample_constant_hamiltonians  # noqa: E402
 from backend.tasks.ising.model import IsingConfig, IsingModel  # noqa: E402
-from backend.tasks.qm9.model import load_qm9_model, nll_terms, sample_molecules, training_loss
 from backend.tasks.qm9.data import smiles_to_graph
 from backend.tasks.qm9.evaluate import graphs_to_batch, small_eval_set
+from backend.tasks.qm9.model import load_qm9_model, nll_terms, sample_molecules, training_loss
 
 
 def main() -> int:

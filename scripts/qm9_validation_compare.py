@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.device import select_device  # noqa: E402
 from backend.tasks.qm9.data import load_qm9
-from backend.tasks.qm9.model import load_qm9_model
 from backend.tasks.qm9.evaluate import mean_sem, nll_per_molecule, validity_rate
+from backend.tasks.qm9.model import load_qm9_model
 
 VALIDATION_MOLECULES, SAMPLES, MIXTURE_DRAWS = 3000, 500, 8
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from backend.canonical import canonicalize_dense
-from backend.encodings import ENCODINGS, FIXED, NOISE, NONE, SYMPE, SYMPE_EDGES, Encoding, Features, encoding, names
+from backend.encodings import ENCODINGS, FIXED, NOISE, NONE, SYMPE, Encoding, Features, encoding, names
 from backend.groups import Permutation
 from backend.sympe import GraphEncoder
 from backend.tasks import TASKS

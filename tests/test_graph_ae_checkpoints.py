@@ -7,14 +7,14 @@ can differ between machines): |Δ BCE| ≤ 1e-3, |Δ F1| ≤ 2e-3, |Δ edge erro
 from __future__ import annotations
 
 import pytest
-from shipped import shipped_or_skip as shipped
 import torch
+from shipped import shipped_or_skip as shipped
 
 from backend.equivariance import equivariance_error
 from backend.groups import Permutation
 from backend.tasks.graph_ae.data import GraphSet
-from backend.tasks.graph_ae.model import VARIANTS, load_graph_ae, sympe_elements
 from backend.tasks.graph_ae.evaluate import small_eval, small_eval_sets
+from backend.tasks.graph_ae.model import VARIANTS, load_graph_ae, sympe_elements
 
 TOL = {"bce": 1e-3, "f1": 2e-3, "edge_error_pct": 0.05}
 

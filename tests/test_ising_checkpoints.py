@@ -12,9 +12,8 @@ from backend.checkpoints import read_manifest
 from backend.equivariance import equivariance_error
 from backend.groups import LatticeElement, LatticeGroup
 from backend.tasks.ising.data import constant_couplings
-from backend.tasks.ising.model import VARIANTS, spins_from_logits
 from backend.tasks.ising.evaluate import small_eval
-from backend.tasks.ising.model import load_ising
+from backend.tasks.ising.model import VARIANTS, load_ising, spins_from_logits
 
 MANIFEST = read_manifest()
 SHIPPED = [v for v in VARIANTS if f"ising/{v}" in MANIFEST]

@@ -15,8 +15,7 @@ from shipped import shipped_or_skip
 from backend.groups import O3Element
 from backend.tasks.pointcloud.data import collate, make_split
 from backend.tasks.pointcloud.evaluate import evaluate, small_eval
-from backend.tasks.pointcloud.model import load_pointcloud_model
-from backend.tasks.pointcloud.model import VARIANTS
+from backend.tasks.pointcloud.model import VARIANTS, load_pointcloud_model
 
 
 def close(got: dict, expected: dict, shapes: int) -> None:

@@ -17,9 +17,8 @@ from backend.pointcloud import canonicalize_point_cloud
 from backend.pointcloud_io import MAX_BYTES, PointCloudInputError, parse_point_cloud
 from backend.tasks.pointcloud import train as train_module
 from backend.tasks.pointcloud.data import FAMILIES, Batch, base_shape, collate, degenerate_targets, make_split, random_instance
-from backend.tasks.pointcloud.model import load_pointcloud_model
 from backend.tasks.pointcloud.metrics import coverage_tv, hits, loss, target_distances, uniform_tv_reference
-from backend.tasks.pointcloud.model import VARIANTS, DistortionModel, PointCloudConfig
+from backend.tasks.pointcloud.model import VARIANTS, DistortionModel, PointCloudConfig, load_pointcloud_model
 
 
 def as_set(fields: torch.Tensor | np.ndarray) -> set:

@@ -12,17 +12,17 @@ import json
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
+import torch
 from graphs import carbon_ring, ring_spreads
 from shipped import shipped_or_skip as shipped
-import torch
 
 from backend.checkpoints import manifest_entry
 from backend.cli import main
 from backend.equivariance import equivariance_error
 from backend.groups import Permutation
-from backend.tasks.qm9.model import VARIANTS, load_qm9_model
-from backend.tasks.qm9.evaluate import SMALL_SET, graphs_to_batch, small_eval
 from backend.tasks.qm9.data import smiles_to_graph
+from backend.tasks.qm9.evaluate import SMALL_SET, graphs_to_batch, small_eval
+from backend.tasks.qm9.model import VARIANTS, load_qm9_model
 
 NLL_TOL, VALIDITY_TOL = 0.05, 0.1
 

@@ -7,16 +7,20 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 import torch
-
 from graphs import dense
 
 from backend.canonical import canonicalize_dense, canonicalize_lattice, sample_graph_inversion_kernel
-from backend.equivariance import (DEFAULT_TOLERANCE, EquivarianceReport, INVARIANT, equivariance_error,
-                                 max_equivariance_error)
+from backend.encodings import ENCODINGS
+from backend.equivariance import (
+    DEFAULT_TOLERANCE,
+    INVARIANT,
+    EquivarianceReport,
+    equivariance_error,
+    max_equivariance_error,
+)
 from backend.groups import LatticeElement, LatticeGroup, Permutation
 from backend.nn import MPNN
 from backend.nn.lattice import P4MCNN, P4MCNNConfig
-from backend.encodings import ENCODINGS
 from backend.sympe import GraphEncoder, LatticeEncoder
 
 F64 = dict(dtype=torch.float64)

@@ -15,12 +15,12 @@ from safetensors.torch import load_file
 
 from backend.checkpoints import read_manifest
 from backend.tasks.graph_ae import train as graph_ae_train
-from backend.tasks.ising import train as ising_train
-from backend.tasks.qm9 import train as qm9_train
 from backend.tasks.graph_ae.model import GraphAEConfig
+from backend.tasks.ising import train as ising_train
 from backend.tasks.ising.model import IsingConfig
 from backend.tasks.pointcloud import train as pointcloud_train
 from backend.tasks.pointcloud.model import PointCloudConfig
+from backend.tasks.qm9 import train as qm9_train
 from backend.tasks.qm9.model import QM9Config
 from backend.tasks.trainer import TrainConfig
 

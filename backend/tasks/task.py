@@ -22,14 +22,33 @@ line there. Modules are imported when first asked for, so reading the registry c
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 from ..encodings import Encoding, encoding, names
 
-__all__ = ["Task"]
+__all__ = ["Task", "ModelConfig"]
+
+
+class ModelConfig:
+    """Base of every task's model config (a dataclass stored in each checkpoint): ``variant`` names one of the
+    class's ``encodings``, checked when the config is made; ``encoding`` is that Encoding; ``to_dict`` is what the
+    checkpoint stores."""
+
+    variant: str
+    encodings: ClassVar[tuple[Encoding, ...]]
+
+    def __post_init__(self):
+        encoding(self.variant, self.encodings)
+
+    @property
+    def encoding(self) -> Encoding:
+        return encoding(self.variant, self.encodings)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 """Node logits from an encoding alone: logits = w · e + b (equivariant whenever the encoding is)."""
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from backend.checkpoints import PRETRAINED, load_model
-from backend.encodings import NONE, SYMPE, encoding, names
+from backend.encodings import NONE, SYMPE, Encoding, names
 from backend.sympe import GraphEncoder
+from backend.tasks.task import ModelConfig
 
 from .data import N_MAX
 
@@ -16,19 +18,10 @@ VARIANTS = names(ENCODINGS)
 
 
 @dataclass
-class ToyConfig:
+class ToyConfig(ModelConfig):
+    encodings: ClassVar[tuple[Encoding, ...]] = ENCODINGS
     variant: str = "sympe"
     encoding_dim: int = 4
-
-    def __post_init__(self):
-        self.encoding  # raises ValueError for an unknown variant
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def encoding(self):
-        return encoding(self.variant, ENCODINGS)
 
 
 class ToyModel(nn.Module):

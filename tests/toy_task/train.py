@@ -1,5 +1,4 @@
 """Loss: the negative log of the largest choice probability (lowest when the model commits to one node)."""
-import torch
 
 from backend.tasks.trainer import Trainable, training_main
 

@@ -19,19 +19,20 @@ For sympe the model is jointly equivariant: f(g·A, g∘h) = g·f(A, h) for ever
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import torch
 from torch import nn
 
-from ...checkpoints import PRETRAINED, load_model
-from ...encodings import FIXED, NOISE, NONE, SYMPE, Encoding, encoding, names
 from ...canonical import GraphCanonicalForm
+from ...checkpoints import PRETRAINED, load_model
+from ...encodings import FIXED, NOISE, NONE, SYMPE, Encoding, names
 from ...groups import Permutation
 from ...nn.graph import EGNN
 from ...sympe import GraphEncoder
+from ..task import ModelConfig
 from .data import N_MAX
 
 ENCODINGS = (NONE, NOISE, SYMPE, FIXED)
@@ -43,9 +44,10 @@ VARIANTS = names(ENCODINGS)
 
 
 @dataclass
-class GraphAEConfig:
+class GraphAEConfig(ModelConfig):
     """Model config, stored in every checkpoint."""
 
+    encodings: ClassVar[tuple[Encoding, ...]] = ENCODINGS
     variant: str = "sympe"
     n_max: int = N_MAX
     hidden: int = 64
@@ -53,16 +55,6 @@ class GraphAEConfig:
     embed_dim: int = 32
     coord_dim: int = 3
     encoding_dim: int = 32
-
-    def __post_init__(self):
-        self.encoding  # raises ValueError for an unknown variant
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def encoding(self) -> Encoding:
-        return encoding(self.variant, ENCODINGS)
 
 
 @dataclass

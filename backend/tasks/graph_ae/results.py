@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...results import Chart, number, ordered
 
+
 def summary_rows(entries: dict[str, dict]) -> list[dict]:
     rows = []
     for v, e in ordered(entries):

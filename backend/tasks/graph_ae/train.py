@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 
 from ...groups import Permutation
+from ..trainer import Trainable, training_main
 from .data import GraphSet, load_split
+from .evaluate import small_eval
 from .metrics import aggregate, reconstruct
 from .model import VARIANTS, GraphAE, GraphAEConfig, sympe_elements
-from .evaluate import small_eval
-from ..trainer import Trainable, training_main
 
 TRAINING_SETS = ("community-small", "erdos-renyi", "symmetric")
 

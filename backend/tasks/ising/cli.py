@@ -142,8 +142,7 @@ def read_couplings(path: str, L: int | None = None) -> tuple[torch.Tensor, torch
 def run(args) -> dict:
     from ...checkpoints import CheckpointError
     from .data import constant_couplings, energy, exact_ground, phase_of, simulated_annealing
-    from .model import nearby_search, spins_from_logits
-    from .model import load_ising
+    from .model import load_ising, nearby_search, spins_from_logits
 
     try:
         samples = integer_option("samples", args.samples, 1, 1000)

@@ -7,18 +7,20 @@ At evaluation the spins are s = sign(a) (a ≥ 0 gives +1).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from ...encodings import FIXED, NOISE, NONE, SYMPE, Encoding, encoding, names
-from ...checkpoints import PRETRAINED, load_model
 from ...canonical import LatticeCanonicalForm, canonicalize_lattice
+from ...checkpoints import PRETRAINED, load_model
+from ...encodings import FIXED, NOISE, NONE, SYMPE, Encoding, names
 from ...groups import LatticeElement, LatticeGroup
 from ...nn.lattice import P4MCNN, P4MCNNConfig
 from ...sympe import LatticeEncoder
+from ..task import ModelConfig
 from .data import energy
 
 ENCODINGS = (NONE, NOISE, SYMPE, FIXED)
@@ -27,9 +29,10 @@ VARIANTS = names(ENCODINGS)
 
 
 @dataclass
-class IsingConfig:
+class IsingConfig(ModelConfig):
     """Model config, stored in every checkpoint."""
 
+    encodings: ClassVar[tuple[Encoding, ...]] = ENCODINGS
     L: int = 8
     variant: str = "sympe"
     hidden: int = 8
@@ -37,16 +40,6 @@ class IsingConfig:
     kernel_size: int = 3
     encoding_dim: int = 8
     sharpness: tuple[float, ...] = ()  # κ of the extra input channels tanh(κ·J) and tanh(κ·h)
-
-    def __post_init__(self):
-        self.encoding  # raises ValueError for an unknown variant
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def encoding(self) -> Encoding:
-        return encoding(self.variant, ENCODINGS)
 
 
 @dataclass

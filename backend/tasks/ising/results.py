@@ -6,6 +6,7 @@ from ...results import Chart, number, ordered, pct
 from .data import PHASES, VARYING_KINDS
 from .evaluate import DEGENERACY_SAMPLES
 
+
 def _phase_series(entries: dict[str, dict]) -> tuple[list[str], dict[str, list[float]]]:
     series = {}
     for v, e in ordered(entries):

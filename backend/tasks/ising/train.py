@@ -17,10 +17,10 @@ import torch
 from tqdm import tqdm
 
 from ...canonical import LatticeCanonicalForm
-from .data import mean_field_free_energy, sample_constant_hamiltonians, sample_varying_hamiltonians
-from .model import VARIANTS, IsingConfig, IsingModel
-from .evaluate import small_eval
 from ..trainer import Trainable, TrainConfig, training_main
+from .data import mean_field_free_energy, sample_constant_hamiltonians, sample_varying_hamiltonians
+from .evaluate import small_eval
+from .model import VARIANTS, IsingConfig, IsingModel
 
 
 @dataclass

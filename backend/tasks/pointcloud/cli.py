@@ -21,8 +21,7 @@ from ...checkpoints import CheckpointError
 from ...options import UsageError, bounded
 from ...pointcloud import DEFAULT_TOL, PointCloudError, canonicalize_point_cloud
 from ...pointcloud_io import FORMATS, PointCloudInputError, load_point_cloud
-from .model import load_pointcloud_model
-from .model import VARIANTS
+from .model import VARIANTS, load_pointcloud_model
 
 MAX_SAMPLES = 100
 

@@ -11,17 +11,19 @@ Shapes: points (B, n, 3), mask (B, n) bool; output displacements (B, n, 3), zero
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from ...checkpoints import PRETRAINED, load_model
-from ...encodings import FIXED, NOISE, NONE, SYMPE, Encoding, Features, encoding, names
+from ...encodings import FIXED, NOISE, NONE, SYMPE, Encoding, Features, names
 from ...groups import O3Element
 from ...nn.pointcloud import FrameEncoding, PointCloudEGNN, PointCloudEGNNConfig
 from ...pointcloud import PointCloudCanonicalForm, canonicalize_point_cloud
+from ..task import ModelConfig
 
 __all__ = ["ENCODINGS", "VARIANTS", "load_pointcloud_model", "PointCloudConfig", "DistortionModel", "canonical_forms"]
 
@@ -30,21 +32,12 @@ VARIANTS = names(ENCODINGS)
 
 
 @dataclass
-class PointCloudConfig:
+class PointCloudConfig(ModelConfig):
+    encodings: ClassVar[tuple[Encoding, ...]] = ENCODINGS
     variant: str = field(default="sympe", metadata={"choices": VARIANTS, "help": "the encoding (see the module docstring)"})
     hidden: int = field(default=64, metadata={"help": "EGNN width"})
     num_layers: int = field(default=4, metadata={"help": "EGNN layers"})
     encoding_dim: int = field(default=16, metadata={"help": "features per point of the noise or frame encoding"})
-
-    def __post_init__(self):
-        self.encoding  # raises ValueError for an unknown variant
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def encoding(self) -> Encoding:
-        return encoding(self.variant, ENCODINGS)
 
 
 def canonical_forms(points: Tensor, mask: Tensor) -> list[PointCloudCanonicalForm]:

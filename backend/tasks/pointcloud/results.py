@@ -6,6 +6,7 @@ from typing import Any
 
 from ...results import Chart, number, ordered
 
+
 def summary_rows(entries: dict[str, dict]) -> list[dict]:
     """One row per variant from its test metrics (or, before the evaluation ran, its small evaluation)."""
     rows = []

@@ -29,9 +29,9 @@ import time
 import torch
 from tqdm import tqdm
 
-from ...encodings import NONE
-from ...checkpoints import MANIFEST, PRETRAINED, read_manifest, update_manifest
 from ...canonical import canonicalize_dense
+from ...checkpoints import MANIFEST, PRETRAINED, read_manifest, update_manifest
+from ...encodings import NONE
 from .data import ATOM_TYPES, BOND_TYPES, N_MAX, dense_to_graph, graph_to_smiles, load_qm9, smiles_to_graph
 from .model import VARIANTS, QM9Denoiser, Sample, load_qm9_model, nll_terms, sample_molecules
 

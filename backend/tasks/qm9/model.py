@@ -34,19 +34,20 @@ For the sympe variants the denoiser is jointly equivariant: f(g·z, g∘h) = g·
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...encodings import NOISE, NONE, SYMPE, SYMPE_EDGES, Encoding, encoding, names
 from ...canonical import canonicalize_dense, sample_graph_inversion_kernel
+from ...encodings import NOISE, NONE, SYMPE, SYMPE_EDGES, Encoding, names
 from ...groups import Permutation
 from ...nn.graph import GraphTransformer
 from ...sympe import GraphEncoder
+from ..task import ModelConfig
 from .data import ATOM_TYPES, BOND_TYPES, N_MAX
 
 __all__ = [
@@ -81,7 +82,8 @@ def cosine_alpha_bar(T: int, s: float = 0.008) -> torch.Tensor:
 
 
 @dataclass
-class QM9Config:
+class QM9Config(ModelConfig):
+    encodings: ClassVar[tuple[Encoding, ...]] = ENCODINGS
     variant: str = "sympe"
     T: int = 100
     hidden: int = 64
@@ -96,16 +98,6 @@ class QM9Config:
     node_marginal: list[float] = field(default_factory=lambda: [0.25] * KX)
     edge_marginal: list[float] = field(default_factory=lambda: [0.25] * KE)
     size_distribution: list[float] = field(default_factory=lambda: [0.0] * N_MAX + [1.0])
-
-    def __post_init__(self):
-        self.encoding  # raises ValueError for an unknown variant
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def encoding(self) -> Encoding:
-        return encoding(self.variant, ENCODINGS)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

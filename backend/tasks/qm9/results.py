@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...results import Chart, ordered, plus_minus
 
+
 def _paired(metrics: dict) -> str:
     """The one-draw NLL difference to ``none`` with its paired standard error, as text ("" for ``none``)."""
     d = metrics.get("test_nll_minus_none")

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .data import QM9Graphs, load_qm9, type_marginals
-from .model import VARIANTS, QM9Config, QM9Denoiser, mixture_training_loss, nll_terms, training_loss
-from .evaluate import small_eval, validity_rate
 from ..trainer import Trainable, TrainConfig, training_main, warmup_cosine
+from .data import QM9Graphs, load_qm9, type_marginals
+from .evaluate import small_eval, validity_rate
+from .model import VARIANTS, QM9Config, QM9Denoiser, mixture_training_loss, nll_terms, training_loss
 
 DATA_FIELDS = ("node_marginal", "edge_marginal", "size_distribution", "n_max")  # filled from the data, not options
 
