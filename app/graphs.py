@@ -26,6 +26,9 @@ import torch
 from backend.canonical import canonicalize_graph, decimal_string
 from backend.encodings import encoding
 from backend.graph_io import EXTENSIONS, GraphInputError, ParsedGraph, graph_from_networkx, parse_edge_list_text, parse_graph_bytes
+from backend.groups import Permutation
+
+from . import models
 
 APP_MAX_NODES = 30  # presets, random graphs and typed edge lists
 MAX_EDGES = 435  # a complete graph on 30 nodes
@@ -452,10 +455,6 @@ class Decoded:
 def decode(variant: str, n: int, edges: tuple[tuple[int, int], ...], samples: np.ndarray, seed: int, sha256: str) -> Decoded:
     """Reconstructions by the shipped autoencoder ``variant``: for sympe one per inversion-kernel sample in ``samples``
     (so the page's h is the one the model sees), for noise K draws from ``seed``, for none/fixed one (deterministic)."""
-    from backend.groups import Permutation
-
-    from . import models
-
     model = models.model("graph_ae", variant)
     if model is None:
         raise LookupError(f"graph_ae/{variant} is not shipped")
@@ -474,8 +473,6 @@ def decode(variant: str, n: int, edges: tuple[tuple[int, int], ...], samples: np
 
 def learned_table(variant: str = "sympe") -> np.ndarray | None:
     """The learned SymPE table v of the shipped autoencoder (n_max × d), or None."""
-    from . import models
-
     model = models.model("graph_ae", variant)
     table = getattr(getattr(model, "encoding", None), "table", None) if model is not None else None
     return None if table is None else table.detach().double().numpy()

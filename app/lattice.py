@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from backend.canonical import LatticeCanonicalForm
+from backend.canonical import LatticeCanonicalForm, canonicalize_lattice
 from backend.encodings import encoding
 from backend.groups import LatticeElement, LatticeGroup
 from backend.tasks.ising.data import (
@@ -277,8 +277,6 @@ def _torch(J: np.ndarray, h: np.ndarray, dtype=torch.float32) -> tuple[torch.Ten
 @st.cache_data(show_spinner=False, max_entries=64)
 def canonical(J: np.ndarray, h: np.ndarray) -> LatticeCanonicalForm:
     """The exact canonical data of one input over p4m × Z2 (the field h is odd under the spin flip)."""
-    from backend.canonical import canonicalize_lattice
-
     L = h.shape[0]
     Jt, ht = _torch(J, h, torch.float64)
     return canonicalize_lattice(LatticeGroup(L, spin_flip=True), ht.unsqueeze(1), Jt, odd=[True])

@@ -24,6 +24,7 @@ import torch
 from backend.checkpoints import PRETRAINED, CheckpointError, read_manifest
 from backend.device import device_description, select_device
 from backend.encodings import encoding
+from backend.options import one_line
 from backend.tasks import TASKS
 
 log = logging.getLogger("sympe.app")
@@ -106,7 +107,7 @@ def status(experiment: str, variant: str) -> ModelStatus:
     try:
         model(experiment, variant)
     except Exception as exc:  # noqa: BLE001 - the loaders raise CheckpointError; anything else is reported the same
-        return ModelStatus(experiment, variant, "failed", _one_line(exc))
+        return ModelStatus(experiment, variant, "failed", one_line(exc, 400))
     return ModelStatus(experiment, variant, "ok")
 
 
@@ -135,11 +136,6 @@ def model(experiment: str, variant: str) -> torch.nn.Module | None:
     return _loaded(f"{experiment}/{variant}", entry, TASKS[experiment].load)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 400 else text[:397] + "..."
-
-
 def _file_version(entry: dict) -> tuple[int, int] | None:
     """(size, mtime) of the entry's weights file, None when there is none: part of the loaders' cache key."""
     try:
@@ -165,7 +161,7 @@ def _load_once(key: str, sha256: str, root: str, file: str, version, _load) -> t
         raise
     except Exception as exc:  # a config the code cannot build, a torch error: still a fault of this entry
         log.exception("%s failed to load", key)
-        raise CheckpointError(f"{Path(root) / file}: {type(exc).__name__}: {_one_line(exc)}") from exc
+        raise CheckpointError(f"{Path(root) / file}: {type(exc).__name__}: {one_line(exc, 400)}") from exc
     for p in model.parameters():
         p.requires_grad_(False)
     return model.eval()

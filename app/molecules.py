@@ -11,7 +11,7 @@ sample h is drawn, as SymPE would at that step.
 """
 from __future__ import annotations
 
-import math
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,9 +20,12 @@ import streamlit as st
 import torch
 
 from backend.canonical import GraphCanonicalForm, canonicalize_graph
+from backend.tasks.qm9.data import ATOM_TYPES, BOND_TYPES, dense_to_graph, graph_to_smiles
+from backend.tasks.qm9.evaluate import TRAJECTORIES
+from backend.tasks.qm9.model import cosine_alpha_bar, sample_molecules
 
-ATOMS = ("C", "N", "O", "F")
-BONDS = ("none", "single", "double", "triple")
+from . import models
+
 MASK = "?"
 
 # Heavy-atom graphs (hydrogens dropped, rings kekulized): atoms and (u, v, bond order).
@@ -48,14 +51,8 @@ class Step:
     h: tuple[int, ...]
 
 
-def alpha_bar(t: int, T: int, s: float = 0.008) -> float:
-    """Cosine schedule (Nichol & Dhariwal): ᾱ_t = f(t)/f(0), f(t) = cos²(π/2 · (t/T + s)/(1 + s))."""
-    f = lambda u: math.cos(math.pi / 2 * (u / T + s) / (1 + s)) ** 2  # noqa: E731
-    return f(t) / f(0)
-
-
-_NODE_TYPES = {a: k for k, a in enumerate(ATOMS + (MASK,))}
-_EDGE_TYPES = {b: k for k, b in enumerate(BONDS + (MASK,))}
+_NODE_TYPES = {a: k for k, a in enumerate(ATOM_TYPES + (MASK,))}
+_EDGE_TYPES = {b: k for k, b in enumerate(BOND_TYPES + (MASK,))}
 
 
 def _analyse(n: int, atoms: list[str], pairs: dict[tuple[int, int], str], seed: int) -> tuple[int, int, tuple[int, ...]]:
@@ -83,17 +80,18 @@ def trajectory(name: str, process: str, T: int, seed: int) -> list[Step]:
     atoms = list(atoms0)
     pairs = {(u, v): "none" for u in range(n) for v in range(u + 1, n)}
     for u, v, order in bonds0:
-        pairs[(min(u, v), max(u, v))] = BONDS[order]
+        pairs[(min(u, v), max(u, v))] = BOND_TYPES[order]
     steps = [Step(0, tuple(atoms), tuple((u, v, b) for (u, v), b in pairs.items() if b != "none"),
                   *_analyse(n, atoms, pairs, seed))]
+    alpha_bar = cosine_alpha_bar(T).tolist()  # the models' schedule; ᾱ_T = 0, so the last step reaches pure noise
     for t in range(1, T + 1):
-        keep = alpha_bar(t, T) / alpha_bar(t - 1, T) if t < T else 0.0  # α_t; the last step reaches pure noise
+        keep = alpha_bar[t] / alpha_bar[t - 1]  # α_t
         for i in range(n):
             if rng.random() >= keep:
-                atoms[i] = MASK if process == "absorbing" else ATOMS[rng.integers(len(ATOMS))]
+                atoms[i] = MASK if process == "absorbing" else ATOM_TYPES[rng.integers(len(ATOM_TYPES))]
         for key in pairs:
             if rng.random() >= keep:
-                pairs[key] = MASK if process == "absorbing" else BONDS[rng.integers(len(BONDS))]
+                pairs[key] = MASK if process == "absorbing" else BOND_TYPES[rng.integers(len(BOND_TYPES))]
         steps.append(Step(t, tuple(atoms), tuple((u, v, b) for (u, v), b in pairs.items() if b != "none"),
                           *_analyse(n, atoms, pairs, seed + t)))
     return steps
@@ -103,8 +101,8 @@ def _steps_from_graphs(frames: list[tuple[int, list[int], list[tuple[int, int, i
     """Steps in increasing t (index 0 = the generated molecule) from (t, atom types, bonds) frames."""
     out = []
     for t, atoms, bonds in sorted(frames, key=lambda f: f[0]):
-        symbols = [ATOMS[a] for a in atoms]
-        pairs = {(min(u, v), max(u, v)): BONDS[b] for u, v, b in bonds}
+        symbols = [ATOM_TYPES[a] for a in atoms]
+        pairs = {(min(u, v), max(u, v)): BOND_TYPES[b] for u, v, b in bonds}
         out.append(Step(t, tuple(symbols), tuple((u, v, b) for (u, v), b in pairs.items()), *_analyse(n, symbols, pairs, seed + t)))
     return out
 
@@ -112,9 +110,6 @@ def _steps_from_graphs(frames: list[tuple[int, list[int], list[tuple[int, int, i
 @st.cache_data(show_spinner=False, max_entries=16)
 def saved_trajectories(variant: str, sha256: str) -> list[dict]:
     """The saved trajectories of a shipped variant ([] when the file is missing or unreadable)."""
-    from backend.tasks.qm9.evaluate import TRAJECTORIES
-    import json
-
     try:
         return json.loads((TRAJECTORIES / f"{variant}.json").read_text())
     except (OSError, ValueError):
@@ -129,10 +124,6 @@ def saved_trajectory(record: dict) -> tuple[list[Step], str | None]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def live_trajectory(variant: str, sha256: str, seed: int, steps: int) -> tuple[list[Step], str | None]:
     """One molecule sampled now by the shipped model (generator seed ``seed``), with every intermediate graph."""
-    from app import models
-    from backend.tasks.qm9.data import dense_to_graph, graph_to_smiles
-    from backend.tasks.qm9.model import sample_molecules
-
     model = models.model("qm9", variant)
     with torch.inference_mode():
         sample = sample_molecules(model, 1, torch.Generator().manual_seed(seed), steps, keep_trajectory=True,
@@ -146,10 +137,6 @@ def live_trajectory(variant: str, sha256: str, seed: int, steps: int) -> tuple[l
 def compare_variants(versions: tuple[tuple[str, str], ...], seed: int, num: int) -> list[dict]:
     """``num`` molecules from every shipped variant, each from a generator seeded with ``seed``: validity,
     uniqueness among valid, the share of symmetric denoising steps and a few SMILES."""
-    from app import models
-    from backend.tasks.qm9.data import dense_to_graph, graph_to_smiles
-    from backend.tasks.qm9.model import sample_molecules
-
     rows = []
     for variant, _ in versions:
         with torch.inference_mode():

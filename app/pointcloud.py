@@ -21,6 +21,7 @@ import torch
 from backend.checkpoints import CheckpointError
 from backend.encodings import encoding
 from backend.groups import O3Element
+from backend.options import one_line
 from backend.pointcloud import PointCloudCanonicalForm, canonicalize_point_cloud, point_group_name
 from backend.pointcloud_io import MAX_BYTES, PointCloudInputError, parse_point_cloud
 from backend.tasks import TASKS
@@ -221,11 +222,6 @@ class ModelStatus:
         return f"pointcloud/{self.variant}"
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
 def model_status(variant: str) -> ModelStatus:
     """Whether the shipped model of ``variant`` can be used. The model is loaded once per weights version
     (``models.model``, st.cache_resource keyed on the manifest's sha256); a failed load is not cached,
@@ -236,10 +232,10 @@ def model_status(variant: str) -> ModelStatus:
     try:
         models.model("pointcloud", variant)
     except CheckpointError as exc:
-        return ModelStatus(variant, "failed", _one_line(exc))
+        return ModelStatus(variant, "failed", one_line(exc, 300))
     except Exception as exc:  # noqa: BLE001 - any fault in the weights is the same story for the page
         log.exception("pointcloud/%s failed to load", variant)
-        return ModelStatus(variant, "failed", f"{type(exc).__name__}: {_one_line(exc)}")
+        return ModelStatus(variant, "failed", f"{type(exc).__name__}: {one_line(exc, 300)}")
     return ModelStatus(variant, "ok", sha256=str(entry.get("sha256", "")))
 
 
@@ -274,7 +270,7 @@ def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: s
             stab = canonicalize_point_cloud(out, tol=OUTPUT_TOL).stabilizer
             groups.append((point_group_name(stab), stab.order))
         except ValueError as exc:  # e.g. two output points on top of each other
-            groups.append((f"undetermined ({_one_line(exc)})", None))
+            groups.append((f"undetermined ({one_line(exc, 300)})", None))
     defects = symmetry_defects(cloud, tol, outputs.numpy())
     if runs < k:
         d, groups, defects = d.expand(k, -1, -1), groups * k, defects * k

@@ -20,6 +20,8 @@ from typing import Iterator
 
 import streamlit as st
 
+from backend.options import one_line
+
 from . import models
 from .figures import SpecFigure
 
@@ -45,14 +47,6 @@ except Exception:  # pragma: no cover
     _CONTROL_FLOW = ()
 
 
-def one_line(exc: BaseException) -> str:
-    """A single-line, human-readable description of an exception (no traceback)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if len(text) > 300:
-        text = text[:297] + "..."
-    return text
-
-
 @contextlib.contextmanager
 def guard(what: str = "This panel") -> Iterator[None]:
     """Run a block; any error becomes one st.error line and the rest of the page goes on."""
@@ -62,7 +56,7 @@ def guard(what: str = "This panel") -> Iterator[None]:
         raise
     except Exception as exc:  # noqa: BLE001 - the point is to catch everything
         log.exception("%s failed", what)
-        st.error(f"{what} could not be shown: {one_line(exc)}")
+        st.error(f"{what} could not be shown: {one_line(exc, 300)}")
 
 
 def presenter() -> bool:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import models, pointcloud, sidebar, ui
 from backend.encodings import encoding
+from backend.options import one_line
 from backend.pointcloud import PointCloudError
 from backend.pointcloud_io import PointCloudInputError
 
@@ -40,7 +41,7 @@ with controls:
             try:
                 base, types = pointcloud.parse_upload(upload.getvalue(), upload.name)
             except PointCloudInputError as exc:
-                st.error(md_plain(ui.one_line(exc)), icon=":material/error:")
+                st.error(md_plain(one_line(exc, 300)), icon=":material/error:")
         else:
             st.info(f"Upload a cloud of 1 to {pointcloud.UPLOAD_LIMIT} points.")
     with st.expander("Rotate and reflect the input", expanded=not ui.presenter()):
@@ -66,7 +67,7 @@ if base is not None:
     try:
         summary = pointcloud.analyse(cloud, types, tol)
     except PointCloudError as exc:
-        st.error(f"This cloud cannot be analysed: {md_plain(ui.one_line(exc))}", icon=":material/error:")
+        st.error(f"This cloud cannot be analysed: {md_plain(one_line(exc, 300))}", icon=":material/error:")
 
 if summary is not None:
     order = pointcloud.order_text(summary["order"])

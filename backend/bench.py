@@ -65,6 +65,13 @@ from .canonical import (
 from .deadline import deadline
 from .groups import LatticeGroup, Permutation
 from .nn.graph import SparseMPNN
+from .tasks.graph_ae.data import GraphSet, load_split
+from .tasks.graph_ae.model import load_graph_ae
+from .tasks.ising.data import sample_constant_hamiltonians, sample_varying_hamiltonians
+from .tasks.ising.model import load_ising
+from .tasks.qm9.data import smiles_to_graph
+from .tasks.qm9.evaluate import graphs_to_batch, small_eval_set
+from .tasks.qm9.model import load_qm9_model, noise_graphs
 
 __all__ = ["BenchConfig", "main", "run_benchmarks", "format_tables", "render_markdown", "render_svg", "write_doc"]
 
@@ -333,9 +340,6 @@ def _overhead_row(model: str, backbone: str, batch: int, size: str, encode: Call
 
 
 def _overhead_ising(cfg: BenchConfig) -> dict:
-    from .tasks.ising.data import sample_constant_hamiltonians, sample_varying_hamiltonians
-    from .tasks.ising.model import load_ising
-
     model = load_ising("sympe")
     L, batch = model.config.L, 64
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -348,9 +352,6 @@ def _overhead_ising(cfg: BenchConfig) -> dict:
 
 
 def _overhead_graph_ae(cfg: BenchConfig) -> dict:
-    from .tasks.graph_ae.data import GraphSet, load_split
-    from .tasks.graph_ae.model import load_graph_ae
-
     model = load_graph_ae("sympe")
     gen = torch.Generator().manual_seed(cfg.seed)
     parts = [load_split(name, "train", 13, canonical=False) for name in ("community-small", "erdos-renyi")]
@@ -364,10 +365,6 @@ def _overhead_graph_ae(cfg: BenchConfig) -> dict:
 
 
 def _overhead_qm9(cfg: BenchConfig) -> dict:
-    from .tasks.qm9.data import smiles_to_graph
-    from .tasks.qm9.model import load_qm9_model, noise_graphs
-    from .tasks.qm9.evaluate import graphs_to_batch, small_eval_set
-
     model = load_qm9_model("sympe")
     batch = 128
     X0, E0, mask = graphs_to_batch([smiles_to_graph(s) for s in small_eval_set()[:batch]])

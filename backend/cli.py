@@ -20,8 +20,8 @@ from typing import Callable
 import torch
 
 from .canonical import canonicalize_graph
-from .graph_io import GraphInputError, load_graph, one_line
-from .options import UsageError, bounded
+from .graph_io import GraphInputError, load_graph
+from .options import UsageError, bounded, one_line
 from .tasks import TASKS
 
 __all__ = ["main"]

@@ -53,7 +53,7 @@ Errors
     Every problem -- a missing, unreadable, non-regular or oversized file (more than ``max_bytes``,
     default 5 000 000), bad encoding (text formats must be UTF-8), syntax errors, nesting deeper than
     ``MAX_NESTING`` levels, and every broken invariant above -- raises :class:`GraphInputError` with a
-    one-line printable message (``one_line``) naming the input and the offending element. The parse
+    one-line printable message (``backend.options.one_line``) naming the input and the offending element. The parse
     functions raise nothing else for any bytes input, except MemoryError: inputs are small enough
     (``max_bytes``) that running out of memory is a fault of this module or of the machine, not of
     the input, and is not disguised as one.
@@ -74,6 +74,8 @@ from typing import Any
 import networkx as nx
 import torch
 
+from .options import one_line
+
 __all__ = [
     "FORMATS",
     "EXTENSIONS",
@@ -84,7 +86,6 @@ __all__ = [
     "format_for_path",
     "graph_from_networkx",
     "load_graph",
-    "one_line",
     "parse_edge_list_text",
     "parse_graph_bytes",
 ]
@@ -114,13 +115,6 @@ _MAX_COLOUR = 2**31 - 1
 _MAX_MESSAGE = 300
 _INT_TOKEN = re.compile(r"[+-]?[0-9]+")
 _GRAPH6_HEADER = b">>graph6<<"
-
-
-def one_line(message: object) -> str:
-    """``message`` as one printable line: whitespace runs become one space, other non-printable
-    characters (controls, surrogates, ...) their backslash escapes."""
-    text = " ".join(str(message).split())
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class GraphInputError(ValueError):

@@ -1,10 +1,23 @@
-"""Validation of command-line values, shared by ``backend.cli`` and the task CLIs: one exception for bad user input
-and bounded integer options whose messages name the option and its bounds."""
+"""What users are told and what they may type, shared by ``backend.cli``, the task CLIs, the readers and the app:
+one exception for bad user input, bounded integer options whose messages name the option and its bounds, and
+``one_line``, the form of every error message shown to a user."""
 from __future__ import annotations
 
 from typing import Callable
 
-__all__ = ["UsageError", "integer_option", "bounded"]
+__all__ = ["UsageError", "integer_option", "bounded", "one_line"]
+
+
+def one_line(message: object, limit: int | None = None) -> str:
+    """``message`` (an exception's text, or its type's name when the text is empty) as one printable line: whitespace
+    runs become one space, other non-printable characters (controls, surrogates, ...) their backslash escapes; with
+    ``limit``, a longer line is cut to ``limit`` characters ending in "..."."""
+    text = " ".join(str(message).split())
+    if not text and isinstance(message, BaseException):
+        text = type(message).__name__
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 class UsageError(Exception):

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .graph_io import one_line
+from .options import one_line
 from .pointcloud import MAX_POINTS
 
 __all__ = ["PointCloudInputError", "ParsedCloud", "load_point_cloud", "parse_point_cloud", "FORMATS", "MAX_BYTES"]

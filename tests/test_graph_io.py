@@ -22,10 +22,10 @@ from backend.graph_io import (
     format_for_path,
     graph_from_networkx,
     load_graph,
-    one_line,
     parse_edge_list_text,
     parse_graph_bytes,
 )
+from backend.options import one_line
 
 # ----------------------------------------------------------------------------------------------
 # Helpers
@@ -522,6 +522,7 @@ def test_messages_are_one_printable_line_of_at_most_300_characters() -> None:
     err = GraphInputError("x" * 1000 + "\n" + "y")
     assert len(str(err)) <= 300 and "\n" not in str(err)
     assert one_line("a\r\n b\x1b[31m\ud800\u2028c") == "a b\\x1b[31m\\ud800 c"
+    assert one_line(KeyError()) == "KeyError" and one_line(ValueError("x " * 200), 20) == "x x x x x x x x x..."
     with pytest.raises(GraphInputError) as info:
         load_graph(Path("nowhere") / "bad\x1bname.txt")
     assert_one_line(info.value, "bad\\x1bname.txt")

@@ -32,9 +32,11 @@ def evaluation_main(
     description: str | None = None,
     threads: int = 1,
     manifest: Path = MANIFEST,
+    finish: Callable[[dict[str, dict]], None] | None = None,
 ) -> int:
     """Run the evaluation CLI of one task. ``evaluate(variant, args)`` returns that variant's metrics;
-    ``add_options`` adds the task's own options."""
+    ``add_options`` adds the task's own options; ``finish(results)`` completes the results of all variants in place
+    (figures that compare variants) before they are printed and stored."""
     argv = sys.argv[1:] if argv is None else list(argv)
     p = argparse.ArgumentParser(prog=f"python -m {module}", description=description or f"Evaluate the shipped {experiment} variants")
     p.add_argument("--variants", nargs="*", default=list(variants), choices=variants)
@@ -58,6 +60,8 @@ def evaluation_main(
     if not results:
         print(f"no shipped {experiment} variants", file=sys.stderr)
         return 1
+    if finish:
+        finish(results)
     print(markdown_table(results))
     if args.json:
         with open(args.json, "w") as f:

@@ -17,56 +17,45 @@ from __future__ import annotations
 
 import torch
 
-from ...options import UsageError, integer_option
+from ...canonical import canonicalize_graph
+from ...checkpoints import CheckpointError, manifest_entry
+from ...graph_io import FORMATS, GraphInputError, load_graph
+from ...options import UsageError, bounded
+from .data import N_MAX, GraphSet
+from .metrics import aggregate, reconstruction_counts
+from .model import VARIANTS, load_graph_ae, sympe_elements
 
 MAX_SAMPLES = 100
-
-
-class _Usage(Exception):
-    pass
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("graph-ae", help="reconstruct a graph with the graph autoencoder")
     p.add_argument("--graph", required=True)
-    p.add_argument("--format", choices=["edgelist", "json", "graphml", "gml", "graph6"], default=None)
-    p.add_argument("--variant", choices=["none", "noise", "sympe", "fixed"], default="sympe")
-    p.add_argument("--samples", type=str, default="1")
-    p.add_argument("--seed", type=str, default="0")
+    p.add_argument("--format", choices=FORMATS, default=None)
+    p.add_argument("--variant", choices=VARIANTS, default="sympe")
+    p.add_argument("--samples", type=bounded("samples", 1, MAX_SAMPLES), default=1)
+    p.add_argument("--seed", type=bounded("seed", 0, 2**63 - 1), default=0)
     p.set_defaults(handler=run)
 
 
 def _node_limit(variant: str) -> int:
-    from ...checkpoints import manifest_entry
-    from .data import N_MAX
-
     entry = manifest_entry(f"graph_ae/{variant}")
     return int(entry["config"]["n_max"]) if entry else N_MAX
 
 
 def run(args) -> dict:
-    from ...canonical import canonicalize_graph
-    from ...checkpoints import CheckpointError
-    from ...graph_io import GraphInputError, load_graph
-    from .data import GraphSet
-    from .metrics import aggregate, reconstruction_counts
-    from .model import load_graph_ae, sympe_elements
-
+    samples, seed = args.samples, args.seed
+    limit = _node_limit(args.variant)
     try:
-        samples = integer_option("samples", args.samples, 1, MAX_SAMPLES)
-        seed = integer_option("seed", args.seed, 0, 2**63 - 1)
-        limit = _node_limit(args.variant)
-        try:
-            graph = load_graph(args.graph, args.format)
-        except GraphInputError as e:
-            raise _Usage(str(e)) from None
-        if graph.n > limit:
-            raise _Usage(f"the graph has {graph.n} nodes; the graph autoencoder handles at most {limit}")
-        if graph.n < 2:
-            raise _Usage(f"the graph has {graph.n} node; the graph autoencoder needs at least 2 (there is no pair to decode)")
-        model = load_graph_ae(args.variant)
-    except _Usage as e:
+        graph = load_graph(args.graph, args.format)
+    except GraphInputError as e:
         raise UsageError(str(e)) from None
+    if graph.n > limit:
+        raise UsageError(f"the graph has {graph.n} nodes; the graph autoencoder handles at most {limit}")
+    if graph.n < 2:
+        raise UsageError(f"the graph has {graph.n} node; the graph autoencoder needs at least 2 (there is no pair to decode)")
+    try:
+        model = load_graph_ae(args.variant)
     except CheckpointError as e:
         raise UsageError(f"model graph_ae/{args.variant} is not available: {e}") from None
 

@@ -26,15 +26,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...options import UsageError, integer_option
+from ...checkpoints import CheckpointError
+from ...options import UsageError, bounded, integer_option
+from .data import constant_couplings, energy, exact_ground, phase_of, simulated_annealing
+from .model import VARIANTS, load_ising, nearby_search, spins_from_logits
 
 MAX_FILE_BYTES = 1_000_000
 MAX_ABS_VALUE = 1000.0
 MAX_SITES = 64**3
-
-
-class _Usage(Exception):
-    pass
 
 
 def add_parser(subparsers) -> None:
@@ -43,10 +42,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--jy", type=str, default=None)
     p.add_argument("--h", dest="field", type=str, default=None)
     p.add_argument("--L", type=str, default=None)
-    p.add_argument("--variant", choices=["none", "noise", "sympe", "fixed"], default="sympe")
-    p.add_argument("--samples", type=str, default="1")
-    p.add_argument("--seed", type=str, default="0")
-    p.add_argument("--search", type=str, default="0")
+    p.add_argument("--variant", choices=VARIANTS, default="sympe")
+    p.add_argument("--samples", type=bounded("samples", 1, 1000), default=1)
+    p.add_argument("--seed", type=bounded("seed", 0, 2**63 - 1), default=0)
+    p.add_argument("--search", type=bounded("search", 0, 64), default=0)
     p.add_argument("--couplings", default=None)
     p.set_defaults(handler=run)
 
@@ -55,15 +54,15 @@ def _number(name: str, text: str) -> float:
     try:
         value = float(text)
     except (TypeError, ValueError):
-        raise _Usage(f"--{name} must be a number, got {text!r}") from None
+        raise UsageError(f"--{name} must be a number, got {text!r}") from None
     if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
-        raise _Usage(f"--{name} must be finite with |value| <= {MAX_ABS_VALUE:g}, got {text!r}")
+        raise UsageError(f"--{name} must be finite with |value| <= {MAX_ABS_VALUE:g}, got {text!r}")
     return value
 
 
 def _check_L(L: int) -> int:
     if L % 2 or not 4 <= L <= 64:
-        raise _Usage(f"L must be even and between 4 and 64, got {L}")
+        raise UsageError(f"L must be even and between 4 and 64, got {L}")
     return L
 
 
@@ -71,10 +70,10 @@ def _field(name: str, value, L: int | None) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim == 0:
         if L is None:
-            raise _Usage(f"couplings file: {name} is a number but no L×L entry gives the size (pass --L)")
+            raise UsageError(f"couplings file: {name} is a number but no L×L entry gives the size (pass --L)")
         arr = np.full((L, L), float(arr))
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise _Usage(f"couplings file: {name} must be a number or a square L×L list, got shape {list(arr.shape)}")
+        raise UsageError(f"couplings file: {name} must be a number or a square L×L list, got shape {list(arr.shape)}")
     return arr
 
 
@@ -85,95 +84,83 @@ def _load_npy(data: bytes) -> np.ndarray:
     try:
         version = np.lib.format.read_magic(stream)
     except ValueError:
-        raise _Usage("couplings .npy is not a NumPy .npy file (an .npz archive or another format renamed?)") from None
+        raise UsageError("couplings .npy is not a NumPy .npy file (an .npz archive or another format renamed?)") from None
     read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
     if read_header is None:
-        raise _Usage(f"couplings .npy has an unsupported format version {version}")
+        raise UsageError(f"couplings .npy has an unsupported format version {version}")
     shape, _, dtype = read_header(stream)
     if dtype.hasobject or dtype.kind not in "fiu":
-        raise _Usage(f"couplings .npy must hold numbers, got dtype {dtype}")
+        raise UsageError(f"couplings .npy must hold numbers, got dtype {dtype}")
     if math.prod(shape) * dtype.itemsize > len(data):
-        raise _Usage(f"couplings .npy header claims shape {list(shape)}, more data than the file holds")
+        raise UsageError(f"couplings .npy header claims shape {list(shape)}, more data than the file holds")
     return np.load(io.BytesIO(data), allow_pickle=False)
 
 
 def read_couplings(path: str, L: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """J (2, L, L) and h (L, L) in float64 from a JSON or .npy file; raises ValueError with one-line messages."""
+    """J (2, L, L) and h (L, L) in float64 from a JSON or .npy file; raises UsageError with one-line messages."""
     p = Path(path)
     try:
         if not p.exists():
-            raise _Usage(f"couplings file {path!r} does not exist")
+            raise UsageError(f"couplings file {path!r} does not exist")
         if not p.is_file():
-            raise _Usage(f"couplings file {path!r} is not a regular file")
+            raise UsageError(f"couplings file {path!r} is not a regular file")
         if p.stat().st_size > MAX_FILE_BYTES:
-            raise _Usage(f"couplings file is larger than {MAX_FILE_BYTES} bytes")
+            raise UsageError(f"couplings file is larger than {MAX_FILE_BYTES} bytes")
         data = p.read_bytes()
         if p.suffix.lower() == ".npy":
             arr = _load_npy(data)
             if arr.dtype.kind not in "fiu" or arr.ndim != 3 or arr.shape[0] != 3 or arr.shape[1] != arr.shape[2]:
-                raise _Usage(f"couplings .npy must be a numeric array of shape (3, L, L), got {arr.dtype} {list(arr.shape)}")
+                raise UsageError(f"couplings .npy must be a numeric array of shape (3, L, L), got {arr.dtype} {list(arr.shape)}")
             fields = [np.asarray(a, dtype=np.float64) for a in arr]
         elif p.suffix.lower() == ".json":
             obj = json.loads(data.decode("utf-8"))
             if not isinstance(obj, dict) or not {"jx", "jy", "h"} <= set(obj):
-                raise _Usage('couplings JSON must be an object with keys "jx", "jy" and "h"')
+                raise UsageError('couplings JSON must be an object with keys "jx", "jy" and "h"')
             sizes = [len(obj[k]) for k in ("jx", "jy", "h") if isinstance(obj[k], list)]
             size = sizes[0] if sizes else L
             fields = [_field(k, obj[k], size) for k in ("jx", "jy", "h")]
         else:
-            raise _Usage(f"couplings file must end in .json or .npy, got {p.name!r}")
-    except _Usage:
-        raise
+            raise UsageError(f"couplings file must end in .json or .npy, got {p.name!r}")
     except RecursionError:
-        raise _Usage(f"couplings file {p.name!r} is nested too deeply to be a couplings object") from None
+        raise UsageError(f"couplings file {p.name!r} is nested too deeply to be a couplings object") from None
     except (ValueError, TypeError, UnicodeDecodeError, OSError, OverflowError, EOFError) as e:
-        raise _Usage(f"couplings file {p.name!r} cannot be read: {e}") from None
+        raise UsageError(f"couplings file {p.name!r} cannot be read: {e}") from None
     shapes = {f.shape for f in fields}
     if len(shapes) != 1:
-        raise _Usage(f"couplings file: jx, jy and h must have the same L×L shape, got {sorted(shapes)}")
+        raise UsageError(f"couplings file: jx, jy and h must have the same L×L shape, got {sorted(shapes)}")
     stacked = np.stack(fields)
     if not np.isfinite(stacked).all() or np.abs(stacked).max() > MAX_ABS_VALUE:
-        raise _Usage(f"couplings file: all values must be finite with |value| <= {MAX_ABS_VALUE:g}")
+        raise UsageError(f"couplings file: all values must be finite with |value| <= {MAX_ABS_VALUE:g}")
     _check_L(stacked.shape[-1])
     t = torch.from_numpy(stacked)
     return t[:2].contiguous(), t[2].contiguous()
 
 
 def run(args) -> dict:
-    from ...checkpoints import CheckpointError
-    from .data import constant_couplings, energy, exact_ground, phase_of, simulated_annealing
-    from .model import load_ising, nearby_search, spins_from_logits
-
     try:
-        samples = integer_option("samples", args.samples, 1, 1000)
-        seed = integer_option("seed", args.seed, 0, 2**63 - 1)
-        search = integer_option("search", args.search, 0, 64)
+        samples, seed, search = args.samples, args.seed, args.search
         L_arg = None if args.L is None else _check_L(integer_option("L", args.L, 2, 64))
         if args.couplings is not None:
             if any(v is not None for v in (args.jx, args.jy, args.field)):
-                raise _Usage("give either --couplings FILE or --jx/--jy/--h, not both")
+                raise UsageError("give either --couplings FILE or --jx/--jy/--h, not both")
             J, h = read_couplings(args.couplings, L_arg)
             if L_arg is not None and L_arg != h.shape[-1]:
-                raise _Usage(f"--L {L_arg} does not match the {h.shape[-1]}×{h.shape[-1]} couplings file")
+                raise UsageError(f"--L {L_arg} does not match the {h.shape[-1]}×{h.shape[-1]} couplings file")
             constant = bool((J == J[:, :1, :1]).all() and (h == h[0, 0]).all())
         else:
             missing = [n for n, v in (("jx", args.jx), ("jy", args.jy), ("h", args.field)) if v is None]
             if missing:
-                raise _Usage("missing " + ", ".join(f"--{m}" for m in missing) + " (or give --couplings FILE)")
+                raise UsageError("missing " + ", ".join(f"--{m}" for m in missing) + " (or give --couplings FILE)")
             L = L_arg or 8
             J, h = constant_couplings(_number("jx", args.jx), _number("jy", args.jy), _number("h", args.field), L)
             J, h = J[0], h[0]
             constant = True
         L = h.shape[-1]
         if samples * (search + 1) * L * L > MAX_SITES:
-            raise _Usage(f"--samples × (--search + 1) × L² must be at most {MAX_SITES:,}; with L = {L}, "
-                         f"--samples × (--search + 1) at most {MAX_SITES // (L * L)}")
+            raise UsageError(f"--samples × (--search + 1) × L² must be at most {MAX_SITES:,}; with L = {L}, "
+                             f"--samples × (--search + 1) at most {MAX_SITES // (L * L)}")
         model = load_ising(args.variant)
-    except _Usage as e:
-
-        raise UsageError(str(e)) from None
     except CheckpointError as e:
-
         raise UsageError(f"model ising/{args.variant} is not available: {e}") from None
 
     if L != model.config.L:

@@ -15,28 +15,27 @@ from __future__ import annotations
 
 import torch
 
-from ...options import UsageError, integer_option
+from ...checkpoints import CheckpointError
+from ...options import UsageError, bounded, integer_option
+from .data import ATOM_TYPES, dense_to_graph, graph_to_smiles
+from .model import VARIANTS, load_qm9_model, sample_molecules
 
 MAX_NUM, MAX_TRAJECTORY_NUM = 1000, 16
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("qm9", help="sample molecules from the QM9 diffusion model")
-    p.add_argument("--variant", choices=["none", "noise", "sympe", "sympe-edges"], default="sympe")
+    p.add_argument("--variant", choices=VARIANTS, default="sympe")
     p.add_argument("--num", type=str, default="8")
     p.add_argument("--steps", type=str, default=None)
-    p.add_argument("--seed", type=str, default="0")
+    p.add_argument("--seed", type=bounded("seed", 0, 2**63 - 1), default=0)
     p.add_argument("--trajectory", action="store_true")
     p.set_defaults(handler=run)
 
 
 def run(args) -> dict:
-    from ...checkpoints import CheckpointError
-    from .data import ATOM_TYPES, dense_to_graph, graph_to_smiles
-    from .model import load_qm9_model, sample_molecules
-
     num = integer_option("num", args.num, 1, MAX_TRAJECTORY_NUM if args.trajectory else MAX_NUM)
-    seed = integer_option("seed", args.seed, 0, 2**63 - 1)
+    seed = args.seed
     try:
         model = load_qm9_model(args.variant)
     except CheckpointError as e:

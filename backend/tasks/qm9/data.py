@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+from tqdm import tqdm
 
 __all__ = [
     "ATOM_TYPES",
@@ -309,8 +310,6 @@ def _csv_sizes() -> dict[str, int]:
 
 
 def _process(limit: int | None, progress: bool) -> dict:
-    from tqdm import tqdm
-
     rows = read_qm9_smiles(limit)
     node_rows, num_nodes, qm9_index, smiles, edge_entries = [], [], [], [], []
     skipped = 0

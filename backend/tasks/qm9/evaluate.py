@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
+from functools import lru_cache
 
 import torch
 from tqdm import tqdm
 
 from ...canonical import canonicalize_dense
-from ...checkpoints import MANIFEST, PRETRAINED, read_manifest, update_manifest
+from ...checkpoints import PRETRAINED
 from ...encodings import NONE
+from ..evaluation import evaluation_main
 from .data import ATOM_TYPES, BOND_TYPES, N_MAX, dense_to_graph, graph_to_smiles, load_qm9, smiles_to_graph
 from .model import VARIANTS, QM9Denoiser, Sample, load_qm9_model, nll_terms, sample_molecules
 
@@ -247,37 +248,25 @@ def markdown_table(results: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m backend.tasks.qm9.evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=None)
-    p.add_argument("--num", type=int, default=1000, help="molecules sampled per variant")
-    p.add_argument("--trajectories", type=int, default=0, help="trajectories to save per variant")
-    p.add_argument("--mixture-draws", type=int, default=8, help="encoding draws K of the mixture NLL estimate")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--write-manifest", action="store_true")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    manifest = read_manifest()
-    variants = args.variants or [v for v in VARIANTS if f"qm9/{v}" in manifest]
-    data = load_qm9()
-    results = {}
-    for v in variants:
-        results[v] = evaluate(v, args.num, mixture_draws=args.mixture_draws, data=data)
-        print(json.dumps({v: {k: x for k, x in results[v].items() if not k.startswith("_")}}), flush=True)
+    def options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--num", type=int, default=1000, help="molecules sampled per variant (100 with --quick)")
+        p.add_argument("--trajectories", type=int, default=0, help="trajectories to save per variant")
+        p.add_argument("--mixture-draws", type=int, default=8, help="encoding draws K of the mixture NLL estimate")
+
+    def evaluate_variant(variant: str, args: argparse.Namespace) -> dict:
+        result = evaluate(variant, 100 if args.quick else args.num, mixture_draws=args.mixture_draws, data=_data())
         if args.trajectories:
             TRAJECTORIES.mkdir(parents=True, exist_ok=True)
-            (TRAJECTORIES / f"{v}.json").write_text(json.dumps(trajectories(load_qm9_model(v), args.trajectories)) + "\n")
-    paired_differences(results)
-    print(markdown_table(results))
-    if args.write_manifest:
-        command = "python -m backend.tasks.qm9.evaluate " + " ".join(sys.argv[1:] if argv is None else argv)
+            (TRAJECTORIES / f"{variant}.json").write_text(json.dumps(trajectories(load_qm9_model(variant), args.trajectories)) + "\n")
+        return result
 
-        def change(m):
-            for v, r in results.items():
-                m[f"qm9/{v}"]["metrics"] = r
-                m[f"qm9/{v}"]["metrics_command"] = command
+    return evaluation_main("backend.tasks.qm9.evaluate", "qm9", VARIANTS, evaluate_variant, markdown_table, argv,
+                           add_options=options, description=__doc__.splitlines()[0], threads=2, finish=paired_differences)
 
-        update_manifest(change, MANIFEST)
-    return 0
+
+@lru_cache(maxsize=1)
+def _data():
+    return load_qm9()
 
 
 if __name__ == "__main__":

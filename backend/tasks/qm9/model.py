@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...canonical import canonicalize_dense, sample_graph_inversion_kernel
+from ...checkpoints import PRETRAINED, load_model
 from ...encodings import NOISE, NONE, SYMPE, SYMPE_EDGES, Encoding, names
 from ...groups import Permutation
 from ...nn.graph import GraphTransformer
@@ -248,8 +249,6 @@ def load_qm9_model(variant: str, root: Path | None = None) -> QM9Denoiser:
     """The shipped denoiser for ``variant`` (sha256-checked safetensors, pretrained/qm9/<variant>.safetensors, or
     the same layout under ``root``), in eval mode on the CPU. Raises backend.checkpoints.CheckpointError when it is
     missing or altered."""
-    from ...checkpoints import PRETRAINED, load_model
-
     return load_model(f"qm9/{variant}", lambda config: QM9Denoiser(QM9Config(**config)), PRETRAINED if root is None else root)
 
 
