@@ -8,13 +8,14 @@ string, instead of Streamlit's item-by-item walk: 0.7 ms instead of 29 ms per ca
 Sizes: presets, random graphs and typed edge lists have at most ``APP_MAX_NODES`` nodes (their sliders and the
 URL stay small); uploads up to ``UPLOAD_MAX_NODES`` nodes and ``UPLOAD_MAX_EDGES`` edges. Above
 ``DETAIL_MAX_NODES`` nodes the drawings lose their node labels and the pages hide what would be unreadable (n × n
-heatmaps, per-sample drawings); above ``STRESS_MAX_NODES`` the layout switches from full stress majorization
-(O(n²) memory, about 0.15 s at 100 nodes) to pivot MDS (O(k·(n + m)), about 0.1 s at 2,000 nodes).
+heatmaps, per-sample drawings); above ``STRESS_MAX_NODES`` the layout switches from networkx's Kamada–Kawai
+on all distances (O(n²) memory, about 0.17 s at 100 nodes) to pivot MDS (O(k·(n + m)), about 0.1 s at 2,000 nodes).
 """
 from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -22,7 +23,9 @@ import networkx as nx
 import numpy as np
 import streamlit as st
 import torch
+from sympy.combinatorics import Permutation as SympyPermutation
 
+from backend.approx_canonical import approximate_orderings, colour_refinement
 from backend.canonical import canonicalize_graph, decimal_string
 from backend.encodings import encoding
 from backend.graph_io import EXTENSIONS, GraphInputError, ParsedGraph, graph_from_networkx, parse_edge_list_text, parse_graph_bytes
@@ -36,7 +39,7 @@ UPLOAD_MAX_NODES = 2_000
 UPLOAD_MAX_EDGES = 10_000
 UPLOAD_MAX_BYTES = 1_000_000
 DETAIL_MAX_NODES = 60  # node labels, n × n heatmaps and the per-sample gallery drawings up to this size
-STRESS_MAX_NODES = 100  # full stress majorization up to this size, pivot MDS above
+STRESS_MAX_NODES = 100  # Kamada–Kawai on all distances up to this size, pivot MDS above
 PIVOTS = 50  # pivot MDS: BFS sources, chosen farthest-first from node 0
 CYCLE_TEXT_CHARS = 400  # longer cycle notations are cut (graphs.cycle_notation)
 
@@ -203,6 +206,32 @@ def kernel_samples(n: int, edges: tuple[tuple[int, int], ...], num: int, seed: i
     return form.sample(num, torch.Generator().manual_seed(int(seed))).numpy()
 
 
+@dataclass(frozen=True)
+class Approximation:
+    """The exact inversion kernel beside an approximate canonicalizer (colour refinement, ties broken at random:
+    ``backend.approx_canonical``) on one graph, over ``draws`` orderings of each."""
+
+    classes: int  # colour classes after refinement (n: refinement alone is a canonical ordering)
+    pool_log10: float  # log10 of the orderings the approximation draws from, the product of the classes' sizes!
+    draws: int
+    distinct: int  # different "canonical" adjacencies among the approximate draws (the exact kernel: always 1)
+    agreement: float  # the chance that two approximate draws give the same adjacency (the exact kernel: 1)
+
+
+@_cached
+def approximation(n: int, edges: tuple[tuple[int, int], ...], seed: int, draws: int = 200) -> Approximation:
+    colours = colour_refinement(n, list(edges))
+    pool_log10 = sum(math.lgamma(c + 1) for c in Counter(colours).values()) / math.log(10)
+    orders = approximate_orderings(n, list(edges), draws, generator=torch.Generator().manual_seed(int(seed))).numpy()
+    positions = np.argsort(orders, axis=1)  # positions[d, v]: where draw d puts node v
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    lo, hi = np.minimum(positions[:, e[:, 0]], positions[:, e[:, 1]]), np.maximum(positions[:, e[:, 0]], positions[:, e[:, 1]])
+    keys = np.sort(lo * n + hi, axis=1)  # each draw's adjacency as its sorted edge codes
+    counts = np.unique(keys, axis=0, return_counts=True)[1] if len(e) else np.array([draws])
+    agreement = float((counts * (counts - 1)).sum() / (draws * (draws - 1)))
+    return Approximation(len(set(colours)), pool_log10, draws, len(counts), agreement)
+
+
 def automorphism_of_sample(order: tuple[int, ...], h: np.ndarray) -> np.ndarray:
     """The automorphism s with h = s∘γ, i.e. s[γ[k]] = h[k]."""
     s = np.empty(len(order), dtype=np.int64)
@@ -221,23 +250,21 @@ def cycle_notation(perm: np.ndarray, max_chars: int | None = None) -> str:
     """A permutation (i ↦ perm[i]) in cycle notation, fixed points omitted; "identity" when trivial. With
     ``max_chars``, a longer text is cut at a cycle boundary (or inside a first cycle that is too long) and ends with
     " … (c cycles moving m nodes)"."""
-    seen, cycles = set(), []
-    for start in range(len(perm)):
-        if start in seen or perm[start] == start:
-            seen.add(start)
-            continue
-        cyc, i = [], start
-        while i not in seen:
-            seen.add(i)
-            cyc.append(i)
-            i = int(perm[i])
-        cycles.append("(" + " ".join(map(str, cyc)) + ")")
+    cycles = ["(" + " ".join(map(str, c)) + ")" for c in SympyPermutation([int(i) for i in perm]).cyclic_form]
     text = " ".join(cycles) if cycles else "identity"
     if max_chars is None or len(text) <= max_chars:
         return text
     cut = text.rfind(") ", 0, max_chars) + 1 or text.rfind(" ", 0, max_chars)
     moved = sum(c.count(" ") + 1 for c in cycles)
     return f"{text[:cut]} … ({len(cycles)} cycle{'s' * (len(cycles) > 1)} moving {moved} nodes)"
+
+
+def log10_count_text(log10: float) -> str:
+    """A count given by its log10, as ``count_text`` writes it (exact to 15 digits)."""
+    if log10 < 15:
+        return f"{round(10**log10):,}"
+    exponent = math.floor(log10)
+    return f"≈ {10 ** (log10 - exponent):.2f} × 10^{exponent:,}"
 
 
 def count_text(count: int) -> str:
@@ -277,7 +304,7 @@ def positions_of(h: np.ndarray) -> np.ndarray:
 
 @_cached
 def layout(n: int, edges: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """Deterministic node positions (n, 2), scaled into [-1, 1], from graph distances: stress majorization up to
+    """Deterministic node positions (n, 2), scaled into [-1, 1], from graph distances: Kamada–Kawai up to
     ``STRESS_MAX_NODES`` nodes (disconnected parts kept apart at distance max + 1), above that pivot MDS per
     connected component, the components packed in rows, largest first."""
     if n <= 2 or not edges:
@@ -326,33 +353,19 @@ def _bfs_distances(G: nx.Graph, source: int) -> np.ndarray:
 
 
 def _stress_layout(G: nx.Graph) -> np.ndarray:
-    """Stress majorization on all graph distances (as Kamada–Kawai, but a few milliseconds for 30 nodes): classical
-    MDS as the start, then weighted SMACOF with weights d⁻², best of three starts. Symmetric graphs come out
-    symmetric (a cycle is a circle)."""
+    """networkx's Kamada–Kawai layout on all graph distances (disconnected pairs at the largest distance + 1, so
+    components stay apart but near), started from classical MDS of the same distances, which makes it deterministic
+    and keeps symmetric graphs symmetric (a cycle is a circle)."""
     n = G.number_of_nodes()
     D = np.stack([_bfs_distances(G, i) for i in range(n)])
     finite = np.isfinite(D)
     D[~finite] = D[finite].max() + 1
     J = np.eye(n) - 1.0 / n
-    B = -0.5 * J @ (D**2) @ J
-    vals, vecs = np.linalg.eigh(B)
+    vals, vecs = np.linalg.eigh(-0.5 * J @ (D**2) @ J)
     mds = vecs[:, -2:] * np.sqrt(np.maximum(vals[-2:], 1e-9))
-    W = np.zeros_like(D)
-    W[D > 0] = D[D > 0] ** -2.0
-    V = np.diag(W.sum(1)) - W
-    Vp = np.linalg.pinv(V + 1.0 / n) - 1.0 / n
-    jitter = np.random.default_rng(0).normal(size=(n, 2)) * 0.3 * D.max()
-
-    def smacof(X: np.ndarray) -> tuple[float, np.ndarray]:
-        for _ in range(60):
-            dist = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
-            ratio = np.where(dist > 1e-12, W * D / np.maximum(dist, 1e-12), 0.0)
-            X = Vp @ ((np.diag(ratio.sum(1)) - ratio) @ X)
-        dist = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
-        return float((W * (dist - D) ** 2).sum()), X
-
-    starts = [mds, mds + jitter, circular_positions(n) * D.max() / 2]
-    return min((smacof(x0) for x0 in starts), key=lambda r: r[0] + 1e-9)[1]
+    pos = nx.kamada_kawai_layout(G, dist={i: dict(enumerate(row)) for i, row in enumerate(D)},
+                                 pos={i: mds[i] for i in range(n)})
+    return np.array([pos[i] for i in range(n)])
 
 
 def _separate_twins(X: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -147,6 +147,21 @@ with c2:
         st.info(graphs.hidden_heatmap_text("canonical adjacency", n, n))
 ui.explain("The canonical adjacency is identical for every relabelling of the same graph (BLISS through igraph). "
            "With symmetries, γ is only defined up to an automorphism: that freedom is what the inversion kernel samples.")
+with st.expander("Exact versus approximate canonicalization"):
+    approx = graphs.approximation(n, edges, seed)
+    st.dataframe([
+        {"canonicalizer": "exact (BLISS), the inversion kernel", "orderings it draws from": graphs.count_text(data.aut_order),
+         f"different canonical adjacencies in {approx.draws} draws": 1, "two draws give the same adjacency": "100%"},
+        {"canonicalizer": "approximate (colour refinement, ties at random)",
+         "orderings it draws from": graphs.log10_count_text(approx.pool_log10),
+         f"different canonical adjacencies in {approx.draws} draws": approx.distinct,
+         "two draws give the same adjacency": f"{100 * approx.agreement:.1f}%"},
+    ], hide_index=True, width="stretch")
+    ui.explain(f"Colour refinement splits this graph into {approx.classes} class{'es' * (approx.classes != 1)} of "
+               f"{n} nodes. It cannot tell automorphic nodes from nodes that only look alike, so where a class has "
+               "more than one node its random tie-break draws from every ordering of the class, not from the "
+               "automorphisms: the \"canonical\" form it gives changes from draw to draw, and an encoding placed by "
+               "it is not the exact inversion kernel. Where refinement separates every node, both agree.")
 
 # ---- 3. the sampled h -------------------------------------------------------------------------------------------------
 st.subheader("3 · The sampled group element h")

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import torch
 
-__all__ = ["colour_refinement", "approximate_ordering"]
+__all__ = ["colour_refinement", "approximate_ordering", "approximate_orderings"]
 
 
 def colour_refinement(n: int, edges: Sequence[tuple[int, int]], node_colors: Sequence[int] | None = None) -> list[int]:
@@ -48,6 +48,17 @@ def approximate_ordering(
     generator: torch.Generator | None = None,
 ) -> list[int]:
     """An ordering (entry k is the node at position k) sorted by refined colour with random tie-breaking."""
-    colours = colour_refinement(n, edges, node_colors)
-    keys = torch.rand(n, generator=generator).tolist()
-    return sorted(range(n), key=lambda i: (colours[i], keys[i]))
+    return approximate_orderings(n, edges, 1, node_colors, generator)[0].tolist()
+
+
+def approximate_orderings(
+    n: int,
+    edges: Sequence[tuple[int, int]],
+    num: int,
+    node_colors: Sequence[int] | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """``num`` independent approximate orderings (row k: the nodes by position), refining the colours once. (num, n)"""
+    colours = torch.tensor(colour_refinement(n, edges, node_colors), dtype=torch.float64)
+    keys = torch.rand(num, n, generator=generator, dtype=torch.float64)
+    return torch.argsort(colours + keys, dim=-1)  # keys < 1: colour first, then the random tie-break

@@ -1,9 +1,12 @@
 """The approximate canonicalizer agrees with the exact one where colour refinement is discrete, and differs
 where it is not."""
+import math
+
 import networkx as nx
+import pytest
 import torch
 
-from backend.approx_canonical import approximate_ordering, colour_refinement
+from backend.approx_canonical import approximate_ordering, approximate_orderings, colour_refinement
 from backend.canonical import canonicalize_graph
 
 
@@ -51,3 +54,26 @@ def test_non_automorphic_nodes_that_refinement_cannot_separate():
     n, edges = g.number_of_nodes(), list(g.edges())
     assert len(set(colour_refinement(n, edges))) == 1
     assert len(canonicalize_graph(n, edges).orbits) == 2  # the exact group separates the two kinds of node
+
+
+def test_batched_orderings_sort_by_refined_colour_and_cover_each_class_uniformly():
+    g = nx.star_graph(3)  # centre 0, three leaves: two colour classes
+    edges = list(g.edges())
+    orders = approximate_orderings(4, edges, 6000, generator=torch.Generator().manual_seed(2))
+    colours = colour_refinement(4, edges)
+    assert all(sorted(colours[v] for v in row) == [colours[v] for v in row] for row in orders.tolist())
+    counts = torch.unique(orders, dim=0, return_counts=True)[1]
+    assert len(counts) == 6 and counts.min() > 800  # the 3! tie-breaks of the leaves, each about 1000 times
+
+
+def test_the_app_comparison_counts_adjacencies_as_a_direct_count_does():
+    from app import graphs
+
+    for g in (nx.cycle_graph(6), nx.Graph([(0, 1), (1, 2), (2, 3), (3, 4), (1, 5), (5, 6)])):
+        n, edges = g.number_of_nodes(), tuple(g.edges())
+        report = graphs.approximation(n, edges, seed=3, draws=300)
+        orders = approximate_orderings(n, list(edges), 300, generator=torch.Generator().manual_seed(3)).tolist()
+        forms = [_canonical_edges(edges, o) for o in orders]
+        same = sum(a == b for i, a in enumerate(forms) for b in forms[i + 1:]) / (300 * 299 / 2)
+        assert report.distinct == len(set(forms)) and abs(report.agreement - same) < 1e-12
+    assert graphs.approximation(6, tuple(nx.cycle_graph(6).edges()), 0).pool_log10 == pytest.approx(math.log10(720))
