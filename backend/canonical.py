@@ -90,20 +90,34 @@ METHODS = ("auto", "relabel", "chain", "sympy")
 CHAIN_ENTRY_LIMIT = 1 << 22  # at most this many stored transversal entries (Σ orbit sizes · n) for a chain
 
 
-def uniform_integers(bound: int, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def uniform_integers(bound: int | torch.Tensor, size: int, generator: torch.Generator | None = None,
+                     words: int = 1) -> torch.Tensor:
     """``size`` independent, exactly uniform integers in [0, bound) for 1 ≤ bound ≤ 2^62, by rejection on 62-bit
-    words shifted down to the bit length of bound − 1. Shape (size,), long."""
-    if not 1 <= bound <= 2**62:
+    words shifted down to the bit length of bound − 1: each word is accepted with probability above 1/2, and every
+    pending draw takes the first accepted of ``words`` words per round (more words, fewer rounds; the first accepted
+    word is uniform whatever came before it). ``bound`` is one int or a long tensor of shape (size,), one bound per
+    draw. Shape (size,), long."""
+    bounds = torch.as_tensor(bound, dtype=torch.long).expand(size)
+    if size and not bool(((bounds >= 1) & (bounds <= 2**62)).all()):
         raise ValueError("bound must be in [1, 2^62]")
+    bits = _bit_length(bounds - 1)
     out = torch.zeros(size, dtype=torch.long)
-    todo = torch.arange(size) if bound > 1 else torch.arange(0)
-    shift = 62 - (bound - 1).bit_length()
+    todo = torch.nonzero(bounds > 1).flatten()
     while todo.numel():
-        words = torch.randint(0, 2**62, (todo.numel(),), generator=generator) >> shift
-        ok = words < bound
-        out[todo[ok]] = words[ok]
-        todo = todo[~ok]
+        drawn = torch.randint(0, 2**62, (todo.numel(), words), generator=generator) >> (62 - bits[todo, None])
+        ok = drawn < bounds[todo, None]
+        first = ok.long().argmax(-1)  # the first accepted word of each pending draw (0 when none was)
+        done = ok.any(-1)
+        out[todo[done]] = drawn[done, first[done]]
+        todo = todo[~done]
     return out
+
+
+def _bit_length(x: torch.Tensor) -> torch.Tensor:
+    """int.bit_length of every entry of a long tensor of values in [0, 2^62]: the exponent of the float64 value,
+    lowered by one where rounding to float64 carried it up to the next power of two."""
+    bits = torch.frexp(x.double()).exponent.long()
+    return bits - ((x >> (bits - 1).clamp(min=0)) == 0).long() * (bits > 0).long()
 
 
 def random_relabelling(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -597,11 +611,13 @@ class LatticeCanonicalForm:
         return self.stabilizer_mask.sum(-1)
 
     def sample(self, generator: torch.Generator | None = None, num_samples: int | None = None) -> LatticeElement:
-        """Uniform elements of the coset G_x·γ(x), drawn by torch.multinomial over equal weights: uniform up to the
-        rounding of its float arithmetic (the graph samplers are exactly uniform, by rejection on integers).
-        Shape (B,) or (B, num_samples)."""
+        """Exactly uniform elements of the coset G_x·γ(x): the r-th member of the coset (in the order of
+        group.elements()) for r uniform in [0, |G_x|), drawn by rejection on integers (``uniform_integers``), as the
+        graph samplers are. Shape (B,) or (B, num_samples)."""
         k = 1 if num_samples is None else num_samples
-        idx = torch.multinomial(self.coset_mask.double(), k, replacement=True, generator=generator)  # (B, k)
+        members = self.coset_mask.long().cumsum(-1)  # (B, |G|): coset members up to and including each element
+        r = uniform_integers(members[:, -1].repeat_interleave(k), len(members) * k, generator, words=8).reshape(-1, k)
+        idx = torch.searchsorted(members, r + 1)  # the first element whose count reaches r + 1: the r-th member
         elems = self.group.elements()[idx]
         return elems if num_samples is not None else elems[:, 0]
 

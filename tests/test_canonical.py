@@ -518,6 +518,27 @@ def test_uniform_integers_and_relabellings():
     assert len(perms) == 24 and chisquare(list(perms.values())).pvalue > 1e-4
 
 
+def test_uniform_integers_with_one_bound_per_draw_and_several_words_per_round():
+    """Per-draw bounds (the lattice kernel's coset sizes) and the first accepted of several words stay uniform."""
+    r = gen(12)
+    bounds = torch.tensor([1, 2, 3, 5, 12, 16, 17, 1024])
+    for words in (1, 8):
+        draws = uniform_integers(bounds.repeat(4000), 8 * 4000, r, words=words).reshape(4000, 8)
+        assert (draws >= 0).all() and (draws < bounds).all()
+        for j, b in enumerate(bounds.tolist()):
+            if 1 < b <= 17:
+                counts = torch.bincount(draws[:, j], minlength=b).tolist()
+                assert chisquare(counts).pvalue > 1e-4, (words, b)
+    with pytest.raises(ValueError):
+        uniform_integers(torch.tensor([3, 0]), 2, r)
+
+
+def test_bit_length_is_exact_where_float64_rounds():
+    values = [0, 1, 2, 3, 2**52 - 1, 2**53 - 1, 2**53 + 1, 2**61 - 1, 2**62 - 1, 2**62]
+    values += [2**k + d for k in range(62) for d in (-1, 0, 1) if 0 <= 2**k + d <= 2**62]
+    assert canonical._bit_length(torch.tensor(values)).tolist() == [v.bit_length() for v in values]
+
+
 def test_uniform_below_small_chisquare():
     r = gen(9)
     for n in (1, 2, 3, 7, 12):
