@@ -71,7 +71,7 @@ def state_histograms(a: np.ndarray, b: np.ndarray, top: int = 12) -> tuple[list[
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _double_ising(variant: str, L: int, sha256: str):
     """A float64 copy of a shipped model for the checker (the cached float32 model is never touched)."""
-    return copy.deepcopy(models.ising_model(variant, L)).double()
+    return copy.deepcopy(models.ising_model(variant, L)).cpu().double()
 
 
 def _verdict(err: float, expected_equivariant: bool) -> str:
@@ -143,7 +143,7 @@ def relabel_edges(edges, g: np.ndarray) -> tuple[tuple[int, int], ...]:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _double_graph_ae(variant: str, sha256: str):
-    return copy.deepcopy(models.model("graph_ae", variant)).double()
+    return copy.deepcopy(models.model("graph_ae", variant)).cpu().double()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -474,11 +474,11 @@ def decode(variant: str, n: int, edges: tuple[tuple[int, int], ...], samples: np
     kind = encoding(variant)
     K = len(samples) if kind.random else 1
     A = torch.as_tensor(adjacency(n, edges), dtype=torch.float32)
-    adj, mask = A.expand(K, n, n).contiguous(), torch.ones(K, n, dtype=torch.bool)
+    adj, mask = models.to_model(model, A.expand(K, n, n).contiguous(), torch.ones(K, n, dtype=torch.bool))
     elements = Permutation(torch.as_tensor(samples, dtype=torch.long)) if kind.canonicalizes else None
     with torch.inference_mode():
         out = model(adj, mask, generator=torch.Generator().manual_seed(int(seed)), elements=elements)
-    probs = out.probs.double().numpy()
+    probs = out.probs.cpu().double().numpy()
     iu = np.triu_indices(n, 1)
     wrong = ((probs[:, iu[0], iu[1]] >= 0.5) != (A.numpy()[iu] >= 0.5)[None]).sum(-1)
     return Decoded(variant, probs, wrong)
@@ -488,7 +488,7 @@ def learned_table(variant: str = "sympe") -> np.ndarray | None:
     """The learned SymPE table v of the shipped autoencoder (n_max × d), or None."""
     model = models.model("graph_ae", variant)
     table = getattr(getattr(model, "encoding", None), "table", None) if model is not None else None
-    return None if table is None else table.detach().double().numpy()
+    return None if table is None else table.detach().cpu().double().numpy()
 
 
 def permute_matrix(M: np.ndarray, perm: np.ndarray) -> np.ndarray:

@@ -364,6 +364,7 @@ def _run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, 
     kind = encoding(variant)
     by_stabilizer = kind.canonicalizes and not search and not per_sample_passes
     B = 1 if by_stabilizer or (not kind.random and not search) else K
+    Jt, ht = models.to_model(model, Jt, ht)
     Jk, hk = Jt.expand(B, 2, L, L), ht.expand(B, L, L)
     gen = torch.Generator().manual_seed(int(seed))
     drawn = None
@@ -379,16 +380,16 @@ def _run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, 
     if search:
         spins = nearby_search(model, J64.expand(B, 2, L, L), h64.expand(B, L, L), out, gen, search)
     else:
-        spins = spins_from_logits(out.logits).double().expand(K, L, L)
+        spins = spins_from_logits(out.logits).cpu().double().expand(K, L, L)
     e = energy(J64, h64, spins)
     elements = encoded = table = None
     if out.elements is not None:
         elements = out.elements.to_dicts()
-        v = model.encoder.field.detach().double()
+        v = model.encoder.field.detach().cpu().double()
         table = v.numpy()
         encoded = out.elements[0].act_sites(v[None])[0].numpy()
     elif kind.has_table:
-        table = model.encoder.field.detach().double().numpy()
+        table = model.encoder.field.detach().cpu().double().numpy()
         encoded = table
     return VariantRun(variant, spins.numpy(), e.numpy(), elements, encoded, table)
 

@@ -164,7 +164,7 @@ def _load_once(key: str, sha256: str, root: str, file: str, version, _load) -> t
         raise CheckpointError(f"{Path(root) / file}: {type(exc).__name__}: {one_line(exc, 400)}") from exc
     for p in model.parameters():
         p.requires_grad_(False)
-    return model.eval()
+    return model.to(device_info().device).eval()
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -173,19 +173,30 @@ def _load_once(key: str, sha256: str, root: str, file: str, version, _load) -> t
 
 @dataclass(frozen=True)
 class DeviceInfo:
+    """Where the app's models run (``device``, described in ``runs_on``), and why not where asked (``note``)."""
+
+    device: torch.device
     runs_on: str
-    detected: str
+    note: str = ""
 
 
 @st.cache_resource(show_spinner=False)
 def device_info() -> DeviceInfo:
-    """The app runs its small models on the CPU (one thread per computation, so sessions share the cores);
-    the badge also names the accelerator the backend would pick, when there is one."""
+    """The device of every shipped model the app loads: ``backend.device.select_device`` (CUDA, then Apple MPS, then
+    the CPU; SYMPE_DEVICE forces one). A SYMPE_DEVICE naming an accelerator that is absent falls back to the CPU, and
+    the note says so. Inputs go to the model's device and outputs come back to the CPU (``to_model``); the float64
+    equivariance checks always run on CPU copies (MPS has no float64)."""
     try:
-        detected = device_description(select_device())
+        device, note = select_device(), ""
     except ValueError as exc:
-        detected = f"unavailable ({exc})"
-    return DeviceInfo(device_description(torch.device("cpu")), detected)
+        device, note = torch.device("cpu"), f"{exc}: running on the CPU"
+    return DeviceInfo(device, device_description(device), note)
+
+
+def to_model(model: torch.nn.Module, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``tensors`` on the device of ``model``'s parameters."""
+    device = next(model.parameters()).device
+    return tuple(t.to(device) for t in tensors)
 
 
 def app_threads() -> int:
@@ -224,7 +235,7 @@ def ising_model(variant: str, L: int = 8):
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _ising_at(_model, L: int, key: str, sha256: str, root: str, version):
     """A copy of the loaded model for lattice size L (keyed like the model itself)."""
-    model = _model.at_size(L).eval()
+    model = _model.at_size(L).to(device_info().device).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model

@@ -261,8 +261,10 @@ def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: s
     mask = torch.ones(runs, points.shape[1], dtype=torch.bool)
     generator = torch.Generator().manual_seed(seed)
     frames = model.frames(points, mask, generator, forms=[_form(cloud, None, tol)] * runs)
+    x, m = models.to_model(model, points.float(), mask)
+    h = None if frames is None else models.to_model(model, frames.float())[0]
     with torch.inference_mode():
-        d = model(points.float(), mask, generator=generator, frames=None if frames is None else frames.float()).double()
+        d = model(x, m, generator=generator, frames=h).cpu().double()
     outputs = points + d
     groups = []
     for out in outputs[:runs if len(cloud) <= GROUP_ALL_DRAWS_UP_TO else 1]:
@@ -310,7 +312,7 @@ def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Mat
     for variant, sha in shas:
         if variant not in VARIANTS:
             continue
-        model = copy.deepcopy(models.model("pointcloud", variant)).double()
+        model = copy.deepcopy(models.model("pointcloud", variant)).cpu().double()
         frames, moved_frames = (h, element.matrix @ h) if encoding(variant).equivariant else (None, None)
         with torch.inference_mode():
             y = model(x, mask, generator=torch.Generator().manual_seed(seed), frames=frames)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import streamlit as st
 
 from backend.tasks import TASKS
+
 from . import models
+from .figures import plain
 
 SEED_MAX = 2**31 - 1
 
@@ -52,9 +54,9 @@ def render() -> None:
             if _COMMITTED_SEED not in st.session_state:
                 st.session_state[_COMMITTED_SEED] = int(st.session_state["seed"])
             info = models.device_info()
-            st.markdown(f"**Device:** `{info.runs_on}`")
-            if info.detected != info.runs_on:
-                st.caption(f"Backend default device: {info.detected} (the app's models are tiny and run on the CPU).")
+            st.markdown(f"**Models run on:** `{info.runs_on}`")
+            if info.note:
+                st.caption(plain(info.note))
             st.markdown("**Models**")
             problem = models.manifest_problem()
             if problem:

@@ -55,7 +55,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Permutation:
-    """A (batch of) permutation(s): ``perm[..., i]`` is the image of node i.
+    """A (batch of) permutation(s): ``perm[..., i]`` is the image of node i. Its actions run on the device of the
+    tensor acted on (the indices move there), as the lattice elements' do.
 
     Shapes:
         perm: (*batch, n) long
@@ -104,16 +105,16 @@ class Permutation:
         return Permutation(inv)
 
     def act_nodes(self, x: torch.Tensor) -> torch.Tensor:
-        """(p·x)[p[i]] = x[i] for node features x of shape (*batch, n) or (*batch, n, d)."""
-        src = self.inverse().perm
+        """(p·x)[p[i]] = x[i] for node features x of shape (*batch, n) or (*batch, n, d), on x's device."""
+        src = self.inverse().perm.to(x.device)
         if x.dim() == src.dim():
             return torch.gather(x, -1, src.expand_as(x))
         idx = src.unsqueeze(-1).expand(*src.shape, x.shape[-1]).expand(*x.shape[:-1], x.shape[-1])
         return torch.gather(x, -2, idx)
 
     def act_edges(self, a: torch.Tensor) -> torch.Tensor:
-        """(p·a)[p[i], p[j]] = a[i, j] for a of shape (*batch, n, n) or (*batch, n, n, d)."""
-        src = self.inverse().perm
+        """(p·a)[p[i], p[j]] = a[i, j] for a of shape (*batch, n, n) or (*batch, n, n, d), on a's device."""
+        src = self.inverse().perm.to(a.device)
         scalar = a.dim() == src.dim() + 1
         if scalar:
             a = a.unsqueeze(-1)

@@ -134,19 +134,20 @@ def nearby_search(
     on the other side is the competing state, and the true energy decides between them. Ties keep the model's own
     state, and the law of (a, b, c) is invariant under p4m × Z2 (90° rotations swap a and b, the flip negates c),
     so the search keeps an equivariant model's output law equivariant. It uses the Hamiltonian, never a label.
-    J (B, 2, L, L), h (B, L, L). Returns spins (B, L, L) in J's dtype.
+    J (B, 2, L, L), h (B, L, L), judged on their own device and dtype while the model runs on its own. Returns spins
+    (B, L, L) like J.
     """
-    dtype = next(model.parameters()).dtype
-    best = spins_from_logits(out.logits).to(J.dtype)
+    weights = next(model.parameters())
+    best = spins_from_logits(out.logits).to(J)
     best_e = energy(J, h, best)
     scale = (J.abs().sum(1) + h.abs()).mean(dim=(-1, -2))  # (B,)
     lo, hi = (math.log(x) for x in spread)
     for _ in range(proposals):
         sigma = torch.exp(lo + (hi - lo) * torch.rand(len(J), generator=generator, dtype=torch.float64)).to(scale) * scale
         shift = torch.randn(len(J), 3, generator=generator, dtype=torch.float64).to(scale) * sigma[:, None]  # (B, 3)
-        Jn, hn = (J + shift[:, :2, None, None]).to(dtype), (h + shift[:, 2, None, None]).to(dtype)
+        Jn, hn = (J + shift[:, :2, None, None]).to(weights), (h + shift[:, 2, None, None]).to(weights)
         logits = model(Jn, hn, generator=generator, elements=out.elements).logits
-        candidate = spins_from_logits(logits).to(J.dtype)
+        candidate = spins_from_logits(logits).to(J)
         e = energy(J, h, candidate)
         better = e < best_e
         best = torch.where(better[:, None, None], candidate, best)
