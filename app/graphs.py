@@ -17,7 +17,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, MutableMapping
 
 import networkx as nx
 import numpy as np
@@ -160,6 +160,31 @@ def toggle_edges(graph: ParsedGraph, toggled: frozenset[tuple[int, int]]) -> Par
     """The graph with the edges in ``toggled`` added when absent and removed when present."""
     edges = set(graph.edges) ^ {(min(u, v), max(u, v)) for u, v in toggled if u != v and max(u, v) < graph.n}
     return ParsedGraph(list(graph.nodes), sorted(edges))
+
+
+def apply_node_clicks(graph: ParsedGraph, state: MutableMapping, selection: dict | None) -> ParsedGraph:
+    """The input graph with the user's edge edits, updated by the latest plotly selection of the input figure
+    (``on_select``: its points carry the node in ``customdata``).
+
+    Clicking a node makes it pending; clicking another toggles the edge between the two; clicking the pending node
+    again cancels. Streamlit hands the same selection to every rerun until the next click, so a selection is applied
+    once (its nodes are remembered). ``state`` (the session state) holds the edits, the pending node and that memory,
+    and is reset whenever the input graph itself changes."""
+    base = (tuple(graph.nodes), tuple(graph.edges))
+    if state.get("_graph_base") != base:
+        state.update(_graph_base=base, edits=frozenset(), pending=None, _click_last=None)
+    points = [p for p in (selection or {}).get("selection", {}).get("points", []) if isinstance(p.get("customdata"), int)]
+    signature = repr([p["customdata"] for p in points])
+    if points and signature != state.get("_click_last"):
+        node, pending = int(points[-1]["customdata"]), state.get("pending")
+        if pending is None or pending == node:
+            state["pending"] = None if pending == node else node
+        else:
+            state["edits"] = state["edits"] ^ {(min(pending, node), max(pending, node))}
+            state["pending"] = None
+    if selection:
+        state["_click_last"] = signature
+    return toggle_edges(graph, state["edits"])
 
 
 # ----------------------------------------------------------------------------------------------------------------------

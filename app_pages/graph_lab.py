@@ -63,28 +63,7 @@ with c_opts:
 if graph is None:
     st.stop()
 
-# ---- edge edits by clicking two nodes ---------------------------------------------------------------------------------
-base_key = (tuple(graph.nodes), tuple(graph.edges))
-if st.session_state.get("_graph_base") != base_key:
-    st.session_state["_graph_base"] = base_key
-    st.session_state["edits"] = frozenset()
-    st.session_state["pending"] = None
-    st.session_state["_click_last"] = None
-click = st.session_state.get("graph_click")
-if click:
-    points = [p for p in click.get("selection", {}).get("points", []) if isinstance(p.get("customdata"), int)]
-    signature = repr([p["customdata"] for p in points])
-    if points and signature != st.session_state.get("_click_last"):
-        node = int(points[-1]["customdata"])
-        pending = st.session_state.get("pending")
-        if pending is None or pending == node:
-            st.session_state["pending"] = None if pending == node else node
-        else:
-            st.session_state["edits"] = st.session_state["edits"] ^ {(min(pending, node), max(pending, node))}
-            st.session_state["pending"] = None
-    st.session_state["_click_last"] = signature
-
-graph = graphs.toggle_edges(graph, st.session_state["edits"])
+graph = graphs.apply_node_clicks(graph, st.session_state, st.session_state.get("graph_click"))
 n, edges = graph.n, tuple(graph.edges)
 detailed = graphs.detailed(n)
 data = graphs.analyze(n, edges)

@@ -754,3 +754,27 @@ def test_graph_lab_and_equivariance_page_work_with_any_autoencoder_weights(monke
     assert_clean(at)
     rows = at.dataframe[0].value.to_dict("records")
     assert next(r for r in rows if r["function"] == "autoencoder sympe")["verdict"] == "✓ equivariant"
+
+
+def test_node_clicks_toggle_edges_once_per_selection_and_reset_with_the_graph():
+    state: dict = {}
+    path = graphs.parse_typed("0 1\n1 2\n2 3")
+
+    def click(node):
+        return {"selection": {"points": [{"customdata": node}]}}
+
+    assert graphs.apply_node_clicks(path, state, None).edges == [(0, 1), (1, 2), (2, 3)]
+    graphs.apply_node_clicks(path, state, click(0))
+    assert state["pending"] == 0
+    closed = graphs.apply_node_clicks(path, state, click(3))
+    assert (0, 3) in closed.edges and state["pending"] is None
+    assert graphs.apply_node_clicks(path, state, click(3)).edges == closed.edges  # the same selection on a rerun
+    graphs.apply_node_clicks(path, state, click(1))
+    graphs.apply_node_clicks(path, state, click(1))  # a rerun: still pending
+    assert state["pending"] == 1
+    graphs.apply_node_clicks(path, state, {"selection": {"points": []}})  # plotly deselects on a second click ...
+    assert graphs.apply_node_clicks(path, state, click(1)).edges == closed.edges and state["pending"] is None  # ... cancel
+    graphs.apply_node_clicks(path, state, click(2))
+    assert (1, 2) not in graphs.apply_node_clicks(path, state, click(1)).edges  # an existing edge is removed
+    other = graphs.parse_typed("0 1")
+    assert graphs.apply_node_clicks(other, state, click(1)).edges == [(0, 1)] and state["pending"] == 1
