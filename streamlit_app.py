@@ -41,7 +41,7 @@ page = st.navigation(PAGES)
 status = "ok"
 try:
     sidebar.render()
-    ui.apply_presenter_css()
+    ui.apply_style()
     with ui.guard(page.title):
         page.run()
 except BaseException:

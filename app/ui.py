@@ -5,6 +5,7 @@ Pages call these helpers instead of Streamlit directly where the presenter mode 
 - ``guard(what)``: a context manager that turns any exception inside into one ``st.error`` line (the traceback goes
   to the server log, never to the page). The entry script wraps every page in one, so a page can never show a
   traceback; pages add their own around independent panels so one failing panel leaves the others standing.
+- ``apply_style()``: the app's stylesheet and the presenter mode's (larger text, no captions, sidebar collapsed).
 - ``explain(text)``: long explanatory text, hidden in presenter mode.
 - ``show_figure(fig, name)``: a plotly figure with presenter-mode sizing and a PNG download button in its toolbar.
 - ``model_ready(experiment, variant, what)`` / ``not_shipped(what, key)``: whether a model can be used, and if not,
@@ -24,6 +25,12 @@ from . import models
 from .figures import SpecFigure
 
 log = logging.getLogger("sympe.app")
+
+APP_CSS = """
+<style>
+.stMarkdownEllipsis, .stMarkdownEllipsis p { white-space: normal; text-overflow: clip; overflow-wrap: break-word; }
+</style>
+"""
 
 PRESENTER_CSS = """
 <style>
@@ -75,23 +82,17 @@ def explain(text: str) -> None:
         st.markdown(text)
 
 
-def apply_presenter_css() -> None:
-    if presenter():
-        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
-
-
-def style_figure(fig: SpecFigure) -> SpecFigure:
-    """Presenter mode: larger fonts and figures."""
-    if presenter():
-        layout = fig.spec["layout"]
-        layout["font"] = {**layout.get("font", {}), "size": 20}
-        layout["height"] = int((layout.get("height") or 400) * 1.35)
-    return fig
+def apply_style() -> None:
+    """The app's stylesheet (button and navigation labels wrap instead of being cut off) and, in presenter mode,
+    larger text without captions, and the sidebar collapsed (its arrow opens it again)."""
+    st.markdown(APP_CSS + (PRESENTER_CSS if presenter() else ""), unsafe_allow_html=True)
+    st.set_page_config(initial_sidebar_state="collapsed" if presenter() else "auto")
 
 
 def show_figure(fig: SpecFigure, name: str, *, key: str | None = None, on_select=None, selection_mode=None, **kwargs):
-    """st.plotly_chart with presenter sizing and a named PNG export in the toolbar. Returns the chart's event."""
-    style_figure(fig)
+    """st.plotly_chart with the mode's template and height (SpecFigure.present) and a named PNG export in the
+    toolbar. Returns the chart's event."""
+    fig.present(presenter())
     config = {
         "displaylogo": False,
         "toImageButtonOptions": {"format": "png", "filename": f"sympe-{name}", "scale": 2},
