@@ -8,7 +8,7 @@ Text sizes come from one plotly template, ``template(presenter)`` (registered wi
 labels scale together, and every axis and title pushes the margins out as far as its labels need (``automargin``),
 so no builder sets a font size or a margin wide enough for its labels itself. Builders set only what the data needs:
 a title (at most ``TITLE_CHARS`` characters per line; ``wrap`` breaks longer ones), axes, and a legend placed by
-``TOP_LEGEND`` above the plot, never under an axis title.
+``BOTTOM_LEGEND`` at the foot of the figure, below the axis titles.
 
 Speed: a page draws up to ~20 figures per rerun. plotly's property-by-property validation (go.Scatter(...),
 update_layout(...)) costs about 10 ms per figure, and even unvalidated, go.Figure's constructor and ``to_dict()``
@@ -101,8 +101,8 @@ FONT_SIZE = {False: 13, True: 17}  # base text: ticks, legends, colour bars, axi
 TITLE_SIZE = {False: 15, True: 20}
 HOVER_SIZE = {False: 13, True: 18}
 PRESENTER_HEIGHT = 1.15
-TITLE_CHARS = 34  # the longest title line that fits a quarter of a 1280-pixel page at the presenter's title size
-TOP_LEGEND = dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom")
+TITLE_CHARS = 26  # the longest title line that fits a quarter of a 1280-pixel page at the presenter's title size
+BOTTOM_LEGEND = dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom")
 
 
 @lru_cache(maxsize=2)
@@ -115,7 +115,7 @@ def template(presenter: bool) -> dict:
         **base["layout"],
         "font": {**base["layout"].get("font", {}), "size": FONT_SIZE[presenter]},
         "title": {**base["layout"].get("title", {}), "font": {"size": TITLE_SIZE[presenter]}, "automargin": True,
-                  "x": 0.5, "xanchor": "center", "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 6}},
+                  "x": 0.5, "xanchor": "center", "y": 1, "yref": "paper", "yanchor": "bottom", "pad": {"b": 8}},
         "hoverlabel": {"font": {"size": HOVER_SIZE[presenter]}},
         "legend": {"font": {"size": FONT_SIZE[presenter]}},
         "xaxis": {**base["layout"].get("xaxis", {}), **axis},
@@ -259,7 +259,7 @@ def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | 
     axis = dict(showgrid=False, zeroline=False, tickmode="array", tickvals=index, ticktext=ticks, constrain="domain")
     layout = _layout(title, height,
                      yaxis=dict(axis, range=[n - 0.5, -0.5], autorange=False, scaleanchor="x"),
-                     xaxis=dict(axis, range=[-0.5, n - 0.5], autorange=False, side="top"))
+                     xaxis=dict(axis, range=[-0.5, n - 0.5], autorange=False))
     return _figure(data, layout)
 
 
@@ -324,7 +324,7 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     data.append(dict(
         type="scatter", x=xs, y=ys, mode="markers", customdata=custom,
         marker=dict(size=site_size, color=h.ravel().tolist(), colorscale=DIVERGING, cmin=-vmax, cmax=vmax,
-                    showscale=True, colorbar=dict(thickness=10, title=dict(text="value")),
+                    showscale=True, colorbar=dict(thickness=10, title=dict(text="value", side="right")),
                     line=dict(width=_outline(L, "h", marked_set, 3, 1), color="#333")),
         hovertemplate="h[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
     ))
@@ -393,7 +393,7 @@ def phase_diagram_figure(grid: np.ndarray, phases: Sequence[str], current: tuple
     data.append(dict(type="scatter", x=[current[0]], y=[current[1]], mode="markers", name="current",
                      marker=dict(size=18, symbol="x", color="black"), hoverinfo="skip"))
     layout = _layout(f"Phase diagram at h = {h:g} (click to pick J_x, J_y)", height, showlegend=True,
-                     legend=TOP_LEGEND, dragmode=False, clickmode="event+select",
+                     legend=BOTTOM_LEGEND, dragmode=False, clickmode="event+select",
                      xaxis=dict(title=dict(text="J_x"), zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2]),
                      yaxis=dict(title=dict(text="J_y"), zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2]))
     return _figure(data, layout)
@@ -421,7 +421,7 @@ def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[flo
     data = [dict(type="bar", name=plain([name])[0], x=plain(categories), y=_list(vals),
                  marker=dict(color=PALETTE[k % len(PALETTE)]))
             for k, (name, vals) in enumerate(series.items())]
-    layout = _layout(title, height, barmode="group", showlegend=True, legend=TOP_LEGEND,
+    layout = _layout(title, height, barmode="group", showlegend=True, legend=BOTTOM_LEGEND,
                      yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
     return _figure(data, layout)
 

@@ -7,6 +7,7 @@ Pages call these helpers instead of Streamlit directly where the presenter mode 
   traceback; pages add their own around independent panels so one failing panel leaves the others standing.
 - ``apply_style()``: the app's stylesheet and the presenter mode's (larger text, no captions, sidebar collapsed).
 - ``explain(text)``: long explanatory text, hidden in presenter mode.
+- ``controls()``: the container of a page's settings, a collapsed expander in presenter mode.
 - ``show_figure(fig, name)``: a plotly figure with presenter-mode sizing and a PNG download button in its toolbar.
 - ``model_ready(experiment, variant, what)`` / ``not_shipped(what, key)``: whether a model can be used, and if not,
   why: "not shipped yet" only when the manifest has no entry; "cannot be loaded: <fault naming the file>" when the
@@ -28,7 +29,7 @@ log = logging.getLogger("sympe.app")
 
 APP_CSS = """
 <style>
-.stMarkdownEllipsis, .stMarkdownEllipsis p { white-space: normal; text-overflow: clip; overflow-wrap: break-word; }
+.stMarkdownEllipsis, .stMarkdownEllipsis p { white-space: normal; text-overflow: clip; }
 </style>
 """
 
@@ -36,7 +37,8 @@ PRESENTER_CSS = """
 <style>
 html, body, [data-testid="stAppViewContainer"] { font-size: 21px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
-h1 { font-size: 2.6rem !important; }
+h1 { font-size: 2.3rem !important; padding-top: 0 !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 [data-testid="stCaptionContainer"] { display: none; }
 [data-testid="stMetricValue"] { font-size: 2.4rem; }
 [data-testid="stMetricValue"] p { font-size: inherit; }  /* the markdown rule above must not shrink metric values */
@@ -80,6 +82,13 @@ def explain(text: str) -> None:
     """Long explanatory text, hidden in presenter mode."""
     if not presenter():
         st.markdown(text)
+
+
+def controls(label: str = "Controls"):
+    """Where a page's settings go: in presenter mode a collapsed expander (the first screen is for the figures; the
+    speaker opens it to change the input), otherwise a plain container. Buttons a speaker presses (sample again)
+    stay outside."""
+    return st.expander(label, expanded=False, icon=":material/tune:") if presenter() else st.container()
 
 
 def apply_style() -> None:

@@ -38,7 +38,6 @@ for experiment, title in models.EXPERIMENTS.items():
         st.info(f"Not shipped: no `{experiment}/…` entry in the manifest yet.")
         continue
     with ui.guard(f"The {title} results"):
-        st.dataframe(R.SUMMARY_ROWS[experiment](entries), hide_index=True, width="stretch")
         if experiment in CHARTS:
             series_of, y_title, chart_title, note = CHARTS[experiment]
             categories, series = series_of(entries)
@@ -47,6 +46,7 @@ for experiment, title in models.EXPERIMENTS.items():
                                f"results-{experiment}", key=f"res_{experiment}")
             if note:
                 ui.explain(note)
+        st.dataframe(R.SUMMARY_ROWS[experiment](entries), hide_index=True, width="stretch")
         st.markdown("**How each row was made**")
         st.dataframe(R.provenance_rows(entries), hide_index=True, width="stretch")
         with st.expander("Raw manifest entries"):

@@ -1,7 +1,7 @@
 """A generic layout check of whatever page the browser shows (it reads the page, not a list of known elements):
 
 - every plotly text (titles, tick labels, axis titles, legend entries, colour-bar ticks, annotations) lies inside its
-  figure's box, and no legend entry overlaps an axis or colour-bar title;
+  figure's box, and no title or legend entry overlaps another text of the figure;
 - no visible button label or sidebar navigation entry is truncated (an element inside is wider than its box);
 - the first screen (the viewport as loaded, before any scrolling) shows at least one figure.
 
@@ -17,7 +17,7 @@ _PROBLEMS_JS = r"""
   const out = [];
   const visible = (el) => {
     const r = el.getBoundingClientRect();
-    return r.width > 0 && r.height > 0 && el.checkVisibility({visibilityProperty: true, opacityProperty: true});
+    return r.width > 0 && r.height > 0 && r.right > 0 && r.left < window.innerWidth && el.checkVisibility({visibilityProperty: true, opacityProperty: true});
   };
   const label = (el) => JSON.stringify((el.textContent || '').trim().slice(0, 60));
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
@@ -37,15 +37,17 @@ _PROBLEMS_JS = r"""
                  `figure ${Math.round(box.left)}..${Math.round(box.right)} x ${Math.round(box.top)}..${Math.round(box.bottom)})`);
       }
     }
-    const legend = texts.filter((t) => t.closest('.legend'));
-    const titles = texts.filter((t) => t.closest('.g-xtitle, .g-ytitle, .g-x2title, .g-y2title, .cbtitle, .gtitle'));
-    for (const a of legend) {
+    const group = (t) => t.closest('.legend, .gtitle, .g-xtitle, .g-ytitle, .g-x2title, .g-y2title, .cbtitle, ' +
+                                   '.xtick, .ytick, .cbaxis, .annotation, .textpoint, .slicetext, .bartext') || t;
+    const isTitle = (t) => t.closest('.legend, .gtitle, .g-xtitle, .g-ytitle, .g-x2title, .g-y2title, .cbtitle');
+    for (const a of texts.filter(isTitle)) {
       const ra = a.getBoundingClientRect();
-      for (const b of titles) {
+      for (const b of texts) {
+        if (b === a || group(b) === group(a) || (isTitle(b) && texts.indexOf(b) < texts.indexOf(a))) continue;
         const rb = b.getBoundingClientRect();
         if (ra.left < rb.right - slack && rb.left < ra.right - slack && ra.top < rb.bottom - slack &&
             rb.top < ra.bottom - slack) {
-          out.push(`${name}: legend entry ${label(a)} overlaps the title ${label(b)}`);
+          out.push(`${name}: ${label(a)} overlaps ${label(b)}`);
         }
       }
     }
