@@ -29,7 +29,10 @@ log = logging.getLogger("sympe.app")
 
 APP_CSS = """
 <style>
-.stMarkdownEllipsis, .stMarkdownEllipsis p { white-space: normal; text-overflow: clip; }
+.stMarkdownEllipsis, .stMarkdownEllipsis p { white-space: normal; text-overflow: clip; word-break: normal; overflow-wrap: normal; }
+[data-testid="stLayoutWrapper"]:has(> .st-key-tour_bar) { position: sticky; top: 3.75rem; z-index: 999990; }
+.st-key-tour_bar { background: white; }
+[data-testid="stElementContainer"]:has(iframe[srcdoc*="sympeTourKeys"]) { display: none; }
 </style>
 """
 
