@@ -125,7 +125,7 @@ def render(page, pages) -> None:
     else:
         scroll = ""
     with st.container(border=True, key="tour_bar"):
-        text, buttons = st.columns([5, 2], vertical_alignment="center")
+        text, buttons = st.columns([3, 2], vertical_alignment="center")
         text.markdown(f"**Tour {n}/{len(STEPS)} · {step.title}.** {step.text}")
         row = buttons.container(horizontal=True, horizontal_alignment="right")
         row.button("Back", icon=":material/arrow_back:", key="tour_prev", disabled=n == 1, on_click=_go, args=(n - 1,),

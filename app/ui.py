@@ -29,7 +29,10 @@ log = logging.getLogger("sympe.app")
 
 APP_CSS = """
 <style>
-.stMarkdownEllipsis, .stMarkdownEllipsis p { white-space: normal; text-overflow: clip; word-break: normal; overflow-wrap: normal; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+.stMarkdownEllipsis, .stMarkdownEllipsis p {
+  white-space: normal; text-overflow: clip; word-break: normal; overflow-wrap: normal;
+}
 [data-testid="stLayoutWrapper"]:has(> .st-key-tour_bar) { position: sticky; top: 3.75rem; z-index: 999990; }
 .st-key-tour_bar { background: white; }
 [data-testid="stElementContainer"]:has(iframe[srcdoc*="sympeTourKeys"]) { display: none; }
@@ -41,7 +44,6 @@ PRESENTER_CSS = """
 html, body, [data-testid="stAppViewContainer"] { font-size: 21px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
 h1 { font-size: 2.3rem !important; padding-top: 0 !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 [data-testid="stCaptionContainer"] { display: none; }
 [data-testid="stMetricValue"] { font-size: 2.4rem; }
 [data-testid="stMetricValue"] p { font-size: inherit; }  /* the markdown rule above must not shrink metric values */
@@ -95,8 +97,9 @@ def controls(label: str = "Controls"):
 
 
 def apply_style() -> None:
-    """The app's stylesheet (button and navigation labels wrap instead of being cut off) and, in presenter mode,
-    larger text without captions, and the sidebar collapsed (its arrow opens it again)."""
+    """The app's stylesheet (a compact page top; button and navigation labels wrap between words instead of being
+    cut off; the tour bar stays at the top while the page scrolls) and, in presenter mode, larger text without
+    captions, and the sidebar collapsed (its arrow opens it again)."""
     st.markdown(APP_CSS + (PRESENTER_CSS if presenter() else ""), unsafe_allow_html=True)
     st.set_page_config(initial_sidebar_state="collapsed" if presenter() else "auto")
 
