@@ -5,10 +5,11 @@ the old automatic multipage layout until st.navigation has run once in the proce
 shared deep link such as /lattice-lab would run the page script alone, without this entry script (no sidebar, no
 URL state, no error guard).
 
-Every rerun goes through here: page config, the shared sidebar, then the selected page inside an error guard, so
-no page can show a traceback. After the first complete rerun the startup heap is frozen (models.freeze_startup_heap),
-so that the garbage collector's full passes stay short. With SYMPE_LATENCY_LOG set, the server-side time of every
-rerun is appended to that file as one JSON line (scripts/measure_latency.py reads it).
+Every rerun goes through here: page config, the shared sidebar, then the tour's bar (app/tour.py, when the URL has
+?tour=N) and the selected page inside an error guard, so no page can show a traceback. After the first complete
+rerun the startup heap is frozen (models.freeze_startup_heap), so that the garbage collector's full passes stay
+short. With SYMPE_LATENCY_LOG set, the server-side time of every rerun is appended to that file as one JSON line
+(scripts/measure_latency.py reads it).
 """
 import json
 import os
@@ -20,7 +21,7 @@ _started = time.perf_counter()
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
-from app import models, sidebar, ui  # noqa: E402
+from app import models, sidebar, tour, ui  # noqa: E402
 
 torch.set_num_threads(models.app_threads())
 
@@ -41,7 +42,9 @@ page = st.navigation(PAGES)
 status = "ok"
 try:
     sidebar.render()
-    ui.apply_presenter_css()
+    ui.apply_style()
+    with ui.guard("The tour"):
+        tour.render(page, PAGES)
     with ui.guard(page.title):
         page.run()
 except BaseException:

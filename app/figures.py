@@ -3,6 +3,13 @@
 Every builder returns a ``SpecFigure`` with a fixed height; the page frame enlarges it in presenter mode. Points
 that can be clicked carry ``customdata`` so a page can tell which node, site or bond was selected.
 
+Text sizes come from one plotly template, ``template(presenter)`` (registered with plotly as ``sympe`` and
+``sympe-presenter``): the base font (ticks, legends, colour bars, axis titles), the figure title and the hover
+labels scale together, and every axis and title pushes the margins out as far as its labels need (``automargin``),
+so no builder sets a font size or a margin wide enough for its labels itself. Builders set only what the data needs:
+a title (at most ``TITLE_CHARS`` characters per line; ``wrap`` breaks longer ones), axes, and a legend placed by
+``BOTTOM_LEGEND`` at the foot of the figure, below the axis titles.
+
 Speed: a page draws up to ~20 figures per rerun. plotly's property-by-property validation (go.Scatter(...),
 update_layout(...)) costs about 10 ms per figure, and even unvalidated, go.Figure's constructor and ``to_dict()``
 (which st.plotly_chart calls) deep-copy every trace: 3–6 ms per figure, about 0.1 s for a 2,000-node drawing. So each
@@ -73,7 +80,15 @@ class SpecFigure(go.Figure):
     """
 
     def __init__(self, data: list[dict], layout: dict):  # noqa: plotly's constructor is skipped on purpose
-        self.__dict__["spec"] = {"data": data, "layout": {"template": _template(), **layout}}
+        self.__dict__["spec"] = {"data": data, "layout": {"template": template(False), **layout}}
+
+    def present(self, presenter: bool) -> "SpecFigure":
+        """The figure for the mode: its template's text sizes, and in presenter mode PRESENTER_HEIGHT times taller."""
+        layout = self.spec["layout"]
+        layout["template"] = template(presenter)
+        if presenter:
+            layout["height"] = int((layout.get("height") or 400) * PRESENTER_HEIGHT)
+        return self
 
     def to_dict(self) -> dict:
         return self.spec
@@ -82,10 +97,49 @@ class SpecFigure(go.Figure):
         return f"SpecFigure({len(self.spec['data'])} traces, height {self.spec['layout'].get('height')})"
 
 
-@lru_cache(maxsize=1)
-def _template() -> dict:
-    """plotly's default template as a dict (what go.Figure would merge into every layout)."""
-    return pio.templates[pio.templates.default].to_plotly_json()
+FONT_SIZE = {False: 13, True: 17}  # base text: ticks, legends, colour bars, axis titles, annotations
+TITLE_SIZE = {False: 15, True: 20}
+HOVER_SIZE = {False: 13, True: 18}
+PRESENTER_HEIGHT = 1.15
+TITLE_CHARS = 26  # the longest title line that fits a quarter of a 1280-pixel page at the presenter's title size
+BOTTOM_LEGEND = dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom")
+
+
+@lru_cache(maxsize=2)
+def template(presenter: bool) -> dict:
+    """The one template of every figure, as a dict: plotly's default template with the mode's text sizes and
+    automatic margins (see the module docstring)."""
+    base = pio.templates[pio.templates.default].to_plotly_json()
+    axis = dict(automargin=True, title=dict(standoff=6))
+    layout = {
+        **base["layout"],
+        "font": {**base["layout"].get("font", {}), "size": FONT_SIZE[presenter]},
+        "title": {**base["layout"].get("title", {}), "font": {"size": TITLE_SIZE[presenter]}, "automargin": True,
+                  "x": 0.5, "xanchor": "center", "y": 1, "yref": "paper", "yanchor": "bottom", "pad": {"b": 8}},
+        "hoverlabel": {"font": {"size": HOVER_SIZE[presenter]}},
+        "legend": {"font": {"size": FONT_SIZE[presenter]}},
+        "xaxis": {**base["layout"].get("xaxis", {}), **axis},
+        "yaxis": {**base["layout"].get("yaxis", {}), **axis},
+    }
+    return {"data": base["data"], "layout": layout}
+
+
+def register_templates() -> None:
+    """Make the two templates known to plotly by name (``sympe``, ``sympe-presenter``), for scripts and notebooks."""
+    for presenter, name in ((False, "sympe"), (True, "sympe-presenter")):
+        pio.templates[name] = go.layout.Template(template(presenter))
+
+
+def wrap(text: str, width: int = TITLE_CHARS) -> str:
+    """``text`` broken into lines of at most ``width`` characters at spaces (plotly's ``<br>``); a single longer
+    word stays whole. For titles built from code; user strings go through ``plain`` first."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def _figure(data: list[dict], layout: dict) -> SpecFigure:
@@ -95,7 +149,7 @@ def _figure(data: list[dict], layout: dict) -> SpecFigure:
 
 
 def _layout(title: str, height: int, **extra: Any) -> dict:
-    layout = dict(title=dict(text=title, font=dict(size=15)), height=height, margin=dict(l=10, r=10, t=40, b=10),
+    layout = dict(title=dict(text=wrap(title)), height=height, margin=dict(l=10, r=10, t=10, b=10),
                   paper_bgcolor="white", plot_bgcolor="white", showlegend=False)
     layout.update(extra)
     return layout
@@ -203,9 +257,9 @@ def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | 
             data.append(dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color="#d62728", width=2),
                              hoverinfo="skip", name="wrong"))
     axis = dict(showgrid=False, zeroline=False, tickmode="array", tickvals=index, ticktext=ticks, constrain="domain")
-    layout = _layout(title, height, margin=dict(l=10, r=10, t=60, b=10),
+    layout = _layout(title, height,
                      yaxis=dict(axis, range=[n - 0.5, -0.5], autorange=False, scaleanchor="x"),
-                     xaxis=dict(axis, range=[-0.5, n - 0.5], autorange=False, side="top"))
+                     xaxis=dict(axis, range=[-0.5, n - 0.5], autorange=False))
     return _figure(data, layout)
 
 
@@ -270,7 +324,7 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     data.append(dict(
         type="scatter", x=xs, y=ys, mode="markers", customdata=custom,
         marker=dict(size=site_size, color=h.ravel().tolist(), colorscale=DIVERGING, cmin=-vmax, cmax=vmax,
-                    showscale=True, colorbar=dict(thickness=10, title=dict(text="value")),
+                    showscale=True, colorbar=dict(thickness=10, title=dict(text="value", side="right")),
                     line=dict(width=_outline(L, "h", marked_set, 3, 1), color="#333")),
         hovertemplate="h[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
     ))
@@ -339,7 +393,7 @@ def phase_diagram_figure(grid: np.ndarray, phases: Sequence[str], current: tuple
     data.append(dict(type="scatter", x=[current[0]], y=[current[1]], mode="markers", name="current",
                      marker=dict(size=18, symbol="x", color="black"), hoverinfo="skip"))
     layout = _layout(f"Phase diagram at h = {h:g} (click to pick J_x, J_y)", height, showlegend=True,
-                     legend=dict(orientation="h", y=-0.15), dragmode=False, clickmode="event+select",
+                     legend=BOTTOM_LEGEND, dragmode=False, clickmode="event+select",
                      xaxis=dict(title=dict(text="J_x"), zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2]),
                      yaxis=dict(title=dict(text="J_y"), zeroline=True, zerolinecolor="#999", range=[-2.2, 2.2]))
     return _figure(data, layout)
@@ -353,8 +407,7 @@ def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "
                colors: Sequence[str] | None = None, y_title: str = "", reference: float | None = None) -> SpecFigure:
     data = [dict(type="bar", x=plain(labels), y=_list(values), marker=dict(color=list(colors) if colors else "#4c78a8"),
                  text=[f"{v:g}" for v in values], textposition="auto")]
-    layout = _layout(title, height, yaxis=dict(title=dict(text=y_title), gridcolor="#eee"),
-                     margin=dict(l=55, r=10, t=40, b=30))
+    layout = _layout(title, height, yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
     if reference is not None:
         layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, y0=reference, y1=reference,
                                  line=dict(color="#d62728", dash="dash"))]
@@ -368,8 +421,8 @@ def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[flo
     data = [dict(type="bar", name=plain([name])[0], x=plain(categories), y=_list(vals),
                  marker=dict(color=PALETTE[k % len(PALETTE)]))
             for k, (name, vals) in enumerate(series.items())]
-    layout = _layout(title, height, barmode="group", showlegend=True, legend=dict(orientation="h", y=-0.2),
-                     yaxis=dict(title=dict(text=y_title), gridcolor="#eee"), margin=dict(l=55, r=10, t=40, b=30))
+    layout = _layout(title, height, barmode="group", showlegend=True, legend=BOTTOM_LEGEND,
+                     yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
     return _figure(data, layout)
 
 

@@ -29,7 +29,7 @@ from backend.tasks.pointcloud.data import FAMILIES, Shape, base_shape, collate
 from backend.tasks.pointcloud.metrics import hits
 
 from . import models
-from .figures import PALETTE, SpecFigure, plain
+from .figures import PALETTE, SpecFigure, plain, wrap
 
 log = logging.getLogger("sympe.app")
 
@@ -374,8 +374,8 @@ def _scene(extent: float, ticks: bool = True) -> dict:
 
 
 def _layout(title: str, height: int, extent: float, ticks: bool = True, **extra) -> dict:
-    return {"title": {"text": title}, "height": height, "scene": _scene(extent, ticks),
-            "margin": {"l": 0, "r": 0, "t": 36, "b": 0}, "uirevision": "pointcloud", "paper_bgcolor": "white", **extra}
+    return {"title": {"text": wrap(title)}, "height": height, "scene": _scene(extent, ticks),
+            "margin": {"l": 0, "r": 0, "t": 60 if title else 0, "b": 0}, "uirevision": "pointcloud", "paper_bgcolor": "white", **extra}
 
 
 def _type_color(kind: str, index: int) -> str:
@@ -479,5 +479,4 @@ def output_figure(cloud: Cloud, displacement: np.ndarray, title: str = "", targe
     if target is not None:
         traces += _points_traces(points + target, None, "nearest target", "#2ca02c", size=9, symbol="circle-open")
     traces += _points_traces(out, None, "output", PALETTE[1], size=6)
-    return SpecFigure(traces, _layout(title, height, extent, ticks=False, showlegend=False,
-                                      margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0}))
+    return SpecFigure(traces, _layout(title, height, extent, ticks=False, showlegend=False))

@@ -1,4 +1,4 @@
-"""The sidebar every page shares: presenter mode, seed, device badge and model status.
+"""The sidebar every page shares: presenter mode, the tour's start, seed, device badge and model status.
 
 Shareable state lives in the URL: the page is the path, and the widgets bound with ``bind="query-params"`` keep
 their values there (``?presenter=true&seed=3&...``), so a link reproduces what was on the screen.
@@ -9,7 +9,7 @@ import streamlit as st
 
 from backend.tasks import TASKS
 
-from . import models
+from . import models, tour
 from .figures import plain
 
 SEED_MAX = 2**31 - 1
@@ -42,6 +42,7 @@ def render() -> None:
             "Presenter mode", key="presenter", bind="query-params",
             help="Larger fonts and figures, less text; also set by the URL flag ?presenter=true",
         )
+        tour.start_button()
         presenter = bool(st.session_state.get("presenter"))
         box = st.expander("Settings and status", expanded=not presenter)
         with box:

@@ -5,7 +5,9 @@ Pages call these helpers instead of Streamlit directly where the presenter mode 
 - ``guard(what)``: a context manager that turns any exception inside into one ``st.error`` line (the traceback goes
   to the server log, never to the page). The entry script wraps every page in one, so a page can never show a
   traceback; pages add their own around independent panels so one failing panel leaves the others standing.
+- ``apply_style()``: the app's stylesheet and the presenter mode's (larger text, no captions, sidebar collapsed).
 - ``explain(text)``: long explanatory text, hidden in presenter mode.
+- ``controls()``: the container of a page's settings, a collapsed expander in presenter mode.
 - ``show_figure(fig, name)``: a plotly figure with presenter-mode sizing and a PNG download button in its toolbar.
 - ``model_ready(experiment, variant, what)`` / ``not_shipped(what, key)``: whether a model can be used, and if not,
   why: "not shipped yet" only when the manifest has no entry; "cannot be loaded: <fault naming the file>" when the
@@ -27,11 +29,23 @@ from .figures import SpecFigure
 
 log = logging.getLogger("sympe.app")
 
+APP_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+.stMarkdownEllipsis, .stMarkdownEllipsis p {
+  white-space: normal; text-overflow: clip; word-break: normal; overflow-wrap: normal;
+}
+[data-testid="stLayoutWrapper"]:has(> .st-key-tour_bar) { position: sticky; top: 3.75rem; z-index: 999990; }
+.st-key-tour_bar { background: white; }
+[data-testid="stElementContainer"]:has(iframe[srcdoc*="sympeTourKeys"]) { display: none; }
+</style>
+"""
+
 PRESENTER_CSS = """
 <style>
 html, body, [data-testid="stAppViewContainer"] { font-size: 21px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
-h1 { font-size: 2.6rem !important; }
+h1 { font-size: 2.3rem !important; padding-top: 0 !important; }
 [data-testid="stCaptionContainer"] { display: none; }
 [data-testid="stMetricValue"] { font-size: 2.4rem; }
 [data-testid="stMetricValue"] p { font-size: inherit; }  /* the markdown rule above must not shrink metric values */
@@ -69,23 +83,25 @@ def explain(text: str) -> None:
         st.markdown(text)
 
 
-def apply_presenter_css() -> None:
-    if presenter():
-        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+def controls(label: str = "Controls"):
+    """Where a page's settings go: in presenter mode a collapsed expander (the first screen is for the figures; the
+    speaker opens it to change the input), otherwise a plain container. Buttons a speaker presses (sample again)
+    stay outside."""
+    return st.expander(label, expanded=False, icon=":material/tune:") if presenter() else st.container()
 
 
-def style_figure(fig: SpecFigure) -> SpecFigure:
-    """Presenter mode: larger fonts and figures."""
-    if presenter():
-        layout = fig.spec["layout"]
-        layout["font"] = {**layout.get("font", {}), "size": 20}
-        layout["height"] = int((layout.get("height") or 400) * 1.35)
-    return fig
+def apply_style() -> None:
+    """The app's stylesheet (a compact page top; button and navigation labels wrap between words instead of being
+    cut off; the tour bar stays at the top while the page scrolls) and, in presenter mode, larger text without
+    captions, and the sidebar collapsed (its arrow opens it again)."""
+    st.markdown(APP_CSS + (PRESENTER_CSS if presenter() else ""), unsafe_allow_html=True)
+    st.set_page_config(initial_sidebar_state="collapsed" if presenter() else "auto")
 
 
 def show_figure(fig: SpecFigure, name: str, *, key: str | None = None, on_select=None, selection_mode=None, **kwargs):
-    """st.plotly_chart with presenter sizing and a named PNG export in the toolbar. Returns the chart's event."""
-    style_figure(fig)
+    """st.plotly_chart with the mode's template and height (SpecFigure.present) and a named PNG export in the
+    toolbar. Returns the chart's event."""
+    fig.present(presenter())
     config = {
         "displaylogo": False,
         "toImageButtonOptions": {"format": "png", "filename": f"sympe-{name}", "scale": 2},

@@ -15,23 +15,25 @@ ui.explain(
     "the joint input (x, h): f(g·x, g∘h) = g·f(x, h) holds to float precision."
 )
 
-mode = st.radio("Domain", ["Lattice (Ising)", "Graph"], key="eq_mode", bind="query-params", horizontal=True)
+with ui.controls("Domain"):
+    mode = st.radio("Domain", ["Lattice (Ising)", "Graph"], key="eq_mode", bind="query-params", horizontal=True)
 seed = sidebar.seed()
 
 if mode == "Lattice (Ising)":
-    c1, c2, c3 = st.columns([1.2, 1, 1])
-    with c1:
-        preset = st.selectbox("Input", list(eq.LATTICE_INPUTS), key="eq_input", bind="query-params")
-        K = st.slider("K (samples per side)", 4, 64, 32, 4, key="eq_K", bind="query-params")
-        st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample")
-    with c2:
-        rot = st.select_slider("Rotation", options=[0, 90, 180, 270], value=90, key="eq_rot", bind="query-params")
-        mirror = st.toggle("Mirror", key="eq_mirror", bind="query-params")
-        flip = st.toggle("Spin flip (h → −h)", key="eq_flip", bind="query-params")
-    with c3:
-        L = eq.LATTICE_L
-        dr = st.slider("Shift rows", 0, L - 1, 1, key="eq_dr", bind="query-params")
-        dc = st.slider("Shift columns", 0, L - 1, 2, key="eq_dc", bind="query-params")
+    with ui.controls("Input and g"):
+        c1, c2, c3 = st.columns([1.2, 1, 1])
+        with c1:
+            preset = st.selectbox("Input", list(eq.LATTICE_INPUTS), key="eq_input", bind="query-params")
+            K = st.slider("K (samples per side)", 4, 64, 32, 4, key="eq_K", bind="query-params")
+        with c2:
+            rot = st.select_slider("Rotation", options=[0, 90, 180, 270], value=90, key="eq_rot", bind="query-params")
+            mirror = st.toggle("Mirror", key="eq_mirror", bind="query-params")
+            flip = st.toggle("Spin flip (h → −h)", key="eq_flip", bind="query-params")
+        with c3:
+            L = eq.LATTICE_L
+            dr = st.slider("Shift rows", 0, L - 1, 1, key="eq_dr", bind="query-params")
+            dc = st.slider("Shift columns", 0, L - 1, 2, key="eq_dc", bind="query-params")
+    st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample")
     point = rot // 90 + (4 if mirror else 0)
     g = lattice.element_from_parts(L, point, (dr, dc), flip)
     J, h = eq.lattice_input(preset)
@@ -77,17 +79,18 @@ if mode == "Lattice (Ising)":
                    "canonicalization and is not equivariant: its error is large.")
 
 else:
-    c1, c2 = st.columns([1.5, 1])
-    with c1:
-        name = st.selectbox("Graph", list(graphs.PRESETS), index=list(graphs.PRESETS).index("Ring with substituents"),
-                            key="eq_graph", bind="query-params")
-        preset = graphs.PRESETS[name]
-        size = preset.lo if preset.lo == preset.hi else st.slider(
-            preset.size_label, preset.lo, min(preset.hi, 20), min(preset.default, 20), key=f"eq_size_{name}")
-        K = st.slider("K (samples per side)", 8, 256, 64, 8, key="eq_gK", bind="query-params")
-    with c2:
-        g_seed = st.number_input("g: random relabelling number", 0, 10_000, 1, key="eq_g", bind="query-params")
-        st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample_graph")
+    with ui.controls("Input and g"):
+        c1, c2 = st.columns([1.5, 1])
+        with c1:
+            name = st.selectbox("Graph", list(graphs.PRESETS), index=list(graphs.PRESETS).index("Ring with substituents"),
+                                key="eq_graph", bind="query-params")
+            preset = graphs.PRESETS[name]
+            size = preset.lo if preset.lo == preset.hi else st.slider(
+                preset.size_label, preset.lo, min(preset.hi, 20), min(preset.default, 20), key=f"eq_size_{name}")
+            K = st.slider("K (samples per side)", 8, 256, 64, 8, key="eq_gK", bind="query-params")
+        with c2:
+            g_seed = st.number_input("g: random relabelling number", 0, 10_000, 1, key="eq_g", bind="query-params")
+    st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample_graph")
     graph = graphs.preset_graph(name, size)
     n, edges = graph.n, tuple(graph.edges)
     g = eq.relabelling(n, int(g_seed))

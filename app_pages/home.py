@@ -15,7 +15,7 @@ st.title("SymPE Lab")
 example = st.radio("Example", list(EXAMPLES), key="home_example", bind="query-params", horizontal=True)
 preset, description, answer = EXAMPLES[example]
 JX, JY, HF = lattice.PHASE_PRESETS[preset]
-st.markdown(
+ui.explain(
     f"An equivariant network maps a symmetric input to an equally symmetric output: on {description} (every site "
     "alike) it can only answer with the same spin everywhere. **SymPE** samples a group element from the input's "
     "inversion kernel and feeds it to the same network as a positional encoding, so each sample is free to be "

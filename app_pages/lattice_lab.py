@@ -61,21 +61,22 @@ if paint_event:
 # ---- controls ---------------------------------------------------------------------------------------------------------
 controls, diagram = st.columns([1, 1.3])
 with controls:
-    st.selectbox("Phase preset", ["Custom"] + list(lattice.PHASE_PRESETS), key="preset", on_change=_apply_preset)
-    jx = _bound("J_x (horizontal coupling)", "jx", defaults["jx"])
-    jy = _bound("J_y (vertical coupling)", "jy", defaults["jy"])
-    hval = _bound("h (field)", "field", defaults["field"])
-    L = st.select_slider("L (lattice size)", options=list(lattice.SIZES), value=8, key="L", bind="query-params")
-    K = _bound("K (samples per variant)", "K", 8)
-    search_available = L <= lattice.SEARCH_MAX_L
-    P = _bound("Nearby search (proposals per sample, 0 = off)", "search", 0, disabled=not search_available,
-               help="Each sample becomes the lowest-energy state among the model's own answer and its answers for "
-                    "P slightly perturbed Hamiltonians, judged by the true energy. It fixes most misses next to "
-                    "phase boundaries, keeps the output law equivariant, and cannot help the unbroken baseline.")
-    used = {"jx": jx, "jy": jy, "field": hval, "L": L, "K": K, "search": P}
-    if not search_available:
-        P = 0
-        st.caption(lattice.SEARCH_OFF_NOTE)
+    with ui.controls():
+        st.selectbox("Phase preset", ["Custom"] + list(lattice.PHASE_PRESETS), key="preset", on_change=_apply_preset)
+        jx = _bound("J_x (horizontal coupling)", "jx", defaults["jx"])
+        jy = _bound("J_y (vertical coupling)", "jy", defaults["jy"])
+        hval = _bound("h (field)", "field", defaults["field"])
+        L = st.select_slider("L (lattice size)", options=list(lattice.SIZES), value=8, key="L", bind="query-params")
+        K = _bound("K (samples per variant)", "K", 8)
+        search_available = L <= lattice.SEARCH_MAX_L
+        P = _bound("Nearby search (proposals per sample, 0 = off)", "search", 0, disabled=not search_available,
+                   help="Each sample becomes the lowest-energy state among the model's own answer and its answers for "
+                        "P slightly perturbed Hamiltonians, judged by the true energy. It fixes most misses next to "
+                        "phase boundaries, keeps the output law equivariant, and cannot help the unbroken baseline.")
+        used = {"jx": jx, "jy": jy, "field": hval, "L": L, "K": K, "search": P}
+        if not search_available:
+            P = 0
+            st.caption(lattice.SEARCH_OFF_NOTE)
     st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="resample_lattice")
     st.caption(f"Phase of the constant part: **{lattice.phase_of(jx, jy, hval)}**. "
                "The shipped models were trained at L = 8; other sizes tile the learned field.")
@@ -145,10 +146,12 @@ with ui.guard("The reference energy"):
 
 shipped = models.shipped_variants("ising")
 runs: dict = {}
-cols = st.columns(len(TASKS["ising"].variants))
-for col, variant in zip(cols, TASKS["ising"].variants):
+# the headers in a row of their own, so that one wrapping to two lines does not shift its column's figure
+variants = TASKS["ising"].variants
+for col, variant in zip(st.columns(len(variants)), variants):
+    col.markdown(f"**{models.label(variant)}**")
+for col, variant in zip(st.columns(len(variants)), variants):
     with col:
-        st.markdown(f"**{models.label(variant)}**")
         if variant not in shipped:
             ui.not_shipped(f"`ising/{variant}`", f"ising/{variant}")
             continue

@@ -28,48 +28,51 @@ ui.explain(
     "from the inversion kernel of the *current* noisy graph (atom and bond types as colours) at every step."
 )
 
-sources = (["Trained model: generation"] if shipped else []) + ["Forward noising of a known molecule (no model)"]
-source = st.radio("Show", sources, key="mol_source", bind="query-params", horizontal=True)
-seed = sidebar.seed()
-smiles, steps, saved, mode = None, None, [], None
-if source.startswith("Trained"):
-    c1, c2, c3 = st.columns([1.2, 1.2, 1])
-    variant = c1.selectbox("Variant", shipped, index=shipped.index(SYMPE.name) if SYMPE.name in shipped else 0,
-                           format_func=lambda v: models.label(v), key="mol_variant", bind="query-params")
-    sha = entries[variant]["sha256"]
-    saved = M.saved_trajectories(variant, sha)
-    modes = (["saved"] if saved else []) + ["live"]
-    mode = c2.radio("Trajectory", modes, key="mol_mode", bind="query-params", horizontal=True,
-                    captions=[{"saved": "instant", "live": "sampled now"}[m] for m in modes])
-    speed = c3.select_slider("Speed (steps per second)", [1.0, 2.0, 5.0, 10.0, 20.0], value=10.0,
-                              key="mol_speed_model")
-    with ui.guard("Generation"):
-        if mode == "saved":
-            k = st.select_slider("Saved trajectory", list(range(len(saved))), value=0, key="mol_saved")
-            steps, smiles = M.saved_trajectory(saved[k])
-            key = ("saved", variant, k)
-        else:
-            T_model = int(entries[variant]["config"]["T"])
-            n_steps = st.select_slider("Denoising steps", sorted({10, 25, 50, T_model}), value=T_model, key="mol_steps")
-            with st.spinner("Sampling a molecule…"):
-                steps, smiles = M.live_trajectory(variant, sha, seed, n_steps)
-            key = ("live", variant, seed, n_steps)
-    if steps is None:
-        st.stop()
-    T = len(steps) - 1
-    n = len(steps[0].atoms)
-    edges0 = tuple(sorted((u, v) for u, v, _ in steps[0].bonds))
-else:
-    c1, c2, c3, c4 = st.columns(4)
-    name = c1.selectbox("Molecule (heavy atoms)", list(M.MOLECULES), key="mol", bind="query-params")
-    process = c2.radio("Noise", ["absorbing", "uniform"], key="mol_process", bind="query-params", horizontal=True)
-    T = c3.select_slider("Steps T", [10, 20, 50], value=20, key="mol_T", bind="query-params")
-    speed = c4.select_slider("Speed (steps per second)", [0.5, 1.0, 2.0, 4.0], value=2.0, key="mol_speed")
-    steps = M.trajectory(name, process, T, seed)
-    atoms0, bonds0 = M.MOLECULES[name]
-    n = len(atoms0)
-    edges0 = tuple(sorted((min(u, v), max(u, v)) for u, v, _ in bonds0))
-    key = ("forward", name, process, T, seed)
+with ui.controls():
+    sources = (["Trained model: generation"] if shipped else []) + ["Forward noising of a known molecule (no model)"]
+    source = st.radio("Show", sources, key="mol_source", bind="query-params", horizontal=True)
+    seed = sidebar.seed()
+    smiles, steps, saved, mode = None, None, [], None
+    if source.startswith("Trained"):
+        c1, c2, c3 = st.columns([1.2, 1.2, 1])
+        variant = c1.selectbox("Variant", shipped, index=shipped.index(SYMPE.name) if SYMPE.name in shipped else 0,
+                               format_func=models.label, key="mol_variant",
+                               bind="query-params")
+        sha = entries[variant]["sha256"]
+        saved = M.saved_trajectories(variant, sha)
+        modes = (["saved"] if saved else []) + ["live"]
+        mode = c2.radio("Trajectory", modes, key="mol_mode", bind="query-params", horizontal=True,
+                        captions=[{"saved": "instant", "live": "sampled now"}[m] for m in modes])
+        speed = c3.select_slider("Speed (steps per second)", [1.0, 2.0, 5.0, 10.0, 20.0], value=10.0,
+                                  key="mol_speed_model")
+        with ui.guard("Generation"):
+            if mode == "saved":
+                k = st.select_slider("Saved trajectory", list(range(len(saved))), value=0, key="mol_saved")
+                steps, smiles = M.saved_trajectory(saved[k])
+                key = ("saved", variant, k)
+            else:
+                T_model = int(entries[variant]["config"]["T"])
+                n_steps = st.select_slider("Denoising steps", sorted({10, 25, 50, T_model}), value=T_model,
+                                           key="mol_steps")
+                with st.spinner("Sampling a molecule…"):
+                    steps, smiles = M.live_trajectory(variant, sha, seed, n_steps)
+                key = ("live", variant, seed, n_steps)
+        if steps is None:
+            st.stop()
+        T = len(steps) - 1
+        n = len(steps[0].atoms)
+        edges0 = tuple(sorted((u, v) for u, v, _ in steps[0].bonds))
+    else:
+        c1, c2, c3, c4 = st.columns(4)
+        name = c1.selectbox("Molecule (heavy atoms)", list(M.MOLECULES), key="mol", bind="query-params")
+        process = c2.radio("Noise", ["absorbing", "uniform"], key="mol_process", bind="query-params", horizontal=True)
+        T = c3.select_slider("Steps T", [10, 20, 50], value=20, key="mol_T", bind="query-params")
+        speed = c4.select_slider("Speed (steps per second)", [0.5, 1.0, 2.0, 4.0], value=2.0, key="mol_speed")
+        steps = M.trajectory(name, process, T, seed)
+        atoms0, bonds0 = M.MOLECULES[name]
+        n = len(atoms0)
+        edges0 = tuple(sorted((min(u, v), max(u, v)) for u, v, _ in bonds0))
+        key = ("forward", name, process, T, seed)
 pos = graphs.layout(n, edges0)
 
 # The player shows generation order: index 0 is t = T (noise), index T is t = 0 (the molecule).
@@ -90,13 +93,13 @@ def _toggle_play():
     st.session_state["mol_playing"] = not st.session_state.get("mol_playing", False)
 
 
-b = st.columns(6)
-b[0].button("Start", icon=":material/skip_previous:", on_click=_move, kwargs={"to": 0}, key="mol_first")
-b[1].button("Step back", icon=":material/navigate_before:", on_click=_move, kwargs={"delta": -1}, key="mol_prev")
-b[2].button("Pause" if st.session_state.get("mol_playing") else "Play",
+row = st.container(horizontal=True)  # buttons as wide as their labels; the row wraps, a label never does
+row.button("Start", icon=":material/skip_previous:", on_click=_move, kwargs={"to": 0}, key="mol_first")
+row.button("Step back", icon=":material/navigate_before:", on_click=_move, kwargs={"delta": -1}, key="mol_prev")
+row.button("Pause" if st.session_state.get("mol_playing") else "Play",
              icon=":material/pause:" if st.session_state.get("mol_playing") else ":material/play_arrow:", on_click=_toggle_play, key="mol_play")
-b[3].button("Step", icon=":material/navigate_next:", on_click=_move, kwargs={"delta": 1}, key="mol_next")
-b[4].button("End", icon=":material/skip_next:", on_click=_move, kwargs={"to": T}, key="mol_last")
+row.button("Step", icon=":material/navigate_next:", on_click=_move, kwargs={"delta": 1}, key="mol_next")
+row.button("End", icon=":material/skip_next:", on_click=_move, kwargs={"to": T}, key="mol_last")
 
 
 def _new_trajectory():
@@ -107,7 +110,7 @@ def _new_trajectory():
         sidebar.next_seed()
 
 
-b[5].button("New trajectory", icon=":material/casino:", on_click=_new_trajectory, key="mol_resample")
+row.button("New trajectory", icon=":material/casino:", on_click=_new_trajectory, key="mol_resample")
 
 
 @st.fragment(run_every=(1.0 / speed) if st.session_state.get("mol_playing") else None)

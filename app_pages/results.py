@@ -27,13 +27,13 @@ for experiment, task in TASKS.items():
         continue
     with ui.guard(f"The {title} results"):
         tables = R.task_results(experiment)
-        st.dataframe(tables.summary_rows(entries), hide_index=True, width="stretch")
         chart = tables.chart(entries)
         if chart is not None:
             ui.show_figure(figures.grouped_bar_figure(chart.categories, chart.series, y_title=chart.y_title,
                                                       title=chart.title), f"results-{experiment}", key=f"res_{experiment}")
             if chart.note:
                 ui.explain(chart.note)
+        st.dataframe(tables.summary_rows(entries), hide_index=True, width="stretch")
         st.markdown("**How each row was made**")
         st.dataframe(R.provenance_rows(entries), hide_index=True, width="stretch")
         with st.expander("Raw manifest entries"):

@@ -16,6 +16,7 @@ from app import figures, graphs, lattice, models, molecules, pyvis_view
 from backend.canonical import decimal_string
 from backend.checkpoints import read_manifest
 from backend.graph_io import GraphInputError
+from backend.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = str(ROOT / "streamlit_app.py")
@@ -215,9 +216,13 @@ def test_lattice_lab_sliders_presets_and_painting():
 
 
 def page_verdict(at: AppTest, label: str) -> str:
-    """The verdict line the Lattice lab shows under a variant's sample 1."""
-    after = markdown_text(at).split(f"**{label}**", 1)[1].splitlines()
-    return next(line for line in after if line.startswith(":material/"))
+    """The verdict line the Lattice lab shows under a variant's sample 1: the variants' headers are a row of columns of
+    their own, and the row after it holds each variant's output in the same order."""
+    columns = list(at.columns)
+    headers = [i for i, c in enumerate(columns) if [m.value for m in c.markdown] == [f"**{label}**"]]
+    assert len(headers) == 1, label
+    row = len(TASKS["ising"].variants)
+    return next(m.value for m in columns[headers[0] + row].markdown if m.value.startswith(":material/"))
 
 
 @needs_ising_sympe
