@@ -109,6 +109,8 @@ class Permutation:
         src = self.inverse().perm.to(x.device)
         if x.dim() == src.dim():
             return torch.gather(x, -1, src.expand_as(x))
+        if src.numel() == src.shape[-1]:  # one permutation for every batch item: a row gather
+            return x.index_select(-2, src.reshape(-1))
         idx = src.unsqueeze(-1).expand(*src.shape, x.shape[-1]).expand(*x.shape[:-1], x.shape[-1])
         return torch.gather(x, -2, idx)
 

@@ -52,6 +52,17 @@ def test_permutation_composition_definition_and_associativity():
         assert torch.equal((p @ q).inverse().perm, (q.inverse() @ p.inverse()).perm)
 
 
+def test_one_permutation_acts_on_every_item_of_a_batch_as_a_batch_of_copies():
+    g = gen(3)
+    n, d, B = 6, 2, 4
+    p = Permutation.random(n, generator=g)
+    x = torch.randn(B, n, d, generator=g, **F64)
+    copies = Permutation(p.perm.expand(B, n))
+    for one in (p, Permutation(p.perm[None])):
+        assert torch.equal(one.act_nodes(x), copies.act_nodes(x))
+    assert torch.equal(copies.act_nodes(x)[1], p.act_nodes(x[1]))
+
+
 def test_permutation_act_definitions():
     g = gen(2)
     n, d = 7, 3
