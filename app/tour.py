@@ -132,7 +132,7 @@ def render(page, pages) -> None:
                    help="Previous step (← key)")
         row.button("Next", icon=":material/arrow_forward:", key="tour_next", disabled=n == len(STEPS), on_click=_go,
                    args=(n + 1,), help="Next step (→ key)", type="primary")
-        row.button("End", icon=":material/close:", key="tour_end", on_click=_go, args=(None,), help="Leave the tour")
+        row.button("End tour", icon=":material/close:", key="tour_end", on_click=_go, args=(None,))
     st.iframe(_KEYS_JS.replace("__SECTION__", json.dumps(scroll)), height=1)  # hidden by ui.APP_CSS
 
 
