@@ -83,11 +83,12 @@ class SpecFigure(go.Figure):
         self.__dict__["spec"] = {"data": data, "layout": {"template": template(False), **layout}}
 
     def present(self, presenter: bool) -> "SpecFigure":
-        """The figure for the mode: its template's text sizes, and in presenter mode PRESENTER_HEIGHT times taller."""
+        """The figure for the mode: its template's text sizes, and in presenter mode PRESENTER_HEIGHT times the
+        height it was built with (so calling it again, for either mode, never compounds)."""
         layout = self.spec["layout"]
+        built = self.__dict__.setdefault("built_height", layout.get("height") or 400)
         layout["template"] = template(presenter)
-        if presenter:
-            layout["height"] = int((layout.get("height") or 400) * PRESENTER_HEIGHT)
+        layout["height"] = int(built * PRESENTER_HEIGHT) if presenter else built
         return self
 
     def to_dict(self) -> dict:

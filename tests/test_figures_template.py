@@ -46,6 +46,8 @@ def test_every_builder_leaves_the_text_sizes_to_the_template_and_present_switche
         for line in str(layout.get("title", {}).get("text", "")).split("<br>"):
             assert len(line) <= figures.TITLE_CHARS or " " not in line
         height = layout["height"]
-        fig.present(True)
+        fig.present(True).present(True)
         assert layout["template"] == figures.template(True)
         assert layout["height"] == int(height * figures.PRESENTER_HEIGHT)
+        fig.present(False)
+        assert layout["template"] == figures.template(False) and layout["height"] == height

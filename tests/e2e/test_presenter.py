@@ -4,7 +4,8 @@ Every page the app's navigation lists (read from the sidebar, so a new page is c
 is opened in presenter mode at 1280×720 and 1920×1080, and in normal mode at 1280×720; every tour step is walked
 with the arrow keys in presenter mode at 1280×720. Each must show no exception and pass ``layout_check.problems``
 (plotly text inside its figure, no title or legend over other text, no truncated label, a figure on the first
-screen). The first screen of each lands in screenshots/ for review.
+screen), and no request may leave localhost (the tour's keyboard script included). The first screen of each lands in
+screenshots/ for review.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import re
 from urllib.parse import urlparse
 
 import pytest
-from harness import SCREENSHOTS
+from harness import SCREENSHOTS, local_page
 from layout_check import problems
 from test_browser import assert_no_exception, wait_for_param, wait_idle
 
@@ -43,12 +44,9 @@ def navigation_paths(page, server: str) -> list[str]:
 
 @pytest.fixture()
 def sized(browser, server, request):
-    """A page at the viewport of ``request.param`` (a CONFIGS name)."""
-    context = browser.new_context(viewport=dict(zip(("width", "height"), CONFIGS[request.param][1])))
-    p = context.new_page()
-    p.set_default_timeout(60_000)
-    yield p
-    context.close()
+    """A page at the viewport of ``request.param`` (a CONFIGS name); the test fails if a request leaves localhost."""
+    with local_page(browser, *CONFIGS[request.param][1]) as p:
+        yield p
 
 
 @pytest.mark.parametrize("sized", list(CONFIGS), indirect=True)
