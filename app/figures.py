@@ -132,15 +132,27 @@ def register_templates() -> None:
 
 
 def wrap(text: str, width: int = TITLE_CHARS) -> str:
-    """``text`` broken into lines of at most ``width`` characters at spaces (plotly's ``<br>``); a single longer
-    word stays whole. For titles built from code; user strings go through ``plain`` first."""
+    """``text`` broken at spaces into as few lines (plotly's ``<br>``) of at most ``width`` characters as possible,
+    and those lines as even as possible (no short last word on a line of its own); a single longer word stays
+    whole. For titles built from code; user strings go through ``plain`` first."""
+    words = text.split(" ")
+    lines = _fill(words, width)
+    for narrower in range(-(-len(text) // len(lines)), width):
+        even = _fill(words, narrower)
+        if len(even) == len(lines):
+            return "<br>".join(even)
+    return "<br>".join(lines)
+
+
+def _fill(words: list[str], width: int) -> list[str]:
+    """Greedy line filling: each line takes words while it stays within ``width`` (the fewest lines possible)."""
     lines: list[str] = []
-    for word in text.split(" "):
+    for word in words:
         if lines and len(lines[-1]) + 1 + len(word) <= width:
             lines[-1] += " " + word
         else:
             lines.append(word)
-    return "<br>".join(lines)
+    return lines
 
 
 def _figure(data: list[dict], layout: dict) -> SpecFigure:

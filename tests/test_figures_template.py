@@ -12,13 +12,29 @@ from test_app import every_builders_figure
 WORDS = st.text(alphabet=st.characters(codec="utf-8", exclude_characters=" <>\n\r"), min_size=1, max_size=40)
 
 
+def fewest_lines(words: list[str], width: int) -> int:
+    """The fewest lines of at most ``width`` characters the words fit in (greedy filling is optimal for this)."""
+    count, used = 0, None
+    for word in words:
+        if used is not None and used + 1 + len(word) <= width:
+            used += 1 + len(word)
+        else:
+            count, used = count + 1, len(word)
+    return count
+
+
 @given(st.lists(WORDS, min_size=1, max_size=30), st.integers(min_value=1, max_value=60))
-def test_wrap_breaks_only_at_spaces_and_keeps_lines_short(words, width):
+def test_wrap_breaks_only_at_spaces_into_the_fewest_short_lines(words, width):
     text = " ".join(words)
     lines = figures.wrap(text, width).split("<br>")
     assert " ".join(lines) == text  # nothing lost, nothing added, breaks only where a space was
     assert all(len(line) <= width or " " not in line for line in lines)  # a longer line is one long word
-    assert all(len(a) + 1 + len(b.split(" ")[0]) > width for a, b in zip(lines, lines[1:]))  # no line ends early
+    assert len(lines) == fewest_lines(words, width)
+
+
+def test_wrap_evens_out_the_lines():
+    assert figures.wrap("aaaa bbbb cccc dd", 14) == "aaaa bbbb<br>cccc dd"  # not "aaaa bbbb cccc<br>dd"
+    assert figures.wrap("short", 26) == "short"
 
 
 def test_the_presenter_template_scales_every_text_and_both_keep_automatic_margins():
