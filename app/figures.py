@@ -3,8 +3,8 @@
 Every builder returns a ``SpecFigure`` with a fixed height; the page frame enlarges it in presenter mode. Points
 that can be clicked carry ``customdata`` so a page can tell which node, site or bond was selected.
 
-Text sizes come from one plotly template, ``template(presenter)`` (registered with plotly as ``sympe`` and
-``sympe-presenter``): the base font (ticks, legends, colour bars, axis titles), the figure title and the hover
+Text sizes come from one plotly template, ``template(presenter)`` (``register_templates()`` names it ``sympe`` and
+``sympe-presenter`` in plotly, for scripts): the base font (ticks, legends, colour bars, axis titles), the figure title and the hover
 labels scale together, and every axis and title pushes the margins out as far as its labels need (``automargin``),
 so no builder sets a font size or a margin wide enough for its labels itself. Builders set only what the data needs:
 a title (at most ``TITLE_CHARS`` characters per line; ``wrap`` breaks longer ones), axes, and a legend placed by
@@ -83,11 +83,12 @@ class SpecFigure(go.Figure):
         self.__dict__["spec"] = {"data": data, "layout": {"template": template(False), **layout}}
 
     def present(self, presenter: bool) -> "SpecFigure":
-        """The figure for the mode: its template's text sizes, and in presenter mode PRESENTER_HEIGHT times taller."""
+        """The figure for the mode: its template's text sizes, and in presenter mode PRESENTER_HEIGHT times the
+        height it was built with (so calling it again, for either mode, never compounds)."""
         layout = self.spec["layout"]
+        built = self.__dict__.setdefault("built_height", layout.get("height") or 400)
         layout["template"] = template(presenter)
-        if presenter:
-            layout["height"] = int((layout.get("height") or 400) * PRESENTER_HEIGHT)
+        layout["height"] = int(built * PRESENTER_HEIGHT) if presenter else built
         return self
 
     def to_dict(self) -> dict:
@@ -131,15 +132,27 @@ def register_templates() -> None:
 
 
 def wrap(text: str, width: int = TITLE_CHARS) -> str:
-    """``text`` broken into lines of at most ``width`` characters at spaces (plotly's ``<br>``); a single longer
-    word stays whole. For titles built from code; user strings go through ``plain`` first."""
+    """``text`` broken at spaces into as few lines (plotly's ``<br>``) of at most ``width`` characters as possible,
+    and those lines as even as possible (no short last word on a line of its own); a single longer word stays
+    whole. For titles built from code; user strings go through ``plain`` first."""
+    words = text.split(" ")
+    lines = _fill(words, width)
+    for narrower in range(-(-len(text) // len(lines)), width):
+        even = _fill(words, narrower)
+        if len(even) == len(lines):
+            return "<br>".join(even)
+    return "<br>".join(lines)
+
+
+def _fill(words: list[str], width: int) -> list[str]:
+    """Greedy line filling: each line takes words while it stays within ``width`` (the fewest lines possible)."""
     lines: list[str] = []
-    for word in text.split(" "):
+    for word in words:
         if lines and len(lines[-1]) + 1 + len(word) <= width:
             lines[-1] += " " + word
         else:
             lines.append(word)
-    return "<br>".join(lines)
+    return lines
 
 
 def _figure(data: list[dict], layout: dict) -> SpecFigure:

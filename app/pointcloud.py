@@ -374,8 +374,10 @@ def _scene(extent: float, ticks: bool = True) -> dict:
 
 
 def _layout(title: str, height: int, extent: float, ticks: bool = True, **extra) -> dict:
+    """A 3D scene takes no automatic margin for its title: the top margin holds two lines of the presenter's title."""
     return {"title": {"text": wrap(title)}, "height": height, "scene": _scene(extent, ticks),
-            "margin": {"l": 0, "r": 0, "t": 60 if title else 0, "b": 0}, "uirevision": "pointcloud", "paper_bgcolor": "white", **extra}
+            "margin": {"l": 0, "r": 0, "t": 60 if title else 0, "b": 0}, "uirevision": "pointcloud",
+            "paper_bgcolor": "white", **extra}
 
 
 def _type_color(kind: str, index: int) -> str:

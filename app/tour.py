@@ -69,8 +69,8 @@ STEPS: list[Step] = [
          "baseline none.",
          {"jx": -1.0, "jy": -1.0, "field": 0.0, "K": 16, "L": 8}, "4 · Which states"),
     Step("equivariance", "Equivariance in distribution",
-         "Transform the input by g: the outputs move with it. Moved back by g⁻¹ (the stabilized view), their law is "
-         "the same as for the original input.",
+         "Transform the input by g and the outputs move with it; moved back by g⁻¹ (the stabilized view), they "
+         "follow the same law as for x.",
          {"eq_mode": "Lattice (Ising)"}),
     Step("molecule-lab", "A molecule from noise",
          "Diffusion starts from noise whose graphs are often symmetric; SymPE breaks the symmetry of the current "
@@ -132,7 +132,7 @@ def render(page, pages) -> None:
                    help="Previous step (← key)")
         row.button("Next", icon=":material/arrow_forward:", key="tour_next", disabled=n == len(STEPS), on_click=_go,
                    args=(n + 1,), help="Next step (→ key)", type="primary")
-        row.button("End", icon=":material/close:", key="tour_end", on_click=_go, args=(None,), help="Leave the tour")
+        row.button("End tour", icon=":material/close:", key="tour_end", on_click=_go, args=(None,))
     st.iframe(_KEYS_JS.replace("__SECTION__", json.dumps(scroll)), height=1)  # hidden by ui.APP_CSS
 
 

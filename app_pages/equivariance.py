@@ -15,12 +15,13 @@ ui.explain(
     "the joint input (x, h): f(g·x, g∘h) = g·f(x, h) holds to float precision."
 )
 
-with ui.controls("Domain"):
+controls = ui.controls()
+with controls:
     mode = st.radio("Domain", ["Lattice (Ising)", "Graph"], key="eq_mode", bind="query-params", horizontal=True)
 seed = sidebar.seed()
 
 if mode == "Lattice (Ising)":
-    with ui.controls("Input and g"):
+    with controls:
         c1, c2, c3 = st.columns([1.2, 1, 1])
         with c1:
             preset = st.selectbox("Input", list(eq.LATTICE_INPUTS), key="eq_input", bind="query-params")
@@ -33,12 +34,13 @@ if mode == "Lattice (Ising)":
             L = eq.LATTICE_L
             dr = st.slider("Shift rows", 0, L - 1, 1, key="eq_dr", bind="query-params")
             dc = st.slider("Shift columns", 0, L - 1, 2, key="eq_dc", bind="query-params")
-    st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample")
+    act, shown = st.columns([1, 3], vertical_alignment="center")
+    act.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample")
     point = rot // 90 + (4 if mirror else 0)
     g = lattice.element_from_parts(L, point, (dr, dc), flip)
     J, h = eq.lattice_input(preset)
     Jg, hg = eq.act_lattice(g, J, h)
-    st.markdown(f"**g = {lattice.element_text(g.to_dicts()[0])}**")
+    shown.markdown(f"**g = {lattice.element_text(g.to_dicts()[0])}**")
 
     if not ui.model_ready("ising", "sympe", "The SymPE Ising model"):
         st.stop()
@@ -79,7 +81,7 @@ if mode == "Lattice (Ising)":
                    "canonicalization and is not equivariant: its error is large.")
 
 else:
-    with ui.controls("Input and g"):
+    with controls:
         c1, c2 = st.columns([1.5, 1])
         with c1:
             name = st.selectbox("Graph", list(graphs.PRESETS), index=list(graphs.PRESETS).index("Ring with substituents"),
@@ -90,12 +92,13 @@ else:
             K = st.slider("K (samples per side)", 8, 256, 64, 8, key="eq_gK", bind="query-params")
         with c2:
             g_seed = st.number_input("g: random relabelling number", 0, 10_000, 1, key="eq_g", bind="query-params")
-    st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample_graph")
+    act, shown = st.columns([1, 3], vertical_alignment="center")
+    act.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="eq_resample_graph")
     graph = graphs.preset_graph(name, size)
     n, edges = graph.n, tuple(graph.edges)
     g = eq.relabelling(n, int(g_seed))
     edges_g = eq.relabel_edges(edges, g)
-    st.markdown(f"**g** = `{graphs.cycle_notation(g)}` (node i ↦ g[i])")
+    shown.markdown(f"**g** = `{graphs.cycle_notation(g)}` (node i ↦ g[i])")
     data = graphs.analyze(n, edges)
     data_g = graphs.analyze(n, edges_g)
     hx = graphs.kernel_samples(n, edges, K, seed)

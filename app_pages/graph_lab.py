@@ -15,12 +15,13 @@ ui.explain(
 
 # ---- input ------------------------------------------------------------------------------------------------------------
 SOURCES = ["Preset", "Random", "Upload", "Type"]
-c_src, c_opts, c_k = st.columns([1, 2, 1])
+with ui.controls():
+    c_src, c_opts, c_k = st.columns([1, 2, 1])
 with c_src:
     source = st.radio("Input", SOURCES, key="source", bind="query-params", horizontal=True)
 with c_k:
     K = st.slider("K (samples)", 1, 16, 6, key="gK", bind="query-params")
-    st.button("Resample h", icon=":material/casino:", on_click=sidebar.next_seed, key="resample_graph")
+st.button("Resample h", icon=":material/casino:", on_click=sidebar.next_seed, key="resample_graph")
 seed = sidebar.seed()
 
 graph = None

@@ -62,9 +62,10 @@ with c_sympe:
     st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="home_resample", type="primary")
 
 st.divider()
-st.markdown("**The same on a graph.** A 6-ring with identical atoms: all six atoms lie in one orbit of its 12 "
-            "automorphisms, so an equivariant model must treat them alike. SymPE draws one of the 12 orderings that "
-            "give the canonical form and numbers the atoms by it.")
+st.markdown("**The same on a graph.**")
+ui.explain("A 6-ring with identical atoms: all six atoms lie in one orbit of its 12 automorphisms, so an equivariant "
+           "model must treat them alike. SymPE draws one of the 12 orderings that give the canonical form and numbers "
+           "the atoms by it.")
 with ui.guard("The ring example"):
     ring = graphs.preset_graph("Cycle C_n", 6)
     edges = tuple(ring.edges)

@@ -59,9 +59,9 @@ if paint_event:
     st.session_state["_paint_last"] = signature
 
 # ---- controls ---------------------------------------------------------------------------------------------------------
-controls, diagram = st.columns([1, 1.3])
-with controls:
-    with ui.controls():
+with ui.controls("Couplings, field, size and samples"):  # the phase diagram is a control too: click to pick J
+    controls, diagram = st.columns([1, 1.3])
+    with controls:
         st.selectbox("Phase preset", ["Custom"] + list(lattice.PHASE_PRESETS), key="preset", on_change=_apply_preset)
         jx = _bound("J_x (horizontal coupling)", "jx", defaults["jx"])
         jy = _bound("J_y (vertical coupling)", "jy", defaults["jy"])
@@ -77,14 +77,15 @@ with controls:
         if not search_available:
             P = 0
             st.caption(lattice.SEARCH_OFF_NOTE)
-    st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="resample_lattice")
-    st.caption(f"Phase of the constant part: **{lattice.phase_of(jx, jy, hval)}**. "
-               "The shipped models were trained at L = 8; other sizes tile the learned field.")
-with diagram:
-    with ui.guard("The phase diagram"):
-        grid, phases = lattice.phase_grid(hval)
-        ui.show_figure(figures.phase_diagram_figure(grid, phases, (jx, jy), h=hval), "phase-diagram",
-                       key="phase_click", on_select="rerun", selection_mode=("points",))
+    with diagram:
+        with ui.guard("The phase diagram"):
+            grid, phases = lattice.phase_grid(hval)
+            ui.show_figure(figures.phase_diagram_figure(grid, phases, (jx, jy), h=hval), "phase-diagram",
+                           key="phase_click", on_select="rerun", selection_mode=("points",))
+act, phase = st.columns([1, 3], vertical_alignment="center")
+act.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="resample_lattice")
+phase.markdown(f"Phase of the constant part: **{lattice.phase_of(jx, jy, hval)}**.")
+st.caption("The shipped models were trained at L = 8; other sizes tile the learned field.")
 
 paint, outside = lattice.paint_within(st.session_state["paint"], L)
 if "_link_raw" in st.session_state:  # the first run: what the link asked for and the page did not take, in one line

@@ -203,7 +203,7 @@ def test_lattice_lab_sliders_presets_and_painting():
     at.selectbox(key="preset").set_value("Stripes (rows alternate)").run()
     assert_clean(at)
     assert at.slider(key="jx").value == 1.0 and at.slider(key="jy").value == -1.0
-    assert any("stripes-horizontal" in c.value for c in at.caption)
+    assert "Phase of the constant part: **stripes-horizontal**" in markdown_text(at)
     at.slider(key="K").set_value(12).run()
     assert_clean(at)
     assert any("K = 12" in s.value for s in at.subheader)
@@ -692,18 +692,13 @@ def test_molecule_trajectory_ends_fully_masked():
     assert steps[-1].aut_order == 720 and set(steps[-1].atoms) == {molecules.MASK}
 
 
-def test_every_figure_builder_passes_plotly_validation(monkeypatch):
-    """The builders skip plotly's validation for speed; here plotly checks every property once."""
-    import plotly.graph_objects as go
-
-    from app import figures
-
-    monkeypatch.setattr(figures, "VALIDATE", True)
+def every_builders_figure() -> list:
+    """One figure from each builder of app/figures.py (the options that add traces or layout switched on)."""
     pos = graphs.circular_positions(6)
     edges = [(i, (i + 1) % 6) for i in range(6)]
     J, h = lattice.build_inputs(-1.0, -1.0, 0.5, 4, (("h", 0, 0, 2.0),))
     grid, phases = lattice.phase_grid(0.0, 5)
-    built = [
+    return [
         figures.graph_figure(pos, edges, groups=[0, 0, 1, 1, 2, 2], hover=list("abcdef"), selected=[1],
                              edge_styles=["normal", "missing", "extra"] * 2),
         figures.graph_figure(pos, edges, values=np.arange(6.0), labels=list("abcdef")),
@@ -719,7 +714,14 @@ def test_every_figure_builder_passes_plotly_validation(monkeypatch):
         figures.grouped_bar_figure(["a", "b"], {"x": [1, 2], "y": [2, 1]}),
         figures.molecule_figure(pos, list("CCNCO?"), [(0, 1, "single"), (1, 2, "double"), (2, 3, "triple"), (3, 4, "?")]),
     ]
-    for fig in built:
+
+
+def test_every_figure_builder_passes_plotly_validation(monkeypatch):
+    """The builders skip plotly's validation for speed; here plotly checks every property once."""
+    import plotly.graph_objects as go
+
+    monkeypatch.setattr(figures, "VALIDATE", True)
+    for fig in every_builders_figure():
         go.Figure(fig.to_dict())  # raises on any invalid property
 
 

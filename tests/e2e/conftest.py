@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from harness import CHROMIUM, CHROMIUM_ARGS, free_port, is_local, start_server, stop_server, wait_healthy
+from harness import CHROMIUM, CHROMIUM_ARGS, free_port, local_page, start_server, stop_server, wait_healthy
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +39,5 @@ def server():
 @pytest.fixture()
 def page(browser, server):
     """A fresh browser page that records every request; the test fails if one leaves localhost."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    p = context.new_page()
-    requests: list[str] = []
-    p.on("request", lambda r: requests.append(r.url))
-    p.set_default_timeout(60_000)
-    yield p
-    context.close()
-    outside = sorted({u for u in requests if not is_local(u)})
-    assert not outside, f"requests left localhost: {outside}"
-    assert requests, "the page made no request at all"
+    with local_page(browser, 1400, 1000) as p:
+        yield p

@@ -1,8 +1,9 @@
 """Helpers shared by the end-to-end tests and scripts/measure_latency.py: start a real `streamlit run` server on a
 free localhost port, wait for its health check, stop it; launch options for Debian's headless Chromium; the
-localhost-only request rule."""
+localhost-only request rule, and a browser page that enforces it."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -65,3 +66,21 @@ def is_local(url: str) -> bool:
     return parsed.hostname in LOCAL_HOSTS
 
 
+
+
+@contextlib.contextmanager
+def local_page(browser, width: int, height: int):
+    """A fresh browser page of the given viewport that records every request; on exit it fails if one left
+    localhost (or if none was made at all)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    p = context.new_page()
+    requests: list[str] = []
+    p.on("request", lambda r: requests.append(r.url))
+    p.set_default_timeout(60_000)
+    try:
+        yield p
+    finally:
+        context.close()
+    outside = sorted({u for u in requests if not is_local(u)})
+    assert not outside, f"requests left localhost: {outside}"
+    assert requests, "the page made no request at all"
