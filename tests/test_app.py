@@ -18,7 +18,7 @@ from backend.graph_io import GraphInputError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = str(ROOT / "streamlit_app.py")
-PAGES = ["home", "graph_lab", "lattice_lab", "molecule_lab", "pointcloud_lab", "equivariance", "results", "theory"]
+PAGES = ["home", "graph_lab", "lattice_lab", "molecule_lab", "pointcloud_lab", "equivariance", "train", "results", "theory"]
 SHIPPED = read_manifest()
 needs_ising_sympe = pytest.mark.skipif("ising/sympe" not in SHIPPED, reason="ising/sympe is not shipped")
 
