@@ -7,8 +7,8 @@ use two cores); the job's progress is ``{variant: VariantProgress}``, replaced (
 reader's copy stays consistent. Every ``eval_every`` steps, and at the end, the model is evaluated in eval mode under
 ``torch.no_grad`` on ``EvalSet``: per phase, the share of exact ground states (energy equal to the exact minimum over
 the 16 two-periodic states) and the mean relative energy gap, with one inversion-kernel sample per Hamiltonian (seed
-0); and the coverage: over the degenerate Hamiltonians of the set (exactly two ground states), the mean share of
-their ground states hit by ``COVERAGE_SAMPLES`` samples. A trained model is frozen (no gradients, eval mode) and
+0); and the coverage: over the first COVERAGE_PER_PHASE degenerate inputs of each STORY_PHASES phase (exactly two
+ground states), the mean share of their ground states hit by ``COVERAGE_SAMPLES`` samples. A trained model is frozen (no gradients, eval mode) and
 never changed afterwards; it is never written to pretrained/ (the download is built in memory).
 """
 from __future__ import annotations
@@ -42,6 +42,7 @@ DATA_SIZE = 1280  # training Hamiltonians (constant + varying): small enough to 
 SHARPNESS = (3.0, 30.0, 300.0)  # as the shipped models
 PER_PHASE = 16  # evaluation Hamiltonians per phase
 COVERAGE_SAMPLES = 16
+COVERAGE_PER_PHASE = 3  # degenerate inputs per STORY_PHASES phase in the coverage
 CURVE_POINTS = 400  # the loss curve keeps at most this many points (every k-th step, k doubling as needed)
 STORY_PHASES = ("antiferromagnet", "stripes-horizontal", "stripes-vertical")
 
@@ -130,7 +131,8 @@ def evaluate(model: IsingModel) -> dict:
             if idx.any():
                 exact[phase] = float(out.exact[idx].double().mean())
                 gap[phase] = float(out.rel_gap[idx].mean())
-        coverage = [_coverage(model, data.J[i], data.h[i]) for i in data.degenerate[:8]]
+        story = [i for phase in STORY_PHASES for i in [i for i in data.degenerate if data.phases[i] == phase][:COVERAGE_PER_PHASE]]
+        coverage = [_coverage(model, data.J[i], data.h[i]) for i in story]
     finally:
         model.train(was_training)
     return {"exact": exact, "gap": gap, "coverage": sum(coverage) / len(coverage) if coverage else None}
