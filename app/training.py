@@ -198,7 +198,7 @@ class _Monitor:
                 curve = tuple(p for p in curve if p[0] % self.stride == 0)
         done = step + 1
         evals = self.progress.evals
-        if done % self.eval_every == 0 or done == self.progress.steps:
+        if done == 1 or done % self.eval_every == 0 or done == self.progress.steps:
             evals = evals + ((done, evaluate(model)),)
         self.publish(step=done, curve=curve, evals=evals, state="training")
 
