@@ -144,3 +144,11 @@ def test_the_evaluation_set_is_fixed_balanced_and_away_from_the_boundaries():
     assert len(data.J) == training.PER_PHASE * 5
     assert all(data.phases.count(p) == training.PER_PHASE for p in set(data.phases))
     assert all(data.phases[i] != "field-polarized" for i in data.degenerate)
+
+
+def test_the_benchmark_script_trains_the_page_job_and_prints_its_table(capsys):
+    from script_loader import load_script
+
+    assert load_script("train_page_benchmark").main(["--steps", "50", "--variants", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "wall time" in out and "| none | " in out and "| 0% |" in out  # none: no coverage, by equivariance
