@@ -56,6 +56,10 @@ class Job:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
+    def request_stop(self) -> None:
+        """Ask the work to return (the work itself may call it, e.g. when one of its parts failed)."""
+        self._stop.set()
+
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
@@ -117,7 +121,7 @@ class JobManager:
             job = self._jobs.get(owner)
             if job is None or not job.active:
                 return
-            job._stop.set()
+            job.request_stop()
             if job in self._queue:
                 self._queue.remove(job)
                 job.state = "stopped"

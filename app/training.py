@@ -240,7 +240,7 @@ def run_job(manager: JobManager, knobs: Knobs, job: Job) -> dict[str, tuple[Isin
             model = train_variant(knobs, variant, monitors[variant])
         except BaseException as exc:  # noqa: BLE001 - handed to the job's thread below
             errors.append(exc)
-            job._stop.set()  # the other variants stop too: the job has failed
+            job.request_stop()  # the other variants stop too: the job has failed
             return
         if model is not None:
             for p in model.parameters():
