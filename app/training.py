@@ -207,6 +207,24 @@ class _Monitor:
         return self.job.stop_requested()
 
 
+_INIT_LOCK = threading.Lock()
+
+
+class _SeededIsingTraining(IsingTraining):
+    """IsingTraining whose initial weights come from ``seed`` under a lock: the trainer seeds torch's global
+    generator, which every training thread of the process shares (variants side by side, other sessions' jobs), so
+    without the lock a run's initial weights would depend on its neighbours."""
+
+    def __init__(self, options: IsingTrainingConfig, seed: int):
+        super().__init__(options)
+        self.seed = seed
+
+    def build(self, model_config: IsingConfig, data) -> IsingModel:
+        with _INIT_LOCK:
+            torch.manual_seed(self.seed)
+            return super().build(model_config, data)
+
+
 def model_config(knobs: Knobs, variant: str) -> IsingConfig:
     return IsingConfig(L=L, variant=variant, hidden=knobs.width, encoding_dim=knobs.encoding_dim, sharpness=SHARPNESS)
 
@@ -214,7 +232,8 @@ def model_config(knobs: Knobs, variant: str) -> IsingConfig:
 def train_variant(knobs: Knobs, variant: str, monitor) -> IsingModel | None:
     """Train one variant with the one training loop (nothing shipped, no log); None when the monitor stopped it."""
     constant = round(DATA_SIZE * knobs.symmetric_share)
-    task = IsingTraining(IsingTrainingConfig(num_constant=constant, num_varying=DATA_SIZE - constant, anneal=ANNEAL))
+    task = _SeededIsingTraining(IsingTrainingConfig(num_constant=constant, num_varying=DATA_SIZE - constant,
+                                                     anneal=ANNEAL), knobs.seed)
     cfg = TrainConfig(steps=knobs.steps, batch=knobs.batch, lr=knobs.lr, seed=knobs.seed, device="cpu", threads=0,
                       ship=False, log=False)
     record = train(task, model_config(knobs, variant), cfg, [], monitor=monitor)

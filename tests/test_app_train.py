@@ -152,3 +152,30 @@ def test_the_benchmark_script_trains_the_page_job_and_prints_its_table(capsys):
     assert load_script("train_page_benchmark").main(["--steps", "50", "--variants", "none"]) == 0
     out = capsys.readouterr().out
     assert "wall time" in out and "| none | " in out and "| 0% |" in out  # none: no coverage, by equivariance
+
+
+def test_a_variant_trains_to_the_same_weights_alone_and_beside_another():
+    """The page's runs are reproducible from the seed although the variants' threads share torch's global generator."""
+    knobs = replace(training.Knobs(), steps=50)
+
+    class Keep:
+        model = None
+
+        def on_step(self, step, loss, model):
+            self.model = model
+
+        def stop_requested(self):
+            return False
+
+    def weights(variant: str) -> dict:
+        return {k: v.clone() for k, v in training.train_variant(knobs, variant, Keep()).state_dict().items()}
+
+    alone = weights("sympe")
+    results = {}
+    threads = [threading.Thread(target=lambda v=v: results.__setitem__(v, weights(v))) for v in ("noise", "sympe")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert alone.keys() == results["sympe"].keys()
+    assert all(torch.equal(alone[k], results["sympe"][k]) for k in alone)
