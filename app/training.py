@@ -160,7 +160,7 @@ class VariantProgress:
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A model trained in this session (frozen). ``label`` names it in the labs ("yours: sympe #3")."""
+    """A model trained in this session (frozen). ``label`` names it in the labs ("yours: sympe (job 3)")."""
 
     label: str
     variant: str
