@@ -7,7 +7,8 @@ state moves queued → running → done | stopped | failed; a job stopped while 
 ``work`` fails that job alone, with one line (``job.error``) and the traceback in the server log, never on a page.
 
 Owners that are gone: ``reap(alive)`` stops every job whose owner ``alive(owner)`` denies (the app passes the
-Streamlit runtime's session check), so a closed tab does not keep a place in the limit. Finished jobs are dropped
+Streamlit runtime's session check; ``start_reaper`` runs it every REAP_SECONDS), so a closed tab does not keep a
+place in the limit. Finished jobs are dropped
 when their owner submits the next one or is reaped, so the manager holds at most one job per live owner.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ log = logging.getLogger("sympe.jobs")
 DEFAULT_LIMIT = 2
 LIMIT_VARIABLE = "SYMPE_TRAIN_JOBS"
 ACTIVE = ("queued", "running")
+REAP_SECONDS = 15.0
 
 
 def limit_from_environment() -> int:
@@ -140,6 +142,21 @@ class JobManager:
         for owner in gone:
             self.forget(owner)
         return gone
+
+    def start_reaper(self, alive: Callable[[str], bool], every: float = REAP_SECONDS) -> threading.Thread:
+        """A daemon thread that calls ``reap(alive)`` every ``every`` seconds, so that a closed session's job stops
+        even when no other session polls."""
+        def loop() -> None:
+            while True:
+                time.sleep(every)
+                try:
+                    self.reap(alive)
+                except Exception:  # noqa: BLE001 - the reaper must outlive one failed check
+                    log.exception("reaping the jobs failed")
+
+        thread = threading.Thread(target=loop, name="sympe-job-reaper", daemon=True)
+        thread.start()
+        return thread
 
     # -- internals (called with the lock held) ------------------------------------------------------------------------
     def _running(self) -> int:

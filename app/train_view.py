@@ -2,7 +2,8 @@
 session has trained (``trained_models``, read by the Lattice lab).
 
 One job per session (the owner is the Streamlit session id), ``jobs.limit_from_environment()`` jobs at once per
-server, the rest queued. Jobs of closed sessions are reaped whenever any session starts a job or polls its own.
+server, the rest queued. Jobs of closed sessions are reaped every ``jobs.REAP_SECONDS`` and whenever any session starts
+a job or polls its own.
 The live panel is a fragment that reruns itself every ``POLL_SECONDS`` while the job is active, so the rest of the
 page never waits for training; when the job ends it reruns the page once to show the results.
 """
@@ -22,8 +23,10 @@ SHOWN_PHASES = {"ferromagnet": "ferro", "antiferromagnet": "antiferro", "stripes
 
 @st.cache_resource(show_spinner=False)
 def manager() -> JobManager:
-    """The server's one job manager."""
-    return JobManager(limit_from_environment())
+    """The server's one job manager, with its reaper of closed sessions' jobs."""
+    jobs = JobManager(limit_from_environment())
+    jobs.start_reaper(_alive)
+    return jobs
 
 
 def owner() -> str:

@@ -128,3 +128,11 @@ def test_the_limit_comes_from_the_environment_bounded(raw, limit, monkeypatch):
     else:
         monkeypatch.setenv("SYMPE_TRAIN_JOBS", raw)
     assert limit_from_environment() == limit
+
+
+def test_the_reaper_stops_a_gone_owners_job_without_any_poll():
+    jobs, release = JobManager(limit=1), threading.Event()
+    job = jobs.submit("closed tab", blocking(release))
+    jobs.start_reaper(lambda owner: False, every=0.05)
+    wait(lambda: job.state == "stopped")
+    assert job.result == "stopped early" and jobs.job("closed tab") is None and jobs.running() == 0
