@@ -172,7 +172,7 @@ class JobManager:
     def _run(self, job: Job) -> None:
         try:
             result = job.work(job)
-        except Exception as exc:  # noqa: BLE001 - any fault of the work fails this job only
+        except BaseException as exc:  # noqa: BLE001 - any fault of the work fails this job only (and frees its slot)
             log.exception("job %s of %s failed", job.id, job.owner)
             state, error, result = "failed", one_line(exc), None
         else:
