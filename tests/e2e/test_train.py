@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from harness import SCREENSHOTS
+
+from app.jobs import REAP_SECONDS
 from test_browser import assert_no_error_box, assert_no_exception, open_page, screenshot, wait_idle
 
 STEP = re.compile(r"SymPE: (?:training|preparing), step (\d+) / (\d+)")
@@ -38,6 +40,8 @@ def test_train_start_progress_stop_then_use_a_finished_model_in_the_lattice_lab(
     first = wait_step_above(page, 0)
     later = wait_step_above(page, first)  # the fragment polls: progress moves without any user action
     assert later > first
+    page.wait_for_timeout(1000 * (REAP_SECONDS + 1))  # the reaper has run: a live session's job goes on
+    assert wait_step_above(page, later) > later and page.get_by_text("Stopped").count() == 0
     assert_no_exception(page)
     assert_no_error_box(page)
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
