@@ -34,6 +34,7 @@ PAGES = [
     st.Page("app_pages/molecule_lab.py", title="Molecule lab", icon=":material/science:", url_path="molecule-lab"),
     st.Page("app_pages/pointcloud_lab.py", title="Point-cloud lab", icon=":material/deployed_code:", url_path="point-cloud-lab"),
     st.Page("app_pages/equivariance.py", title="Equivariance in distribution", icon=":material/balance:", url_path="equivariance"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("app_pages/results.py", title="Results", icon=":material/leaderboard:", url_path="results"),
     st.Page("app_pages/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),
 ]

@@ -439,6 +439,21 @@ def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[flo
     return _figure(data, layout)
 
 
+def curves_figure(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, title: str = "", x_title: str = "",
+                  y_title: str = "", y_range: tuple[float, float] | None = None, height: int = 320) -> SpecFigure:
+    """One line with markers per named series {name: (xs, ys)}, in PALETTE order, with a legend."""
+    data = [dict(type="scatter", mode="lines+markers" if len(xs) <= 20 else "lines", name=plain([name])[0],
+                 x=_list(xs), y=_list(ys), line=dict(color=PALETTE[k % len(PALETTE)], width=2))
+            for k, (name, (xs, ys)) in enumerate(series.items())]
+    yaxis = dict(title=dict(text=y_title), gridcolor="#eee", zeroline=False)
+    if y_range is not None:
+        yaxis["range"] = list(y_range)
+    layout = _layout(title, height, showlegend=True, legend=dict(orientation="h", y=-0.25),
+                     xaxis=dict(title=dict(text=x_title), gridcolor="#eee"), yaxis=yaxis,
+                     margin=dict(l=60, r=10, t=40, b=40))
+    return _figure(data, layout)
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Molecules
 

@@ -25,8 +25,8 @@ from backend.tasks.ising.data import (
     phase_of,
     simulated_annealing,
 )
+from backend.tasks.ising.evaluate import SEARCH_PROPOSALS  # the evaluation's P, offered on phase boundaries
 from backend.tasks.ising.model import IsingOutput, nearby_search, spins_from_logits
-from backend.tasks.ising.evaluate import SEARCH_PROPOSALS
 
 from . import models
 
@@ -356,10 +356,22 @@ def run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, s
 @st.cache_data(show_spinner=False, max_entries=256)
 def _run_variant(variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, sha256: str, search: int,
                  per_sample_passes: bool) -> VariantRun:
-    L = h.shape[0]
-    model = models.ising_model(variant, L)
+    model = models.ising_model(variant, h.shape[0])
     if model is None:
         raise LookupError(f"ising/{variant} is not shipped")
+    return _run_model(model, variant, J, h, K, seed, search, per_sample_passes)
+
+
+def run_trained(trained, J: np.ndarray, h: np.ndarray, K: int, seed: int, search: int = 0) -> VariantRun:
+    """``run_variant`` for a model trained in this session (``app.training.TrainedModel``, frozen; resized to the
+    input's L with ``at_size``, which copies). Not cached: these models live in one session only."""
+    model = trained.model if trained.model.config.L == h.shape[0] else trained.model.at_size(h.shape[0]).eval()
+    return _run_model(model, trained.variant, J, h, K, seed, search, False)
+
+
+def _run_model(model, variant: str, J: np.ndarray, h: np.ndarray, K: int, seed: int, search: int,
+               per_sample_passes: bool) -> VariantRun:
+    L = h.shape[0]
     Jt, ht = _torch(J, h)
     kind = encoding(variant)
     by_stabilizer = kind.canonicalizes and not search and not per_sample_passes

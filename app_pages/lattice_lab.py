@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from app import figures, lattice, models, sidebar, ui
+from app import figures, lattice, models, sidebar, train_view, ui
 from backend.tasks import TASKS
 
 st.title("Lattice lab: Ising ground states")
@@ -170,6 +170,23 @@ for col, variant in zip(st.columns(len(variants)), variants):
                           delta_color="off" if ok else "inverse", delta_arrow="off" if abs(gap) <= 1e-9 else "auto")
                 st.markdown(":material/check_circle: a ground state" if ok and ref.exact else (":material/check_circle: matches the reference" if ok else ":material/cancel: above the reference"))
 
+yours: dict = {}
+trained = train_view.trained_models()
+if trained:
+    st.markdown("**Your models** (trained on the Train page in this session; not shipped)")
+    cols = st.columns(max(len(trained), 2))
+    for col, (label, model) in zip(cols, trained.items()):
+        with col, ui.guard(f"Your {model.variant} output"):
+            st.markdown(f"**{label}**")
+            run = lattice.run_trained(model, J, h, K, seed, P)
+            yours[label] = run
+            ui.show_figure(figures.spins_figure(run.spins[0], title=f"{label}, sample 1"), f"spins-{label}",
+                           key=f"spins_{label}")
+            if ref is not None:
+                gap = (run.energies[0] - ref.energy) / max(abs(ref.energy), 1e-12)
+                st.metric("energy per site", f"{run.energies[0] / L**2:.4f}", f"{gap:+.2%} vs reference",
+                          delta_color="off", delta_arrow="off" if abs(gap) <= 1e-9 else "auto")
+
 # ---- SymPE internals --------------------------------------------------------------------------------------------------
 st.subheader("3 · Inside SymPE: the sampled h and the encoding h·v")
 if "sympe" not in runs:
@@ -198,16 +215,17 @@ else:
 st.subheader(f"4 · Which states do K = {K} samples hit?")
 ui.explain("For a constant Hamiltonian the degenerate ground states are known exactly. An equivariant model in "
            "distribution should hit each of them equally often; the deterministic baseline always gives the same answer.")
-if runs and ref is not None:
-    cols = st.columns(len(runs))
-    for col, (variant, run) in zip(cols, runs.items()):
-        with col, ui.guard(f"The {variant} histogram"):
+if (runs or yours) and ref is not None:
+    labelled = {v: (models.label(v), r) for v, r in runs.items()} | {k: (k, r) for k, r in yours.items()}
+    cols = st.columns(len(labelled))
+    for col, (name, (title, run)) in zip(cols, labelled.items()):
+        with col, ui.guard(f"The {title} histogram"):
             counts = lattice.coverage(run, ref)
             colors = ["#d62728" if k == "not a ground state" else "#4c78a8" for k in counts]
             uniform = K / len(ref.ground_cells) if ref.ground_cells else None
-            ui.show_figure(figures.bar_figure(list(counts), list(counts.values()), title=models.label(variant),
+            ui.show_figure(figures.bar_figure(list(counts), list(counts.values()), title=title,
                                               colors=colors, reference=uniform, y_title="samples"),
-                           f"coverage-{variant}", key=f"cov_{variant}")
+                           f"coverage-{name}", key=f"cov_{name}")
     st.caption("Ground states are named by their 2×2 cell (row 0 / row 1, ↑ = +1). The dashed line is K divided by "
                "the number of degenerate ground states.")
 elif not runs:

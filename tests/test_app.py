@@ -20,7 +20,7 @@ from backend.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = str(ROOT / "streamlit_app.py")
-PAGES = ["home", "graph_lab", "lattice_lab", "molecule_lab", "pointcloud_lab", "equivariance", "results", "theory"]
+PAGES = ["home", "graph_lab", "lattice_lab", "molecule_lab", "pointcloud_lab", "equivariance", "train", "results", "theory"]
 SHIPPED = read_manifest()
 needs_ising_sympe = pytest.mark.skipif("ising/sympe" not in SHIPPED, reason="ising/sympe is not shipped")
 
@@ -712,6 +712,9 @@ def every_builders_figure() -> list:
         figures.phase_diagram_figure(grid, phases, (0.0, 0.0), h=0.0),
         figures.bar_figure(["a", "b"], [1, 2], reference=1.5, colors=["#000", "#111"]),
         figures.grouped_bar_figure(["a", "b"], {"x": [1, 2], "y": [2, 1]}),
+        figures.curves_figure({"none": ([0, 1, 2], [1.0, 0.5, 0.2]), "sympe": ([1], [3.0])}, x_title="step",
+                              y_title="loss", y_range=(0, 3)),
+        figures.curves_figure({"long": (list(range(30)), [0.0] * 30)}),
         figures.molecule_figure(pos, list("CCNCO?"), [(0, 1, "single"), (1, 2, "double"), (2, 3, "triple"), (3, 4, "?")]),
     ]
 

@@ -119,3 +119,41 @@ def test_a_task_trainer_ships_a_record_with_its_command_and_config(tmp_path, tas
         [*args, "--out", str(tmp_path), "--log-file", str(tmp_path / "log.jsonl")])
     assert entry["config"]["variant"] == "sympe" and entry["training"]["steps"] == int(args[args.index("--steps") + 1])
     assert (tmp_path / entry["file"]).exists() and entry["small_eval"]
+
+
+class _Recorder:
+    """A trainer monitor that stops after ``stop_after`` steps (None: never)."""
+
+    def __init__(self, stop_after: int | None):
+        self.stop_after, self.steps, self.losses, self.model = stop_after, [], [], None
+
+    def on_step(self, step, loss, model):
+        self.steps.append(step)
+        self.losses.append(loss)
+        self.model = model
+
+    def stop_requested(self):
+        return self.stop_after is not None and len(self.steps) >= self.stop_after
+
+
+def _tiny_ising(tmp_path: Path, monitor) -> dict | None:
+    from backend.tasks.trainer import train
+
+    task = ising_train.IsingTraining(ising_train.IsingTrainingConfig(num_constant=16, num_varying=0))
+    cfg = TrainConfig(steps=6, batch=4, lr=1e-2, seed=1, device="cpu", threads=0, ship=False, log=False,
+                      out=str(tmp_path / "never"), log_file=str(tmp_path / "never.log"))
+    return train(task, IsingConfig(variant="none", hidden=4, num_layers=1), cfg, [], monitor=monitor)
+
+
+def test_a_monitor_sees_every_step_and_the_live_model_and_nothing_is_written(tmp_path):
+    monitor = _Recorder(None)
+    record = _tiny_ising(tmp_path, monitor)
+    assert monitor.steps == list(range(6)) and all(torch.isfinite(torch.tensor(monitor.losses)))
+    assert record is not None and "small_eval" in record and record["training"]["log"] is None
+    assert not any(tmp_path.iterdir())  # log=False and ship=False: no log, no weights, no manifest
+
+
+def test_a_monitor_stops_the_run_before_the_next_step(tmp_path):
+    monitor = _Recorder(stop_after=2)
+    assert _tiny_ising(tmp_path, monitor) is None
+    assert monitor.steps == [0, 1]

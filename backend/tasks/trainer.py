@@ -20,6 +20,10 @@ Distributed runs: start the trainer with ``torchrun`` (it sets RANK, WORLD_SIZE,
 The backend is gloo on the CPU and NCCL on CUDA, where each process takes the GPU of its local rank. Rank 0 alone
 logs, shows progress, evaluates and writes the checkpoint and its manifest record. One code path: a plain
 ``python -m ...`` run is the world-size-1 case.
+
+Watching a run in process (the app's Train page): ``train(..., monitor=...)`` calls ``monitor.on_step`` after every
+optimiser step with the step, the loss and the model, and stops before the next step once ``monitor.stop_requested()``
+is true; a stopped run returns None and records nothing. A monitor is for single-process runs only.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any, Collection, Protocol
 
 import torch
 import torch.distributed as dist
@@ -45,7 +49,7 @@ from ..device import select_device
 from ..options import UsageError
 from .training import add_config_options, config_from_args, log_label, log_path, run, ship
 
-__all__ = ["TrainConfig", "Trainable", "train", "training_main", "warmup_cosine", "World"]
+__all__ = ["Monitor", "TrainConfig", "Trainable", "train", "training_main", "warmup_cosine", "World"]
 
 
 @dataclass
@@ -65,6 +69,17 @@ class TrainConfig:
     log_file: str | None = field(default=None, metadata={"help": "log file (default: runs/<task>-<variant>.log)"})
     ship: bool = field(default=True, metadata={"help": "write the weights and the manifest entry"})
     eval_every: int = field(default=0, metadata={"help": "log the task's validation figures every N steps (0: never)"})
+    log: bool = field(default=True, metadata={"help": "write the JSON-lines log (rank 0)"})
+
+
+class Monitor(Protocol):
+    """Watches an in-process run (``train(..., monitor=...)``, world size 1). ``on_step`` runs in the training thread
+    after optimiser step ``step`` (0-based) with the mean loss of that step and the model (in training mode; a monitor
+    that evaluates it switches it to eval and back itself, under ``torch.no_grad``)."""
+
+    def on_step(self, step: int, loss: float, model: nn.Module) -> None: ...
+
+    def stop_requested(self) -> bool: ...
 
 
 class Trainable:
@@ -147,9 +162,13 @@ def _device(cfg: TrainConfig, world: World) -> torch.device:
     return device
 
 
-def train(task: Trainable, model_config: Any, cfg: TrainConfig, argv: list[str]) -> dict | None:
-    """Train ``task`` with ``model_config`` and ship it; returns the manifest entry on rank 0, None elsewhere."""
+def train(task: Trainable, model_config: Any, cfg: TrainConfig, argv: list[str],
+          monitor: Monitor | None = None) -> dict | None:
+    """Train ``task`` with ``model_config`` and ship it (``cfg.ship``); returns the manifest entry on rank 0 (the
+    record when nothing is shipped), None elsewhere and None when ``monitor`` stopped the run."""
     world = World.from_environment()
+    if monitor is not None and world.size > 1:
+        raise UsageError("a training monitor watches single-process runs only")
     shards = cfg.shards or world.size
     if shards % world.size or cfg.batch % shards:
         raise UsageError(f"--shards ({shards}) must be a multiple of the world size ({world.size}) and divide --batch ({cfg.batch})")
@@ -157,14 +176,14 @@ def train(task: Trainable, model_config: Any, cfg: TrainConfig, argv: list[str])
     if world.size > 1:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     try:
-        return _train(task, model_config, cfg, argv, world, shards, device)
+        return _train(task, model_config, cfg, argv, world, shards, device, monitor)
     finally:
         if world.size > 1:
             dist.destroy_process_group()
 
 
 def _train(task: Trainable, model_config: Any, cfg: TrainConfig, argv: list[str], world: World, shards: int,
-           device: torch.device) -> dict | None:
+           device: torch.device, monitor: Monitor | None = None) -> dict | None:
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -179,14 +198,16 @@ def _train(task: Trainable, model_config: Any, cfg: TrainConfig, argv: list[str]
     shard_gens = {s: index_gen if shards == 1 else torch.Generator().manual_seed(cfg.seed + 2 + s) for s in mine}
     per_shard = cfg.batch // shards
     name = f"{task.name}/{model_config.variant}"
-    log_file = log_path(cfg.log_file, f"{task.name}-{model_config.variant}.log") if world.is_main else None
+    log_file = log_path(cfg.log_file, f"{task.name}-{model_config.variant}.log") if world.is_main and cfg.log else None
     start = time.perf_counter()
     with (open(log_file, "w") if log_file else nullcontext()) as log:
         if log:
             log.write(json.dumps({"config": _config_dict(model.config), "train": asdict(cfg), "argv": argv,
                                   "world_size": world.size}) + "\n")
         wrapped.train()
-        for step in tqdm(range(cfg.steps), desc=name, mininterval=2, disable=not world.is_main):
+        for step in tqdm(range(cfg.steps), desc=name, mininterval=2, disable=not world.is_main or monitor is not None):
+            if monitor is not None and monitor.stop_requested():
+                return None
             indices = task.indices(data, cfg.batch, index_gen)
             optimiser.zero_grad(set_to_none=True)
             total, parts = 0.0, {}
@@ -211,6 +232,8 @@ def _train(task: Trainable, model_config: Any, cfg: TrainConfig, argv: list[str]
                     wrapped.train()
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
+            if monitor is not None:
+                monitor.on_step(step, total, model)
     if not world.is_main:
         return None
     seconds = time.perf_counter() - start
@@ -218,7 +241,7 @@ def _train(task: Trainable, model_config: Any, cfg: TrainConfig, argv: list[str]
     record = task.record(model, data)
     training = {"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr, "clip": cfg.clip, "shards": shards,
                 "world_size": world.size, "seconds": round(seconds, 1), "threads": cfg.threads, "device": str(device),
-                "torch": torch.__version__, "log": log_label(log_file), **record.pop("training", {})}
+                "torch": torch.__version__, "log": log_label(log_file) if log_file else None, **record.pop("training", {})}
     launcher = "python" if world.size == 1 else f"torchrun --standalone --nproc-per-node {world.size}"
     entry = {"experiment": task.name, "variant": model_config.variant, "config": _config_dict(model.config),
              "command": f"{launcher} -m {task.module} " + " ".join(shlex.quote(a) for a in argv), "seed": cfg.seed,

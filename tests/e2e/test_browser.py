@@ -23,6 +23,7 @@ PAGES = {
     "molecule-lab": "Molecule lab",
     "point-cloud-lab": "Point-cloud lab",
     "equivariance": "Equivariance in distribution",
+    "train": "Train it yourself",
     "results": "Results",
     "theory": "Theory in five formulas",
 }
