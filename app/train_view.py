@@ -14,6 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import figures, models, training, ui
 from app.jobs import Busy, Job, JobManager, limit_from_environment
+from backend.tasks.ising.data import constant_couplings, exact_ground
 
 POLL_SECONDS = 1.0
 TRAINED_KEY = "trained_models"  # session_state: {label: training.TrainedModel} of the session's last finished job
@@ -80,6 +81,23 @@ def _collect(job: Job) -> None:
         f"yours: {v} (job {job.id})": training.TrainedModel(f"yours: {v} (job {job.id})", v, model, knobs, evaluation)
         for v, (model, evaluation) in job.result.items()}
     st.session_state["_collected"] = job.id
+
+
+def task_panel() -> None:
+    """What the variants must learn, on one input: the constant antiferromagnet (every site alike, so an equivariant
+    network gives every site the same spin) and its two ground states (the checkerboards, which it cannot give)."""
+    J, h = constant_couplings(-1.0, -1.0, 0.0, training.L)
+    ground = exact_ground(J, h)
+    states = ground.states[0][ground.is_ground[0]].numpy()
+    panels = [(figures.lattice_input_figure(J[0].numpy(), h[0].numpy(), title="input: every site alike", height=260),
+               "train-task-input")]
+    panels += [(figures.spins_figure(s, title=f"ground state {k + 1}", height=260), f"train-task-ground-{k + 1}")
+               for k, s in enumerate(states)]
+    for col, (fig, name) in zip(st.columns(len(panels)), panels):
+        with col:
+            ui.show_figure(fig, name, key=f"fig_{name}")
+    ui.explain("An equivariant network must give every site of this input the same spin, and neither ground state "
+               "does that. Train and watch which variants reach them.")
 
 
 def live_panel() -> None:

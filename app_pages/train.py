@@ -16,7 +16,8 @@ job = train_view.current_job()
 busy = job is not None and job.active
 lo = training.BOUNDS
 d = training.Knobs()
-with st.container(border=True):
+train_view.task_panel()
+with ui.controls("Training settings"):
     st.radio("Experiment", ["Ising lattice (L = 8)"], key="train_experiment", horizontal=True,
              help="The graph autoencoder is not offered on this page yet.")
     variants = st.multiselect("Variants trained side by side", list(training.VARIANTS), default=list(d.variants),
@@ -40,15 +41,14 @@ with st.container(border=True):
     problems = training.validate(knobs)
     if problems and not busy:
         st.warning("Cannot start: " + "; ".join(problems) + ".", icon=":material/warning:")
-    if st.button("Start", icon=":material/play_arrow:", key="train_start", disabled=busy or bool(problems),
-                 type="primary"):
-        reason = train_view.start(knobs)
-        if reason:
-            st.error(reason, icon=":material/error:")
-        else:
-            st.rerun()
-    st.caption(f"At most one training job per session and {train_view.manager().limit} per server "
-               "(SYMPE_TRAIN_JOBS); further jobs wait in a queue. A job ends when its session closes.")
+if st.button("Start", icon=":material/play_arrow:", key="train_start", disabled=busy or bool(problems), type="primary"):
+    reason = train_view.start(knobs)
+    if reason:
+        st.error(reason, icon=":material/error:")
+    else:
+        st.rerun()
+st.caption(f"At most one training job per session and {train_view.manager().limit} per server (SYMPE_TRAIN_JOBS); "
+           "further jobs wait in a queue. A job ends when its session closes.")
 
 with ui.guard("The training panel"):
     train_view.live_panel()
