@@ -25,9 +25,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.colors import qualitative, sample_colorscale
+from plotly.colors import get_colorscale, qualitative, sample_colorscale
 
 PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set3
+VIRIDIS = get_colorscale("Viridis")  # resolved once: plotly looks a named scale up anew on every call (about 1 ms)
 SPIN_COLORS = [[0.0, "#1f3b73"], [0.5, "#f2f2f2"], [1.0, "#e8a33d"]]  # -1 dark blue, +1 amber
 DIVERGING = "RdBu"
 PHASE_COLORS = {
@@ -232,7 +233,7 @@ def graph_figure(
     elif values is not None:
         v = np.asarray(_list(values), dtype=float)
         span = float(v.max() - v.min()) if v.size else 0.0
-        fills = sample_colorscale("Viridis", ((v - v.min()) / span).tolist() if span > 0 else [0.5] * len(v))
+        fills = sample_colorscale(VIRIDIS, ((v - v.min()) / span).tolist() if span > 0 else [0.5] * len(v))
         marker = dict(size=node_size, color=_list(values), colorscale="Viridis", showscale=show_scale, line=outline,
                       colorbar=dict(thickness=10))
     else:

@@ -270,7 +270,14 @@ async def press_slider(page, label: str, key: str) -> None:
 
 
 async def toggle(page, label: str) -> None:
-    await page.get_by_text(label, exact=True).first.click(timeout=30_000)
+    """Click a switch by its label; one in the sidebar that presenter mode has collapsed is reached by expanding it."""
+    switch = page.get_by_text(label, exact=True).first
+    box = await switch.bounding_box() if await switch.is_visible() else None
+    if box is None or box["x"] < 0:
+        expand = page.locator('[data-testid="stExpandSidebarButton"]')
+        if await expand.count():
+            await expand.first.click(timeout=30_000)
+    await switch.click(timeout=30_000)
 
 
 def resample(label: str):

@@ -47,7 +47,15 @@ def arrow(aria_label: str, key: str = "ArrowRight"):
 
 
 def toggle(label: str):
-    return lambda page: page.get_by_text(label, exact=True).first.click()
+    """Click a switch by its label; one in the sidebar that presenter mode has collapsed is reached by expanding it."""
+    def act(page):
+        switch = page.get_by_text(label, exact=True).first
+        if not switch.is_visible() or not switch.bounding_box() or switch.bounding_box()["x"] < 0:
+            expand = page.locator('[data-testid="stExpandSidebarButton"]')
+            if expand.count():
+                expand.first.click()
+        switch.click()
+    return act
 
 
 # page path, query, heading, description, [interactions] (each repeated in turn)
