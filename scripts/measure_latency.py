@@ -74,6 +74,8 @@ SCENARIOS = [
      "forward noising: step, new trajectory", [click("Step"), click("New trajectory")]),
     ("molecule-lab", "mol_mode=live", "Molecule lab", "QM9 model, live sampling (100 steps): new trajectory",
      [click("New trajectory")]),
+    ("point-cloud-lab", "pc_preset=cube&pc_K=16", "Point-cloud lab: breaking O(3) symmetry",
+     "cube, K = 16: sample again, rotate α", [click("Sample again"), arrow("α (about z, degrees)")]),
     ("equivariance", "eq_K=16", "Equivariance in distribution", "Ising 8×8, K = 16: sample again, mirror",
      [click("Sample again"), toggle("Mirror")]),
     ("results", "", "Results", "presenter mode on/off",
