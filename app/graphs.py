@@ -32,6 +32,7 @@ from backend.graph_io import EXTENSIONS, GraphInputError, ParsedGraph, graph_fro
 from backend.groups import Permutation
 
 from . import models
+from .ui import fresh_points
 
 APP_MAX_NODES = 30  # presets, random graphs and typed edge lists
 MAX_EDGES = 435  # a complete graph on 30 nodes
@@ -168,22 +169,19 @@ def apply_node_clicks(graph: ParsedGraph, state: MutableMapping, selection: dict
 
     Clicking a node makes it pending; clicking another toggles the edge between the two; clicking the pending node
     again cancels. Streamlit hands the same selection to every rerun until the next click, so a selection is applied
-    once (its nodes are remembered). ``state`` (the session state) holds the edits, the pending node and that memory,
+    once (``ui.fresh_points``). ``state`` (the session state) holds the edits, the pending node and that memory,
     and is reset whenever the input graph itself changes."""
     base = (tuple(graph.nodes), tuple(graph.edges))
     if state.get("_graph_base") != base:
         state.update(_graph_base=base, edits=frozenset(), pending=None, _click_last=None)
-    points = [p for p in (selection or {}).get("selection", {}).get("points", []) if isinstance(p.get("customdata"), int)]
-    signature = repr([p["customdata"] for p in points])
-    if points and signature != state.get("_click_last"):
+    points = [p for p in fresh_points(state, selection, "_click_last") if isinstance(p.get("customdata"), int)]
+    if points:
         node, pending = int(points[-1]["customdata"]), state.get("pending")
         if pending is None or pending == node:
             state["pending"] = None if pending == node else node
         else:
             state["edits"] = state["edits"] ^ {(min(pending, node), max(pending, node))}
             state["pending"] = None
-    if selection:
-        state["_click_last"] = signature
     return toggle_edges(graph, state["edits"])
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import Iterator
+from typing import Iterator, MutableMapping
 
 import streamlit as st
 
@@ -81,6 +81,18 @@ def explain(text: str) -> None:
     """Long explanatory text, hidden in presenter mode."""
     if not presenter():
         st.markdown(text)
+
+
+def fresh_points(state: MutableMapping, event: dict | None, memory: str) -> list[dict]:
+    """The points of a plotly selection (``on_select``) the first time it is seen, else []. Streamlit hands the same
+    selection to every rerun until the next click, so the selection last seen is remembered in ``state[memory]``."""
+    if not event:
+        return []
+    points = event.get("selection", {}).get("points", [])
+    signature = repr([p.get("customdata") for p in points])
+    fresh = points if points and signature != state.get(memory) else []
+    state[memory] = signature
+    return fresh
 
 
 def controls(label: str = "Controls"):

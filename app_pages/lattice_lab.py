@@ -37,26 +37,18 @@ if "paint" not in st.session_state:  # the first run of this page in the session
     st.session_state["paint"], st.session_state["_link_notes"] = lattice.parse_paint(st.query_params.get("paint", ""))
     st.session_state["_link_raw"] = {k: st.query_params.get_all(k) for k in lattice.URL_PARAMS}
 
-phase_event = st.session_state.get("phase_click")
-if phase_event:
-    points = phase_event.get("selection", {}).get("points", [])
-    signature = repr([p.get("customdata") for p in points])
-    if points and signature != st.session_state.get("_phase_last") and points[0].get("customdata") is not None:
-        jx_new, jy_new = points[0]["customdata"][:2]
-        st.session_state["jx"], st.session_state["jy"] = round(float(jx_new), 2), round(float(jy_new), 2)
-    st.session_state["_phase_last"] = signature
+picked = ui.fresh_points(st.session_state, st.session_state.get("phase_click"), "_phase_last")
+if picked and picked[0].get("customdata") is not None:
+    jx_new, jy_new = picked[0]["customdata"][:2]
+    st.session_state["jx"], st.session_state["jy"] = round(float(jx_new), 2), round(float(jy_new), 2)
 
-paint_event = st.session_state.get("painter")
-if paint_event:
-    points = paint_event.get("selection", {}).get("points", [])
-    signature = repr([p.get("customdata") for p in points])
-    if points and signature != st.session_state.get("_paint_last"):
-        value, _ = lattice.paint_value(float(st.session_state.get("paint_value", 2.0)))
-        for p in points:
-            cell = lattice.paint_cell(p.get("customdata"), st.session_state.get("L", lattice.SIZES[-1]))
-            if cell is not None:
-                st.session_state["paint"][cell] = value
-    st.session_state["_paint_last"] = signature
+painted = ui.fresh_points(st.session_state, st.session_state.get("painter"), "_paint_last")
+if painted:
+    value, _ = lattice.paint_value(float(st.session_state.get("paint_value", 2.0)))
+    for p in painted:
+        cell = lattice.paint_cell(p.get("customdata"), st.session_state.get("L", lattice.SIZES[-1]))
+        if cell is not None:
+            st.session_state["paint"][cell] = value
 
 # ---- controls ---------------------------------------------------------------------------------------------------------
 with ui.controls("Couplings, field, size and samples"):  # the phase diagram is a control too: click to pick J

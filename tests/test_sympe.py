@@ -18,7 +18,7 @@ from backend.equivariance import (
     equivariance_error,
     max_equivariance_error,
 )
-from backend.groups import LatticeElement, LatticeGroup, Permutation
+from backend.groups import LatticeGroup, Permutation
 from backend.nn import MPNN
 from backend.nn.lattice import P4MCNN, P4MCNNConfig
 from backend.sympe import GraphEncoder, LatticeEncoder
