@@ -35,6 +35,7 @@ from . import models
 from .ui import fresh_points
 
 APP_MAX_NODES = 30  # presets, random graphs and typed edge lists
+GRAPH_SEED_MAX = 10_000  # the random generators' seeds run from 0 to this
 MAX_EDGES = 435  # a complete graph on 30 nodes
 UPLOAD_MAX_NODES = 2_000
 UPLOAD_MAX_EDGES = 10_000
@@ -124,6 +125,8 @@ def preset_graph(name: str, size: int) -> ParsedGraph:
 
 
 def random_graph(kind: str, n: int, p: float, seed: int) -> ParsedGraph:
+    """The random graph of the generator ``kind`` (p is used by G(n, p) only), a function of its arguments: the
+    graph seed is separate from the sampling seed, so resampling h keeps the graph."""
     if kind == RANDOM_KINDS[0]:
         G = nx.gnp_random_graph(n, p, seed=seed)
     elif kind == RANDOM_KINDS[1]:

@@ -38,12 +38,13 @@ with c_opts:
                 size = b.slider(preset.size_label, preset.lo, preset.hi, preset.default, key=f"size_{name}")
             graph = graphs.preset_graph(name, size)
         elif source == "Random":
-            a, b, c = st.columns(3)
+            a, b, c, d = st.columns([3, 3, 3, 2])
             kind = a.selectbox("Generator", graphs.RANDOM_KINDS, key="rkind", bind="query-params")
             n = b.slider("n", 2, graphs.APP_MAX_NODES, 10, key="rn", bind="query-params")
             p = c.slider("p", 0.05, 1.0, 0.3, 0.05, key="rp", bind="query-params", disabled=kind != graphs.RANDOM_KINDS[0])
-            st.caption("The random graph is drawn from the session seed (sidebar).")
-            graph = graphs.random_graph(kind, n, p, seed)
+            graph_seed = d.number_input("Graph seed", 0, graphs.GRAPH_SEED_MAX, 0, key="rseed", bind="query-params",
+                                        help="Draws the graph; “Resample h” keeps the graph and draws new samples.")
+            graph = graphs.random_graph(kind, n, p, graph_seed)
         elif source == "Upload":
             upload = st.file_uploader(
                 "Graph file: edge list (.txt .edgelist .edges .el), adjacency JSON (.json), GraphML (.graphml .xml), "

@@ -144,15 +144,26 @@ def test_graph_lab_typed_edge_list_and_its_errors():
     assert any("at most 30" in e.value or "30" in e.value for e in at.error)
 
 
-def test_graph_lab_random_graphs_follow_the_seed():
+def test_graph_lab_random_graphs_follow_their_own_seed():
+    """The random graph is a function of (generator, n, p, graph seed): "Resample h" draws new samples of the same
+    graph, and only the graph seed draws another graph."""
     at = open_page("graph_lab")
     at.radio(key="source").set_value("Random").run()
-    assert_clean(at)
-    edges_before = metric(at, "edges")
     at.slider(key="rn").set_value(20).run()
     assert_clean(at)
-    assert metric(at, "nodes") == "20"
-    assert edges_before is not None
+    kind = at.selectbox(key="rkind").value
+
+    def expected_edges(graph_seed: int) -> str:
+        return str(len(graphs.random_graph(kind, 20, 0.3, graph_seed).edges))
+
+    assert metric(at, "nodes") == "20" and metric(at, "edges") == expected_edges(0)
+    seed_before = at.session_state["seed"]
+    at.button(key="resample_graph").click().run()
+    assert_clean(at)
+    assert at.session_state["seed"] != seed_before and metric(at, "edges") == expected_edges(0)
+    at.number_input(key="rseed").set_value(7).run()
+    assert_clean(at)
+    assert metric(at, "edges") == expected_edges(7)
 
 
 def upload(at: AppTest, name: str, data: bytes, timeout: float = 120) -> AppTest:
