@@ -90,6 +90,9 @@ class SpecFigure(go.Figure):
         built = self.__dict__.setdefault("built_height", layout.get("height") or 400)
         layout["template"] = template(presenter)
         layout["height"] = int(built * PRESENTER_HEIGHT) if presenter else built
+        if _axes_hidden(layout) and not layout.get("showlegend") and not _has_colour_bar(self.spec["data"]):
+            built_top = self.__dict__.setdefault("built_top", layout.get("margin", {}).get("t", 0))
+            _fix_title_margin(layout, presenter, built_top)
         return self
 
     def to_dict(self) -> dict:
@@ -103,6 +106,7 @@ FONT_SIZE = {False: 13, True: 17}  # base text: ticks, legends, colour bars, axi
 TITLE_SIZE = {False: 15, True: 20}
 HOVER_SIZE = {False: 13, True: 18}
 PRESENTER_HEIGHT = 1.15
+TITLE_PAD = 8  # pixels between a title and the plot area
 TITLE_CHARS = 26  # the longest title line that fits a quarter of a 1280-pixel page at the presenter's title size
 BOTTOM_LEGEND = dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom")
 
@@ -117,13 +121,40 @@ def template(presenter: bool) -> dict:
         **base["layout"],
         "font": {**base["layout"].get("font", {}), "size": FONT_SIZE[presenter]},
         "title": {**base["layout"].get("title", {}), "font": {"size": TITLE_SIZE[presenter]}, "automargin": True,
-                  "x": 0.5, "xanchor": "center", "y": 1, "yref": "paper", "yanchor": "bottom", "pad": {"b": 8}},
+                  "x": 0.5, "xanchor": "center", "y": 1, "yref": "paper", "yanchor": "bottom", "pad": {"b": TITLE_PAD}},
         "hoverlabel": {"font": {"size": HOVER_SIZE[presenter]}},
         "legend": {"font": {"size": FONT_SIZE[presenter]}},
         "xaxis": {**base["layout"].get("xaxis", {}), **axis},
         "yaxis": {**base["layout"].get("yaxis", {}), **axis},
     }
     return {"data": base["data"], "layout": layout}
+
+
+def _axes_hidden(layout: dict) -> bool:
+    """True when every axis of the layout is hidden (drawings and heatmaps): nothing but the title needs a margin."""
+    axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
+    return bool(axes) and all(a.get("visible") is False for a in axes) and "scene" not in layout
+
+
+def _has_colour_bar(data: list[dict]) -> bool:
+    return any(t.get("showscale") or t.get("marker", {}).get("showscale") for t in data)
+
+
+def _fix_title_margin(layout: dict, presenter: bool, built_top: int) -> None:
+    """The top margin the title needs, set once instead of by plotly's ``automargin``.
+
+    With automargin plotly draws a figure, measures what its title and axes push, and draws it again whenever the
+    margins moved: about half of the browser's plotly time per rerun (a profile of the Home page's "Sample again").
+    A figure with hidden axes, no legend and no colour bar has only its title to fit, whose height is known: its lines
+    at the title size times plotly's line spacing (1.3), plus the title's pad."""
+    title = layout.get("title") or {}
+    text = title.get("text") if isinstance(title, dict) else title
+    if not text:
+        return
+    lines = str(text).count("<br>") + 1
+    needed = int(np.ceil(lines * TITLE_SIZE[presenter] * 1.3)) + TITLE_PAD + 4
+    layout.setdefault("margin", {})["t"] = max(built_top, needed)
+    layout["title"] = {**title, "automargin": False}
 
 
 def register_templates() -> None:

@@ -264,20 +264,38 @@ async def click_button(page, label: str) -> None:
     await page.get_by_role("button", name=label, exact=True).first.click(timeout=30_000)
 
 
+async def slider(page, label: str):
+    """The slider with this label, revealed (``reveal``)."""
+    found = page.locator(f'input[type="range"][aria-label="{label}"]').first
+    await reveal(page, found)
+    return found
+
+
+async def reveal(page, element) -> None:
+    """Presenter mode keeps a page's settings in a collapsed expander and collapses the sidebar: open the closed
+    expander that holds the element, or the sidebar when the element is off screen there."""
+    holder = page.locator('[data-testid="stExpander"] details:not([open])', has=element)
+    if await holder.count():
+        await holder.first.locator("summary").first.click(timeout=30_000)
+    box = await element.bounding_box() if await element.is_visible() else None
+    if (box is None or box["x"] < 0) and await page.locator('[data-testid="stSidebar"]', has=element).count():
+        expand = page.locator('[data-testid="stExpandSidebarButton"]')
+        if await expand.count():
+            await expand.first.click(timeout=30_000)
+
+
 async def press_slider(page, label: str, key: str) -> None:
-    await page.locator(f'input[type="range"][aria-label="{label}"]').focus(timeout=30_000)
+    await (await slider(page, label)).focus(timeout=30_000)
     await page.keyboard.press(key)
 
 
 async def toggle(page, label: str) -> None:
-    """Click a switch by its label; one in the sidebar that presenter mode has collapsed is reached by expanding it."""
-    switch = page.get_by_text(label, exact=True).first
-    box = await switch.bounding_box() if await switch.is_visible() else None
-    if box is None or box["x"] < 0:
-        expand = page.locator('[data-testid="stExpandSidebarButton"]')
-        if await expand.count():
-            await expand.first.click(timeout=30_000)
-    await switch.click(timeout=30_000)
+    await click_revealed(page, page.get_by_text(label, exact=True).first)
+
+
+async def click_revealed(page, element) -> None:
+    await reveal(page, element)
+    await element.click(timeout=30_000)
 
 
 def resample(label: str):
@@ -290,6 +308,8 @@ def resample(label: str):
 def slider_field(label: str, name: str, step: float):
     """Alternates between the session's base value and one step above it."""
     async def act(page, sess: Session):
+        if name not in sess.state:  # not seen on arrival (hidden in presenter mode): read it now
+            sess.expect(name, round(float(await (await slider(page, label)).input_value(timeout=30_000)), 4))
         base = sess.state.get(f"{name}_base", sess.state[name])
         sess.state[f"{name}_base"] = base
         up = sess.state[name] == base
@@ -455,7 +475,7 @@ async def _run_session(sess: Session, browser, url: str, args) -> None:
                 link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{"" if target == "home" else target}"]')
 
                 async def navigate(link=link):
-                    await link.first.click(timeout=30_000)
+                    await click_revealed(page, link.first)
 
                 await asyncio.sleep(args.think * rng.uniform(0.5, 1.5))
                 ok = await step(page, sess, args, target, "navigation", f"to {target}", navigate)

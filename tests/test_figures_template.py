@@ -2,11 +2,12 @@
 automatic margins, titles wrapped to a line length, and no builder that sets a text size or a title font itself."""
 from __future__ import annotations
 
+import numpy as np
 import plotly.io as pio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app import figures
+from app import figures, graphs
 from test_app import every_builders_figure
 
 WORDS = st.text(alphabet=st.characters(codec="utf-8", exclude_characters=" <>\n\r"), min_size=1, max_size=40)
@@ -67,3 +68,32 @@ def test_every_builder_leaves_the_text_sizes_to_the_template_and_present_switche
         assert layout["height"] == int(height * figures.PRESENTER_HEIGHT)
         fig.present(False)
         assert layout["template"] == figures.template(False) and layout["height"] == height
+
+
+def test_figures_with_only_a_title_to_fit_get_its_margin_without_automargin():
+    """plotly's automargin draws a figure twice when the margins move; a figure whose axes are hidden, with no
+    legend and no colour bar, gets the top margin its title lines need instead, in either mode, never compounding."""
+    title = "a title long enough to need two lines"
+    titled = [figures.spins_figure(np.ones((4, 4)), title=title), figures.spins_figure(np.ones((4, 4)), title="one"),
+              figures.spins_figure(np.ones((4, 4)), title=title, show_scale=True),
+              figures.graph_figure(graphs.circular_positions(6), [(0, 1)], title=title)]
+    fixed = 0
+    for fig in every_builders_figure() + titled:
+        layout = fig.spec["layout"]
+        only_title = (figures._axes_hidden(layout) and not layout.get("showlegend")
+                      and not figures._has_colour_bar(fig.spec["data"]) and layout.get("title", {}).get("text"))
+        for presenter in (True, False):
+            fig.present(presenter)
+            title = layout["title"]
+            if only_title:
+                lines = title["text"].count("<br>") + 1
+                assert title["automargin"] is False
+                assert layout["margin"]["t"] >= lines * figures.TITLE_SIZE[presenter] * 1.3 + figures.TITLE_PAD
+            else:
+                assert "automargin" not in title  # the template's automargin applies
+        if only_title:
+            fixed += 1
+            normal_top = layout["margin"]["t"]
+            fig.present(True).present(False)
+            assert layout["margin"]["t"] == normal_top
+    assert fixed == 3
