@@ -124,9 +124,8 @@ def saved_trajectory(record: dict) -> tuple[list[Step], str | None]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def live_trajectory(variant: str, sha256: str, seed: int, steps: int) -> tuple[list[Step], str | None]:
     """One molecule sampled now by the shipped model (generator seed ``seed``), with every intermediate graph."""
-    model = models.model("qm9", variant)
     with torch.inference_mode():
-        sample = sample_molecules(model, 1, torch.Generator().manual_seed(seed), steps, keep_trajectory=True,
+        sample = sample_molecules(models.qm9_sampler(variant), 1, torch.Generator().manual_seed(seed), steps, keep_trajectory=True,
                                   track_symmetry=False)
     n = int(sample.num_nodes[0])
     frames = [(t, *dense_to_graph(X[0], E[0], n)) for t, X, E in sample.trajectory]
@@ -140,7 +139,7 @@ def compare_variants(versions: tuple[tuple[str, str], ...], seed: int, num: int)
     rows = []
     for variant, _ in versions:
         with torch.inference_mode():
-            sample = sample_molecules(models.model("qm9", variant), num, torch.Generator().manual_seed(seed))
+            sample = sample_molecules(models.qm9_sampler(variant), num, torch.Generator().manual_seed(seed))
         smiles = [graph_to_smiles(*dense_to_graph(sample.node_types[b], sample.edge_types[b], int(sample.num_nodes[b])))
                   for b in range(num)]
         valid = [s for s in smiles if s is not None]

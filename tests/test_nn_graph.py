@@ -10,6 +10,7 @@ import torch
 from backend.equivariance import INVARIANT, equivariance_error
 from backend.groups import Permutation
 from backend.nn import EGNN, MPNN, GraphTransformer, SparseMPNN, masked_softmax, to_disjoint_union
+from backend.nn.graph import TracedGraphTransformer
 
 N_MAX = 7
 SIZES = [4, 6, 5, 7]
@@ -331,3 +332,24 @@ def test_sparse_mpnn_requires_edge_attr_and_takes_empty_edge_lists():
     plain = SparseMPNN(DX, 8, 2).double()
     out = plain(x, none)
     assert out.shape == (3, 2) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("sizes", [[1], [4], [9], [3, 7, 5], [2, 2]])
+def test_the_traced_graph_transformer_gives_the_eager_outputs_at_any_size(sizes):
+    """Traced on 4 nodes, batch 1; run on other batch sizes, node counts and paddings (garbage in the padding)."""
+    torch.manual_seed(5)
+    for global_in in (0, DY):
+        net = GraphTransformer(DX, DE, 16, 4, 3, num_layers=2, num_heads=4, global_in=global_in).double().eval()
+        traced = TracedGraphTransformer(net)
+        d = make_batch(seed=len(sizes), sizes=sizes, n_max=max(sizes))
+        inputs = (d["x"], d["e"], d["mask"]) + ((d["y"],) if global_in else ())
+        with torch.no_grad():
+            expected, got = net(*inputs), traced(*inputs)
+        assert got[2] is None
+        for e, g in zip(expected[:2], got[:2]):
+            assert torch.allclose(e, g, atol=1e-12, rtol=0)
+
+
+def test_the_traced_graph_transformer_refuses_a_global_output():
+    with pytest.raises(ValueError, match="global_out"):
+        TracedGraphTransformer(GraphTransformer(DX, DE, 8, 4, 3, global_in=DY, global_out=2))

@@ -19,6 +19,7 @@ from backend.tasks.qm9.model import (
     noise_graphs,
     sample_molecules,
     sampling_times,
+    with_traced_backbone,
 )
 
 NODE_M = [0.7, 0.12, 0.15, 0.03]
@@ -319,3 +320,15 @@ def test_symmetric_step_count_is_exact_on_an_empty_carbon_start():
     model = QM9Denoiser(cfg).double().eval()
     s = sample_molecules(model, 5, gen(0), steps=1)
     assert torch.all(s.symmetric_steps == 1)
+
+
+@pytest.mark.parametrize("variant", D.VARIANTS)
+def test_the_traced_backbone_samples_the_same_molecules_and_leaves_the_model_alone(variant):
+    model = tiny(variant, seed=5)
+    fast = with_traced_backbone(model)
+    a = sample_molecules(model, 5, gen(3), keep_trajectory=True)
+    b = sample_molecules(fast, 5, gen(3), keep_trajectory=True)
+    assert torch.equal(a.node_types, b.node_types) and torch.equal(a.edge_types, b.edge_types)
+    assert all(torch.equal(x, y) for (_, x, _), (_, y, _) in zip(a.trajectory, b.trajectory))
+    assert type(model.net).__name__ == "GraphTransformer" and fast.net is not model.net
+    assert fast.encoding is model.encoding and fast.alpha_bar is model.alpha_bar

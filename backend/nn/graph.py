@@ -27,6 +27,7 @@ and is equivariant under relabelling the nodes: f(p·x, p[edge_index]) = p·f(x,
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -520,6 +521,11 @@ class GraphTransformer(nn.Module):
         self.out_e = _mlp(de, de, out_edge)
         self.out_y = _mlp(dy, dy, global_out) if global_out > 0 else None
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating type of the weights (callers cast their inputs to it)."""
+        return self.in_x[0].weight.dtype
+
     def forward(
         self, X: Tensor, E: Tensor, mask: Tensor, y: Tensor | None = None
     ) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -544,3 +550,51 @@ class GraphTransformer(nn.Module):
         E_out = E_out * offdiag
         y_out = self.out_y(g) if self.out_y is not None else None
         return X_out, E_out, y_out
+
+
+class TracedGraphTransformer(nn.Module):
+    """A ``GraphTransformer`` traced and frozen with TorchScript, for inference: the same call and the same outputs,
+    without Python's per-module overhead, which dominates at molecule sizes (about 2.4 → 1.2 ms per call for the
+    shipped QM9 denoiser at n = 9 on one CPU thread).
+
+    The trace runs once, at construction, on an input of ``example_nodes`` nodes; the operations it records use the
+    input's sizes as they come, so any batch size and node count runs (tests/test_nn_graph.py compares both paths on
+    several). Frozen means the weights are copied in as constants: the copy does not follow later changes to ``net``,
+    and it has no gradients. A transformer with a global output is refused (a trace cannot return its None).
+
+    torch 2.13 marks ``torch.jit.trace`` deprecated in favour of ``torch.export`` and ``torch.compile``; its
+    warning is silenced here because neither replaces it for this use: the exported module ran at 9.3 ms against the
+    eager 3.9 ms per call (batch 2, n = 9), and ``torch.compile`` needs a C++ compiler when the app runs.
+
+    Shapes: as ``GraphTransformer``; ``y_out`` is None.
+    """
+
+    def __init__(self, net: GraphTransformer, example_nodes: int = 4):
+        super().__init__()
+        c = net.config
+        if c.global_out:
+            raise ValueError("TracedGraphTransformer needs global_out = 0")
+        param = next(net.parameters())
+        X = torch.zeros(1, example_nodes, c.node_in, dtype=param.dtype, device=param.device)
+        E = torch.zeros(1, example_nodes, example_nodes, c.edge_in, dtype=param.dtype, device=param.device)
+        mask = torch.ones(1, example_nodes, dtype=torch.bool, device=param.device)
+        y = torch.zeros(1, c.global_in, dtype=param.dtype, device=param.device) if c.global_in else None
+        example = (X, E, mask) if y is None else (X, E, mask, y)
+        self.dtype = param.dtype
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            traced = torch.jit.trace(_NodeAndEdgeOutputs(net).eval(), example, check_trace=False)
+            self.traced = torch.jit.freeze(traced.eval())
+
+    def forward(self, X: Tensor, E: Tensor, mask: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor, None]:
+        X_out, E_out = self.traced(X, E, mask) if y is None else self.traced(X, E, mask, y)
+        return X_out, E_out, None
+
+
+class _NodeAndEdgeOutputs(nn.Module):
+    def __init__(self, net: GraphTransformer):
+        super().__init__()
+        self.net = net
+
+    def forward(self, *inputs: Tensor) -> tuple[Tensor, Tensor]:
+        return self.net(*inputs)[:2]
