@@ -415,6 +415,28 @@ def spins_figure(s: np.ndarray, *, title: str = "", height: int | None = None, s
     return _figure(data, _layout(title, height or _grid_height(L), **_grid_axes()))
 
 
+def spins_row_figure(samples: Sequence[np.ndarray], *, title: str = "", height: int = 200) -> SpecFigure:
+    """Several spin configurations side by side in one figure (one draw in the browser instead of one per sample,
+    and the row uses the width it is given): sample k on axes k + 1, a gap of ``ROW_GAP`` of the width between
+    them, each square, hover "sample k: s[i, j]"."""
+    K = len(samples)
+    data, axes = [], {}
+    for k, s in enumerate(samples):
+        L = len(s)
+        suffix = "" if k == 0 else str(k + 1)
+        data.append(dict(type="heatmap", z=np.asarray(s, dtype=float).tolist(), zmin=-1, zmax=1,
+                         colorscale=SPIN_COLORS, showscale=False, xgap=int(L <= 16), ygap=int(L <= 16),
+                         xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                         hovertemplate=f"sample {k + 1}: s[%{{y}},%{{x}}] = %{{z:.2f}}<extra></extra>"))
+        start, end = k / K + ROW_GAP / 2, (k + 1) / K - ROW_GAP / 2
+        axes[f"xaxis{suffix}"] = dict(visible=False, domain=[start, end], scaleanchor=f"y{suffix}", constrain="domain")
+        axes[f"yaxis{suffix}"] = dict(visible=False, autorange="reversed", constrain="domain")
+    return _figure(data, _layout(title, height, **axes))
+
+
+ROW_GAP = 0.04
+
+
 def field_figure(f: np.ndarray, *, title: str = "", height: int | None = None) -> SpecFigure:
     vmax = float(np.abs(f).max()) or 1.0
     data = [dict(type="heatmap", z=np.asarray(f, dtype=float).tolist(), zmin=-vmax, zmax=vmax, colorscale="PiYG",

@@ -50,13 +50,10 @@ with c_sympe:
         with ui.guard("The SymPE samples"):
             sha = models.manifest()["ising/sympe"]["sha256"]
             run = lattice.run_variant("sympe", J, h, K, seed, sha)
-            cols = st.columns(K)
-            for k, col in enumerate(cols):
-                with col:
-                    ui.show_figure(figures.spins_figure(run.spins[k], title=f"sample {k + 1}", height=200),
-                                   f"home-sympe-{k + 1}", key=f"home_sympe_{k}")
-                    st.caption(f"E/site {run.energies[k] / L**2:.3f}")
-                    st.caption(f"h: {lattice.element_text(run.elements[k])}")
+            ui.show_figure(figures.spins_row_figure(run.spins, height=150), "home-sympe", key="home_sympe")
+            for k, col in enumerate(st.columns(K)):
+                col.caption(f"**sample {k + 1}**: E/site {run.energies[k] / L**2:.3f}")
+                col.caption(f"h: {lattice.element_text(run.elements[k])}")
             counts = lattice.coverage(run, ref)
             st.markdown("Ground states hit: " + ", ".join(f"{name}: **{c}**" for name, c in counts.items()))
     st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="home_resample", type="primary")

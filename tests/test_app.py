@@ -719,6 +719,7 @@ def every_builders_figure() -> list:
         figures.lattice_input_figure(J, h, marked=[("h", 0, 0)]),
         figures.spins_figure(np.ones((4, 4)), show_scale=True),
         figures.spins_figure(np.ones((32, 32))),
+        figures.spins_row_figure([np.ones((4, 4)), -np.ones((4, 4)), np.zeros((4, 4))], title="three"),
         figures.field_figure(np.zeros((4, 4))),
         figures.phase_diagram_figure(grid, phases, (0.0, 0.0), h=0.0),
         figures.bar_figure(["a", "b"], [1, 2], reference=1.5, colors=["#000", "#111"]),
