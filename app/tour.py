@@ -13,8 +13,9 @@ Conventions:
 - The arrow keys are read by a small script without network access (``st.iframe``) that clicks the Next or
   Previous button; it ignores keys typed into inputs, sliders and selects, and keys with modifiers.
 
-``render(page, pages)`` is called by the entry script before every page: it switches to the step's page when the
-URL's step belongs to another one, applies the preset, and draws the tour bar.
+``route(page, pages)`` is called by the entry script before the sidebar, ``render(page, pages)`` before every page:
+both switch to the step's page when the URL's step belongs to another one (keeping ``presenter`` and the other
+parameters of a deep link in the URL); ``render`` applies the preset and draws the tour bar.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from . import ui
 PARAM = "tour"
 MAX_SHOWN = 40
 _APPLIED = "_tour_applied"  # session key: the step whose preset was applied last
+_ROUTED = "_tour_routed"  # session key: set after the session's first run (bound widgets own their parameters)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,27 @@ def _go(n: int | None) -> None:
         st.query_params[PARAM] = str(n)
 
 
+def _switch(n: int, pages) -> None:
+    """Go to step n's page. On the session's first run (a deep link) no widget is bound to the URL yet, so every
+    parameter of the link travels along (``presenter``, ``seed``); later, Streamlit refuses to set a widget-bound
+    parameter through ``st.switch_page``, and the bound widgets write theirs back themselves."""
+    params = {PARAM: str(n)}
+    if not st.session_state.get(_ROUTED):
+        params = {k: st.query_params.get_all(k) for k in st.query_params if k != PARAM} | params
+    st.session_state[_ROUTED] = True
+    st.switch_page(next(p for p in pages if (p.url_path or "") == STEPS[n - 1].page), query_params=params)
+
+
+def route(page, pages) -> None:
+    """Called by the entry script before the sidebar: when the URL's step belongs to another page, switch there
+    (``render`` would too, but by then the sidebar's widgets are bound and a deep link's ``presenter`` and ``seed``
+    would be lost). Anything else (no step, a bad one) is left to ``render``."""
+    n, _ = parse(st.query_params.get_all(PARAM))
+    if n is not None and (page.url_path or "") != STEPS[n - 1].page:
+        _switch(n, pages)
+    st.session_state[_ROUTED] = True
+
+
 def render(page, pages) -> None:
     """The tour's part of a rerun of ``page`` (see the module docstring); ``pages`` are the navigation's pages."""
     n, warning = parse(st.query_params.get_all(PARAM))
@@ -116,8 +139,7 @@ def render(page, pages) -> None:
         return
     step = STEPS[n - 1]
     if (page.url_path or "") != step.page:
-        target = next(p for p in pages if (p.url_path or "") == step.page)
-        st.switch_page(target, query_params={PARAM: str(n)})  # the sidebar's bound widgets add theirs back
+        _switch(n, pages)
     if st.session_state.get(_APPLIED) != n:
         st.session_state.update(step.state)
         st.session_state[_APPLIED] = n
