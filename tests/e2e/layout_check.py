@@ -3,7 +3,11 @@
 - every plotly text (titles, tick labels, axis titles, legend entries, colour-bar ticks, annotations) lies inside its
   figure's box, and no title or legend entry overlaps another text of the figure;
 - no visible button label or sidebar navigation entry is truncated (an element inside is wider than its box);
-- the first screen (the viewport as loaded, before any scrolling) shows at least one figure.
+- the first screen (the viewport as loaded, before any scrolling) shows at least one figure;
+- a page's story (the presenter's row of figures, ``ui.story``: the container with class ``st-key-story``) lies
+  wholly on the first screen, each of its figures drawn.
+
+``story_figures(page)`` counts the figures of the story that are wholly on the first screen (0 without a story).
 
 ``problems(page)`` returns one line per fault, empty when the page passes; the tests assert it is empty, so the
 message names every offending text at once. One pixel of slack absorbs sub-pixel rounding.
@@ -66,7 +70,32 @@ _PROBLEMS_JS = r"""
       return r.top < h - 0.25 * Math.min(r.height, h) && r.bottom > 0 && r.left < w && r.right > 0;
     });
   if (!figures.length) out.push('the first screen shows no figure');
+  const story = document.querySelector('.st-key-story');
+  if (story) {
+    [...story.querySelectorAll('[data-testid="stPlotlyChart"]')].forEach((chart, i) => {
+      const r = chart.getBoundingClientRect();
+      if (!chart.querySelector('.main-svg')) out.push(`story figure ${i + 1} is not drawn`);
+      else if (r.top < -slack || r.left < -slack || r.bottom > h + slack || r.right > w + slack) {
+        out.push(`story figure ${i + 1} is not wholly on the first screen ` +
+                 `(${Math.round(r.left)}..${Math.round(r.right)} x ${Math.round(r.top)}..${Math.round(r.bottom)}, ` +
+                 `screen ${w} x ${h})`);
+      }
+    });
+  }
   return out;
+}
+"""
+
+_STORY_JS = r"""
+(slack) => {
+  const story = document.querySelector('.st-key-story');
+  if (!story) return 0;
+  const h = window.innerHeight, w = window.innerWidth;
+  return [...story.querySelectorAll('[data-testid="stPlotlyChart"]')].filter((chart) => {
+    const r = chart.getBoundingClientRect();
+    return chart.querySelector('.main-svg') && r.width > 0 && r.height > 0 && r.top >= -slack && r.left >= -slack &&
+           r.bottom <= h + slack && r.right <= w + slack;
+  }).length;
 }
 """
 
@@ -74,3 +103,8 @@ _PROBLEMS_JS = r"""
 def problems(page) -> list[str]:
     """Every layout fault of the page as the browser shows it now (see the module docstring)."""
     return page.evaluate(_PROBLEMS_JS, SLACK_PX)
+
+
+def story_figures(page) -> int:
+    """How many figures of the page's story lie wholly on the first screen (0 when the page has no story)."""
+    return page.evaluate(_STORY_JS, SLACK_PX)
