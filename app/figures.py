@@ -431,8 +431,13 @@ def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "
 
 
 def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
-                       y_title: str = "", height: int = 340) -> SpecFigure:
-    data = [dict(type="bar", name=plain([name])[0], x=plain(categories), y=_list(vals),
+                       y_title: str = "", height: int = 340, category_chars: int | None = None) -> SpecFigure:
+    """One bar per series in each category; ``category_chars``: category labels broken into lines of at most that
+    many characters (``wrap``), so that long ones need not be tilted."""
+    x = plain(categories)
+    if category_chars:
+        x = [wrap(c, category_chars) for c in x]
+    data = [dict(type="bar", name=plain([name])[0], x=x, y=_list(vals),
                  marker=dict(color=PALETTE[k % len(PALETTE)]))
             for k, (name, vals) in enumerate(series.items())]
     layout = _layout(title, height, barmode="group", showlegend=True, legend=BOTTOM_LEGEND,

@@ -26,8 +26,9 @@ SCROLL_SETTLE_MS = 2500  # a step's scroll to its section stops 1.5 s after the 
 
 
 def settle(page) -> None:
-    """The rerun finished and every plotly chart is drawn."""
+    """The rerun finished and every plotly chart is drawn (no element is still a loading skeleton)."""
     wait_idle(page)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length <= "
         "document.querySelectorAll('.js-plotly-plot .main-svg').length", timeout=60_000)
