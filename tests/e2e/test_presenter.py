@@ -4,8 +4,13 @@ Every page the app's navigation lists (read from the sidebar, so a new page is c
 is opened in presenter mode at 1280×720 and 1920×1080, and in normal mode at 1280×720; every tour step is walked
 with the arrow keys in presenter mode at 1280×720. Each must show no exception and pass ``layout_check.problems``
 (plotly text inside its figure, no title or legend over other text, no truncated label, a figure on the first
-screen), and no request may leave localhost (the tour's keyboard script included). The first screen of each lands in
-screenshots/ for review.
+screen, the story row wholly on it), and no request may leave localhost (the tour's keyboard script included). The
+first screen of each lands in screenshots/ for review.
+
+In presenter mode every page tells its story on the first screen (``ui.story``, read from the page by
+``layout_check.story_figures``): at least one figure wholly visible, and on a lab page (its path ends in "-lab") at
+least ``LAB_STORY`` (the input, the baseline's answer, SymPE's samples). ``WITHOUT_STORY`` lists the pages that do
+not have one yet; a new page is held to the rule.
 """
 from __future__ import annotations
 
@@ -13,8 +18,9 @@ import re
 from urllib.parse import urlparse
 
 import pytest
+from app import tour
 from harness import SCREENSHOTS, local_page
-from layout_check import problems
+from layout_check import problems, story_figures
 from test_browser import assert_no_exception, wait_for_param, wait_idle
 
 CONFIGS = {  # name: (URL flag, viewport)
@@ -22,6 +28,8 @@ CONFIGS = {  # name: (URL flag, viewport)
     "presenter-1920x1080": ("presenter=true", (1920, 1080)),
     "normal-1280x720": ("presenter=false", (1280, 720)),
 }
+LAB_STORY = 3
+WITHOUT_STORY = {"", "graph-lab", "molecule-lab", "equivariance", "train"}  # their first screens predate ui.story
 SCROLL_SETTLE_MS = 2500  # a step's scroll to its section stops 1.5 s after the section stopped moving
 
 
@@ -65,6 +73,13 @@ def test_every_page_holds_up_at_projector_sizes(sized, server, request):
         SCREENSHOTS.mkdir(exist_ok=True)
         sized.screenshot(path=str(SCREENSHOTS / f"{config}-{path or 'home'}.png"))
         found = problems(sized)
+        story = story_figures(sized)
+        if flag == "presenter=false" and story:
+            found.append(f"normal mode shows a presenter story of {story} figures")
+        elif flag == "presenter=true" and path not in WITHOUT_STORY:
+            least = LAB_STORY if path.endswith("-lab") else 1
+            if story < least:
+                found.append(f"the first screen shows {story} story figures wholly, fewer than {least}")
         if found:
             faults[path or "home"] = found
     assert not faults, faults
@@ -89,6 +104,7 @@ def test_the_tour_walks_every_step_with_the_arrow_keys(sized, server):
         if n > 1:
             sized.keyboard.press("ArrowRight")
         wait_for_param(sized, "tour", str(n))
+        wait_for_param(sized, "presenter", "true")  # kept when the step lives on another page
         bar.get_by_text(f"Tour {n}/{steps}").wait_for(timeout=60_000)
         settle(sized)
         sized.wait_for_timeout(SCROLL_SETTLE_MS)
@@ -103,4 +119,16 @@ def test_the_tour_walks_every_step_with_the_arrow_keys(sized, server):
     sized.keyboard.press("ArrowLeft")
     wait_for_param(sized, "tour", str(steps - 1))
     bar.get_by_text(f"Tour {steps - 1}/{steps}").wait_for(timeout=60_000)
+    assert_no_exception(sized)
+
+
+@pytest.mark.parametrize("sized", ["presenter-1280x720"], indirect=True)
+def test_a_deep_link_to_a_step_on_another_page_keeps_presenter_in_the_url(sized, server):
+    n = next(k for k, step in enumerate(tour.STEPS, 1) if step.page)
+    sized.goto(f"{server}/?tour={n}&presenter=true&seed=4")
+    sized.locator(".st-key-tour_bar").get_by_text(f"Tour {n}/").wait_for(timeout=60_000)
+    wait_idle(sized)
+    assert urlparse(sized.url).path.strip("/") == tour.STEPS[n - 1].page
+    for key, value in (("tour", str(n)), ("presenter", "true"), ("seed", "4")):
+        wait_for_param(sized, key, value)
     assert_no_exception(sized)
