@@ -488,7 +488,8 @@ def output_figure(cloud: Cloud, displacement: np.ndarray, title: str = "", targe
 
 
 STORY_DRAWS = 2  # SymPE draws on the presenter's first screen
-STORY_CAMERA = {"eye": {"x": 0.0, "y": -0.6, "z": 1.9}, "up": {"x": 0, "y": 1, "z": 0}}  # from above: flat shapes read as 2D
+STORY_CAMERA = {"eye": {"x": 0.0, "y": -0.6, "z": 1.9}, "up": {"x": 0, "y": 1, "z": 0},  # from above: flat shapes
+                "projection": {"type": "orthographic"}}  # read as 2D
 
 
 def story_figures(cloud: Cloud, types, summary: dict, tol: float, k: int, seed: int) -> list[tuple[SpecFigure, str]]:

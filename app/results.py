@@ -26,4 +26,4 @@ def headline_figures(manifest: dict) -> list[tuple[SpecFigure, str]]:
     if not categories:
         return []
     return [(grouped_bar_figure(categories, series, y_title="%", title="Headline results: baseline vs SymPE",
-                                category_chars=CATEGORY_CHARS), "headline")]
+                                category_chars=CATEGORY_CHARS, values=True), "headline")]

@@ -1,12 +1,13 @@
 """The presenter's story row (ui.story) under AppTest: in presenter mode the Lattice and Point-cloud labs, Theory and
 Results draw it (the input, the baseline's answer and SymPE's samples, or the page's key picture) from the same
-computations as their sections; in normal mode no page draws it. The browser test (tests/e2e/test_presenter.py)
+computations as their sections, each figure valid for plotly; in normal mode no page draws it. The browser test (tests/e2e/test_presenter.py)
 checks that it lies wholly on the first screen."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from test_app import SHIPPED, assert_clean, open_page
@@ -32,7 +33,10 @@ def test_presenter_mode_draws_the_story_and_normal_mode_does_not(page):
         pytest.skip(f"{experiment}/none and {experiment}/sympe are not both shipped")
     presenting = open_page(page, presenter=True)
     assert_clean(presenting)
-    assert sorted(story(presenting)) == sorted(STORY[page])
+    figures = story(presenting)
+    assert sorted(figures) == sorted(STORY[page])
+    for spec in figures.values():
+        go.Figure(spec)  # plotly validates every property (the builders skip it for speed)
     normal = open_page(page)
     assert_clean(normal)
     assert story(normal) == {}

@@ -33,14 +33,22 @@ WITHOUT_STORY = {"", "graph-lab", "molecule-lab", "equivariance", "train"}  # th
 SCROLL_SETTLE_MS = 2500  # a step's scroll to its section stops 1.5 s after the section stopped moving
 
 
+DRAWN_JS = """() => {
+  const drawn = !document.querySelector('[data-testid="stSkeleton"]') &&
+    document.querySelectorAll('[data-testid="stPlotlyChart"]').length <=
+    document.querySelectorAll('.js-plotly-plot .main-svg').length;
+  if (!drawn) { window.sympeDrawnSince = null; return false; }
+  window.sympeDrawnSince = window.sympeDrawnSince || Date.now();
+  return Date.now() - window.sympeDrawnSince > %d;
+}"""
+DRAWN_STABLE_MS = 1000  # a figure's loading skeleton can appear a moment after the page looked finished
+
+
 def settle(page) -> None:
-    """The rerun finished and every plotly chart is drawn (no element is still a loading skeleton)."""
+    """The rerun finished and every plotly chart is drawn: no element has been a loading skeleton, and every chart
+    has had its plot, for DRAWN_STABLE_MS."""
     wait_idle(page)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length <= "
-        "document.querySelectorAll('.js-plotly-plot .main-svg').length", timeout=60_000)
-    page.wait_for_timeout(800)
+    page.wait_for_function(DRAWN_JS % DRAWN_STABLE_MS, polling=100, timeout=60_000)
 
 
 def navigation_paths(page, server: str) -> list[str]:
