@@ -47,7 +47,7 @@ try:
     sidebar.render()
     ui.apply_style()
     with ui.guard("The tour"):
-        tour.render(page, PAGES)
+        tour.render()
     with ui.guard(page.title):
         page.run()
 except BaseException:
