@@ -517,7 +517,8 @@ def element_from_parts(L: int, point: int, shift: tuple[int, int], flip: bool) -
 STORY_SAMPLES = 3  # SymPE samples on the presenter's first screen
 
 
-def story_figures(J: np.ndarray, h: np.ndarray, K: int, seed: int, search: int = 0) -> list[tuple[figures.SpecFigure, str]]:
+def story_figures(J: np.ndarray, h: np.ndarray, K: int, seed: int,
+                  search: int = 0) -> list[tuple[figures.SpecFigure, str]]:
     """The Lattice lab's story for presenter mode (``ui.story``), as (figure, name) pairs: the input, the baseline's
     (``none``) sample 1 and SymPE's first ``STORY_SAMPLES`` samples, from the same cached runs as the page's
     section 2. A variant that is not shipped is left out (section 2 says why)."""

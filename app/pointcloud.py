@@ -433,7 +433,8 @@ def _extent(points: np.ndarray, *more: np.ndarray) -> float:
     return 1.2 * max(values + [1.0])
 
 
-def cloud_figure(cloud: Cloud, types, summary: dict, title: str, height: int = 440, compact: bool = False) -> SpecFigure:
+def cloud_figure(cloud: Cloud, types, summary: dict, title: str, height: int = 440,
+                 compact: bool = False) -> SpecFigure:
     """The cloud (coloured by type) with its canonical frame γ drawn from the centroid; ``compact``: without tick
     labels and legend, like ``output_figure`` (for a row of small figures)."""
     points = np.asarray(cloud, dtype=np.float64).reshape(-1, 3)

@@ -129,7 +129,7 @@ def show_figure(fig: SpecFigure, name: str, *, key: str | None = None, on_select
     return st.plotly_chart(fig, **args)
 
 
-STORY_HEIGHT = 280  # px a story figure is built with: 322 px in presenter mode, so a row fits under a page's top at 720 px
+STORY_HEIGHT = 280  # px a story figure is built with: 322 px in presenter mode, a row under a page's top at 720 px
 STORY_KEY = "story"  # the story row's container key (class st-key-story, which tests/e2e/test_presenter.py reads)
 
 

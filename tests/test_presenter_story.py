@@ -1,7 +1,7 @@
 """The presenter's story row (ui.story) under AppTest: in presenter mode the Lattice and Point-cloud labs, Theory and
 Results draw it (the input, the baseline's answer and SymPE's samples, or the page's key picture) from the same
-computations as their sections, each figure valid for plotly; in normal mode no page draws it. The browser test (tests/e2e/test_presenter.py)
-checks that it lies wholly on the first screen."""
+computations as their sections, each figure valid for plotly; in normal mode no page draws it. The browser test
+(tests/e2e/test_presenter.py) checks that it lies wholly on the first screen."""
 from __future__ import annotations
 
 import json

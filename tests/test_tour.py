@@ -119,7 +119,8 @@ def test_without_the_parameter_there_is_no_tour_bar_and_the_sidebar_starts_it():
 
 def test_a_step_on_another_page_keeps_presenter_and_the_step_in_the_url():
     """A deep link whose step lives on another page, and then a step across pages: the URL still carries both."""
-    on_other_page = next(n for n in range(2, N) if tour.STEPS[n - 1].page and tour.STEPS[n].page != tour.STEPS[n - 1].page)
+    on_other_page = next(n for n in range(2, N)
+                         if tour.STEPS[n - 1].page and tour.STEPS[n].page != tour.STEPS[n - 1].page)
     at = open_tour(str(on_other_page), presenter="true", seed="5")
     assert_clean(at)
     assert at.session_state["presenter"] is True

@@ -4,13 +4,13 @@ Every page the app's navigation lists (read from the sidebar, so a new page is c
 is opened in presenter mode at 1280×720 and 1920×1080, and in normal mode at 1280×720; every tour step is walked
 with the arrow keys in presenter mode at 1280×720. Each must show no exception and pass ``layout_check.problems``
 (plotly text inside its figure, no title or legend over other text, no truncated label, a figure on the first
-screen, the story row wholly on it), and no request may leave localhost (the tour's keyboard script included). The
-first screen of each lands in screenshots/ for review.
+screen), and no request may leave localhost (the tour's keyboard script included). The first screen of each lands in
+screenshots/ for review.
 
 In presenter mode every page tells its story on the first screen (``ui.story``, read from the page by
 ``layout_check.story``): every figure of the row wholly visible, at least one, and on a lab page (its path ends in
-"-lab") at least ``LAB_STORY`` (the input, the baseline's answer, SymPE's samples). ``WITHOUT_STORY`` lists the pages that do
-not have one yet; a new page is held to the rule.
+"-lab") at least ``LAB_STORY`` (the input, the baseline's answer, SymPE's samples). ``WITHOUT_STORY`` lists the
+pages that do not have one yet; a new page is held to the rule. Normal mode shows no story row.
 """
 from __future__ import annotations
 
