@@ -5,10 +5,11 @@ the old automatic multipage layout until st.navigation has run once in the proce
 shared deep link such as /lattice-lab would run the page script alone, without this entry script (no sidebar, no
 URL state, no error guard).
 
-Every rerun goes through here: page config, the shared sidebar, then the tour's bar (app/tour.py, when the URL has
-?tour=N) and the selected page inside an error guard, so no page can show a traceback. After the first complete
-rerun the startup heap is frozen (models.freeze_startup_heap), so that the garbage collector's full passes stay
-short. With SYMPE_LATENCY_LOG set, the server-side time of every rerun is appended to that file as one JSON line
+Every rerun goes through here: page config, the tour's switch to a step's page (app/tour.py, when the URL has
+?tour=N: before the sidebar, so a deep link keeps its parameters), the shared sidebar, then the tour's bar and the
+selected page inside an error guard, so no page can show a traceback. After the first complete rerun the startup
+heap is frozen (models.freeze_startup_heap), so that the garbage collector's full passes stay short. With
+SYMPE_LATENCY_LOG set, the server-side time of every rerun is appended to that file as one JSON line
 (scripts/measure_latency.py reads it).
 """
 import json
@@ -42,10 +43,12 @@ PAGES = [
 page = st.navigation(PAGES)
 status = "ok"
 try:
+    with ui.guard("The tour"):
+        tour.route(page, PAGES)
     sidebar.render()
     ui.apply_style()
     with ui.guard("The tour"):
-        tour.render(page, PAGES)
+        tour.render()
     with ui.guard(page.title):
         page.run()
 except BaseException:

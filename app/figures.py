@@ -484,10 +484,22 @@ def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "
 
 
 def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
-                       y_title: str = "", height: int = 340) -> SpecFigure:
-    data = [dict(type="bar", name=plain([name])[0], x=plain(categories), y=_list(vals),
+                       y_title: str = "", height: int = 340, category_chars: int | None = None,
+                       values: bool = False) -> SpecFigure:
+    """One bar per series in each category; ``category_chars``: category labels broken into lines of at most that
+    many characters (``wrap``), so that long ones need not be tilted; ``values``: each bar's value written on it to
+    three significant digits, inside the bar, or just above it when the bar is short (a bar of 0 then still shows)."""
+    x = plain(categories)
+    if category_chars:
+        x = [wrap(c, category_chars) for c in x]
+    data = [dict(type="bar", name=plain([name])[0], x=x, y=_list(vals),
                  marker=dict(color=PALETTE[k % len(PALETTE)]))
             for k, (name, vals) in enumerate(series.items())]
+    if values:
+        top = max((abs(v) for trace in data for v in trace["y"]), default=0) or 1
+        for trace in data:
+            trace.update(text=[f"{v:.3g}" for v in trace["y"]],
+                         textposition=["inside" if abs(v) >= 0.15 * top else "outside" for v in trace["y"]])
     layout = _layout(title, height, barmode="group", showlegend=True, legend=BOTTOM_LEGEND,
                      yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
     return _figure(data, layout)

@@ -28,7 +28,7 @@ from backend.tasks.ising.data import (
 from backend.tasks.ising.evaluate import SEARCH_PROPOSALS  # the evaluation's P, offered on phase boundaries
 from backend.tasks.ising.model import IsingOutput, nearby_search, spins_from_logits
 
-from . import models
+from . import figures, models
 
 PHASE_PRESETS: dict[str, tuple[float, float, float]] = {
     "Antiferromagnet": (-1.0, -1.0, 0.0),
@@ -512,3 +512,24 @@ def element_text(d: dict) -> str:
 
 def element_from_parts(L: int, point: int, shift: tuple[int, int], flip: bool) -> LatticeElement:
     return LatticeElement(L, torch.tensor(point), torch.tensor(list(shift)) % L, torch.tensor(-1 if flip else 1))
+
+
+STORY_SAMPLES = 3  # SymPE samples on the presenter's first screen
+
+
+def story_figures(J: np.ndarray, h: np.ndarray, K: int, seed: int,
+                  search: int = 0) -> list[tuple[figures.SpecFigure, str]]:
+    """The Lattice lab's story for presenter mode (``ui.story``), as (figure, name) pairs: the input, the baseline's
+    (``none``) sample 1 and SymPE's first ``STORY_SAMPLES`` samples, from the same cached runs as the page's
+    section 2. A variant that is not shipped is left out (section 2 says why)."""
+    L = h.shape[0]
+    shown = [(figures.lattice_input_figure(J, h, title=f"Input ({L}×{L})"), "input")]
+    shipped = models.shipped_variants("ising")
+    for variant, samples in (("none", 1), ("sympe", min(K, STORY_SAMPLES))):
+        if variant not in shipped:
+            continue
+        run = run_variant(variant, J, h, K, seed, models.manifest()[f"ising/{variant}"]["sha256"], search)
+        for k in range(samples):
+            title = "Baseline (none)" if variant == "none" else f"SymPE sample {k + 1}"
+            shown.append((figures.spins_figure(run.spins[k], title=title), f"{variant}-{k + 1}"))
+    return shown

@@ -433,14 +433,18 @@ def _extent(points: np.ndarray, *more: np.ndarray) -> float:
     return 1.2 * max(values + [1.0])
 
 
-def cloud_figure(cloud: Cloud, types, summary: dict, title: str, height: int = 440) -> SpecFigure:
-    """The cloud (coloured by type) with its canonical frame γ drawn from the centroid."""
+def cloud_figure(cloud: Cloud, types, summary: dict, title: str, height: int = 440,
+                 compact: bool = False) -> SpecFigure:
+    """The cloud (coloured by type) with its canonical frame γ drawn from the centroid; ``compact``: without tick
+    labels and legend, like ``output_figure`` (for a row of small figures)."""
     points = np.asarray(cloud, dtype=np.float64).reshape(-1, 3)
     centroid = summary["centroid"]
     length = max(0.8 * summary["radius"], 0.5)
     extent = _extent(points, centroid + 1.3 * length * summary["frame"].T)
     traces = _points_traces(points, types, "points", PALETTE[0], size=8)
     traces += _frame_traces(centroid, summary["frame"], length, "γ")
+    if compact:
+        return SpecFigure(traces, _layout(title, height, extent, ticks=False, showlegend=False))
     return SpecFigure(traces, _layout(title, height, extent, legend={"orientation": "h", "y": -0.02}))
 
 
@@ -482,3 +486,30 @@ def output_figure(cloud: Cloud, displacement: np.ndarray, title: str = "", targe
         traces += _points_traces(points + target, None, "nearest target", "#2ca02c", size=9, symbol="circle-open")
     traces += _points_traces(out, None, "output", PALETTE[1], size=6)
     return SpecFigure(traces, _layout(title, height, extent, ticks=False, showlegend=False))
+
+
+STORY_DRAWS = 2  # SymPE draws on the presenter's first screen
+STORY_CAMERA = {"eye": {"x": 0.0, "y": -0.6, "z": 1.9}, "up": {"x": 0, "y": 1, "z": 0},  # from above: flat shapes
+                "projection": {"type": "orthographic"}}  # read as 2D
+
+
+def story_figures(cloud: Cloud, types, summary: dict, tol: float, k: int, seed: int) -> list[tuple[SpecFigure, str]]:
+    """The Point-cloud lab's story for presenter mode (``ui.story``), as (figure, name) pairs: the input with its
+    canonical frame, the baseline's (``none``) output and SymPE's first ``STORY_DRAWS`` draws, from the same cached
+    ``predict`` calls as the page's outputs, seen from above (``STORY_CAMERA``). A variant that cannot be used is
+    left out (the page says why below)."""
+    shown = [(cloud_figure(cloud, types, summary, f"Input: {summary['name']}", compact=True), "input")]
+    if len(cloud) < 2:
+        return shown
+    statuses = model_statuses()
+    for variant, draws in (("none", 1), ("sympe", min(k, STORY_DRAWS))):
+        status = statuses[variant]
+        if status.state != "ok":
+            continue
+        run = predict(cloud, tol, variant, k, seed, status.sha256)
+        for d in range(draws):
+            title = "Baseline (none)" if variant == "none" else f"SymPE draw {d + 1}"
+            shown.append((output_figure(cloud, run["displacements"][d], title=title), f"{variant}-{d + 1}"))
+    for fig, _ in shown:
+        fig.spec["layout"]["scene"]["camera"] = STORY_CAMERA
+    return shown

@@ -12,7 +12,7 @@ from backend.groups import LatticeGroup, Permutation
 from backend.nn import MPNN
 from backend.sympe import GraphEncoder
 
-from . import graphs
+from . import figures, graphs
 
 
 def _untrained_mpnn(in_dim: int, seed: int = 0) -> MPNN:
@@ -96,3 +96,24 @@ def torus_symmetries(L: int) -> tuple[int, int, int]:
     group = LatticeGroup(L)
     form = canonicalize_lattice(group, torch.ones(1, 1, L, L, dtype=torch.float64))
     return graph_order, int(form.stabilizer_order[0]), group.order
+
+
+STORY_N = 6  # the cycle of Theory's story
+
+
+def story_figures(seed: int, n: int = STORY_N) -> list[tuple[figures.SpecFigure, str]]:
+    """Theory's key picture for presenter mode (``ui.story``), as (figure, name) pairs: the cycle C_n with its one
+    orbit, an untrained equivariant MPNN's outputs on it (all equal: formula 1), and the same kind of network fed
+    [1, h·v] with h from the inversion kernel (the outputs differ: formula 4)."""
+    ring = graphs.preset_graph("Cycle C_n", n)
+    edges = tuple(ring.edges)
+    data = graphs.analyze(ring.n, edges)
+    nodes = [str(i) for i in range(n)]
+    return [
+        (figures.graph_figure(graphs.layout(ring.n, edges), edges, groups=data.orbit_of,
+                              title=f"C_{n}: one orbit, |Aut| = {data.aut_order}"), "orbit"),
+        (figures.bar_figure(nodes, np.round(equivariant_outputs(n), 3).tolist(), y_title="output",
+                            title="Equivariant: all equal"), "equivariant"),
+        (figures.bar_figure(nodes, np.round(sympe_outputs(n, seed)[0], 3).tolist(), y_title="output",
+                            title="Fed h·v: nodes differ"), "sympe"),
+    ]

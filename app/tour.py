@@ -13,8 +13,9 @@ Conventions:
 - The arrow keys are read by a small script without network access (``st.iframe``) that clicks the Next or
   Previous button; it ignores keys typed into inputs, sliders and selects, and keys with modifiers.
 
-``render(page, pages)`` is called by the entry script before every page: it switches to the step's page when the
-URL's step belongs to another one, applies the preset, and draws the tour bar.
+``route(page, pages)`` is called by the entry script before the sidebar: it switches to the step's page when the
+URL's step belongs to another one (keeping ``presenter`` and the other parameters of a deep link in the URL).
+``render()`` is called before every page: it applies the preset and draws the tour bar.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from . import ui
 PARAM = "tour"
 MAX_SHOWN = 40
 _APPLIED = "_tour_applied"  # session key: the step whose preset was applied last
+_ROUTED = "_tour_routed"  # session key: set after the session's first run (bound widgets own their parameters)
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,25 @@ def _go(n: int | None) -> None:
         st.query_params[PARAM] = str(n)
 
 
-def render(page, pages) -> None:
-    """The tour's part of a rerun of ``page`` (see the module docstring); ``pages`` are the navigation's pages."""
+def route(page, pages) -> None:
+    """When the URL's step belongs to another page than ``page``, switch there (``pages``: the navigation's pages).
+    Called before the sidebar: on the session's first run (a deep link) no widget is bound to the URL yet, so every
+    parameter of the link travels along (``presenter``, ``seed``); on later runs Streamlit refuses to set a
+    widget-bound parameter through ``st.switch_page``, so only the step goes, and the bound widgets write theirs
+    back themselves. Anything else (no step, a bad one) is left to ``render``."""
+    n, _ = parse(st.query_params.get_all(PARAM))
+    first_run = not st.session_state.get(_ROUTED)
+    st.session_state[_ROUTED] = True
+    if n is None or (page.url_path or "") == STEPS[n - 1].page:
+        return
+    params = {PARAM: str(n)}
+    if first_run:
+        params = {k: st.query_params.get_all(k) for k in st.query_params if k != PARAM} | params
+    st.switch_page(next(p for p in pages if (p.url_path or "") == STEPS[n - 1].page), query_params=params)
+
+
+def render() -> None:
+    """The tour's part of a rerun of the page (see the module docstring): the step's preset and the tour bar."""
     n, warning = parse(st.query_params.get_all(PARAM))
     if warning:
         st.warning(warning, icon=":material/warning:")
@@ -115,9 +134,6 @@ def render(page, pages) -> None:
     if n is None:
         return
     step = STEPS[n - 1]
-    if (page.url_path or "") != step.page:
-        target = next(p for p in pages if (p.url_path or "") == step.page)
-        st.switch_page(target, query_params={PARAM: str(n)})  # the sidebar's bound widgets add theirs back
     if st.session_state.get(_APPLIED) != n:
         st.session_state.update(step.state)
         st.session_state[_APPLIED] = n

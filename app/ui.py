@@ -9,6 +9,9 @@ Pages call these helpers instead of Streamlit directly where the presenter mode 
 - ``explain(text)``: long explanatory text, hidden in presenter mode.
 - ``controls()``: the container of a page's settings, a collapsed expander in presenter mode.
 - ``show_figure(fig, name)``: a plotly figure with presenter-mode sizing and a PNG download button in its toolbar.
+- ``story(build)``: in presenter mode only, the page's story as one row of compact figures right under the title
+  (the input, the baseline's answer, SymPE's samples; or the page's key picture), so that it is on the first screen
+  of a projector at 1280×720; normal mode is left as it was.
 - ``model_ready(experiment, variant, what)`` / ``not_shipped(what, key)``: whether a model can be used, and if not,
   why: "not shipped yet" only when the manifest has no entry; "cannot be loaded: <fault naming the file>" when the
   manifest or the weights are broken.
@@ -18,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import Iterator, MutableMapping
+from typing import Callable, Iterator, MutableMapping, Sequence
 
 import streamlit as st
 
@@ -124,6 +127,28 @@ def show_figure(fig: SpecFigure, name: str, *, key: str | None = None, on_select
         args.update(on_select=on_select, selection_mode=selection_mode or ("points",))
     args.update(kwargs)
     return st.plotly_chart(fig, **args)
+
+
+STORY_HEIGHT = 280  # px a story figure is built with: 322 px in presenter mode, a row under a page's top at 720 px
+STORY_KEY = "story"  # the story row's container key (class st-key-story, which tests/e2e/test_presenter.py reads)
+
+
+def story(build: Callable[[], Sequence[tuple[SpecFigure, str]]], widths: Sequence[float] | None = None) -> None:
+    """The page's story on the first screen, in presenter mode only: ``build()`` returns (figure, name) pairs and
+    each is drawn STORY_HEIGHT high in a column of one row (``widths``: relative column widths, equal by default).
+    In normal mode ``build`` is not called and nothing is drawn; the page's sections below show the same things
+    with their controls and explanations."""
+    if not presenter():
+        return
+    with guard("The story"):
+        shown = list(build())
+        if not shown:
+            return
+        with st.container(key=STORY_KEY):
+            for col, (fig, name) in zip(st.columns(list(widths) if widths else len(shown)), shown):
+                fig.spec["layout"]["height"] = STORY_HEIGHT
+                with col:
+                    show_figure(fig, f"story-{name}", key=f"story_{name}")
 
 
 def literal(text: str) -> str:

@@ -92,6 +92,7 @@ elif "paint" in st.query_params:
     del st.query_params["paint"]
 J, h = lattice.build_inputs(jx, jy, hval, L, tuple((k, i, j, v) for (k, i, j), v in sorted(paint.items())))
 seed = sidebar.seed()
+ui.story(lambda: lattice.story_figures(J, h, K, seed, P), widths=[1.6, 1, 1, 1, 1])
 
 # ---- input, painter and stabilizer ------------------------------------------------------------------------------------
 st.subheader("1 · The input and its stabilizer")

@@ -27,7 +27,10 @@ def md_plain(text: str) -> str:
 
 
 # ---- input ------------------------------------------------------------------------------------------------------------
-controls, view = st.columns([1, 1.6])
+if ui.presenter():  # the settings fold away; the input is drawn in the story row
+    controls, view = ui.controls("Shape, transform and draws"), None
+else:
+    controls, view = st.columns([1, 1.6])
 with controls:
     source = st.radio("Input", ["Preset", "Upload"], horizontal=True, key="pc_source", bind="query-params")
     base = types = name = None
@@ -55,6 +58,7 @@ with controls:
                                value=1e-6, key="pc_tol", bind="query-params",
                                help="Distances that differ by less than tol × the cloud's radius count as equal; "
                                     "raise it for coordinates rounded in a file.")
+with controls if view is not None else st.container():
     st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="pc_resample")
 
 rotation = pointcloud.transform(alpha, beta, gamma, mirror)
@@ -71,10 +75,12 @@ if base is not None:
 
 if summary is not None:
     order = pointcloud.order_text(summary["order"])
-    with view, ui.guard("The cloud"):
-        ui.show_figure(pointcloud.cloud_figure(cloud, types, summary,
-                                               f"{len(cloud)} points · {summary['name']} · canonical frame γ"),
-                       "pointcloud-input", key="pc_input_fig")
+    ui.story(lambda: pointcloud.story_figures(cloud, types, summary, tol, K, seed))
+    if view is not None:
+        with view, ui.guard("The cloud"):
+            ui.show_figure(pointcloud.cloud_figure(cloud, types, summary,
+                                                   f"{len(cloud)} points · {summary['name']} · canonical frame γ"),
+                           "pointcloud-input", key="pc_input_fig")
 
     frames = np.zeros((0, 3, 3))
     # ---- the group and the kernel --------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 reproduce them."""
 import streamlit as st
 
-from app import figures, models, ui
+from app import figures, models, results, ui
 from backend import results as R
 from backend.tasks import TASKS
 
@@ -17,6 +17,7 @@ if problem:  # a broken manifest is not an empty one: say what is wrong, and sho
     st.stop()
 if not manifest:
     st.warning("pretrained/manifest.json is missing or empty: no model is shipped yet.")
+ui.story(lambda: results.headline_figures(manifest))
 
 for experiment, task in TASKS.items():
     title = task.title

@@ -8,6 +8,7 @@ from app import theory as T
 
 st.title("Theory in five formulas")
 seed = sidebar.seed()
+ui.story(lambda: T.story_figures(seed))
 
 
 def section(title: str):

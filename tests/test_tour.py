@@ -115,3 +115,18 @@ def test_without_the_parameter_there_is_no_tour_bar_and_the_sidebar_starts_it():
     at.button(key="tour_start").click().run()
     assert_clean(at)
     assert bar(at).startswith(f"**Tour 1/{N}")
+
+
+def test_a_step_on_another_page_keeps_presenter_and_the_step_in_the_url():
+    """A deep link whose step lives on another page, and then a step across pages: the URL still carries both."""
+    on_other_page = next(n for n in range(2, N)
+                         if tour.STEPS[n - 1].page and tour.STEPS[n].page != tour.STEPS[n - 1].page)
+    at = open_tour(str(on_other_page), presenter="true", seed="5")
+    assert_clean(at)
+    assert at.session_state["presenter"] is True
+    assert (at.query_params[tour.PARAM], at.query_params["presenter"], at.query_params["seed"]) == \
+        (str(on_other_page), "true", "5")
+    at.button(key="tour_next").click().run()
+    assert_clean(at)
+    assert bar(at).startswith(f"**Tour {on_other_page + 1}/{N}")
+    assert (at.query_params[tour.PARAM], at.query_params["presenter"]) == (str(on_other_page + 1), "true")

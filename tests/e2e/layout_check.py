@@ -5,6 +5,10 @@
 - no visible button label or sidebar navigation entry is truncated (an element inside is wider than its box);
 - the first screen (the viewport as loaded, before any scrolling) shows at least one figure.
 
+``story(page)`` reads the presenter's story row (``ui.story``: the container with class ``st-key-story``): how many
+of its figures are drawn wholly inside the viewport, and how many it has (0, 0 without a story). It is a separate
+call because it holds for the first screen only, not after a tour step scrolled to its section.
+
 ``problems(page)`` returns one line per fault, empty when the page passes; the tests assert it is empty, so the
 message names every offending text at once. One pixel of slack absorbs sub-pixel rounding.
 """
@@ -70,7 +74,28 @@ _PROBLEMS_JS = r"""
 }
 """
 
+_STORY_JS = r"""
+(slack) => {
+  const story = document.querySelector('.st-key-story');
+  if (!story) return [0, 0];
+  const h = window.innerHeight, w = window.innerWidth;
+  const charts = [...story.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  const whole = charts.filter((chart) => {
+    const r = chart.getBoundingClientRect();
+    return chart.querySelector('.main-svg') && r.width > 0 && r.height > 0 && r.top >= -slack && r.left >= -slack &&
+           r.bottom <= h + slack && r.right <= w + slack;
+  });
+  return [whole.length, charts.length];
+}
+"""
+
 
 def problems(page) -> list[str]:
     """Every layout fault of the page as the browser shows it now (see the module docstring)."""
     return page.evaluate(_PROBLEMS_JS, SLACK_PX)
+
+
+def story(page) -> tuple[int, int]:
+    """(figures of the story row drawn wholly inside the viewport, figures of the story row); (0, 0) without one."""
+    whole, total = page.evaluate(_STORY_JS, SLACK_PX)
+    return whole, total

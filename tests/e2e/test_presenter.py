@@ -6,6 +6,11 @@ with the arrow keys in presenter mode at 1280×720. Each must show no exception 
 (plotly text inside its figure, no title or legend over other text, no truncated label, a figure on the first
 screen), and no request may leave localhost (the tour's keyboard script included). The first screen of each lands in
 screenshots/ for review.
+
+In presenter mode every page tells its story on the first screen (``ui.story``, read from the page by
+``layout_check.story``): every figure of the row wholly visible, at least one, and on a lab page (its path ends in
+"-lab") at least ``LAB_STORY`` (the input, the baseline's answer, SymPE's samples). ``WITHOUT_STORY`` lists the
+pages that do not have one yet; a new page is held to the rule. Normal mode shows no story row.
 """
 from __future__ import annotations
 
@@ -13,8 +18,9 @@ import re
 from urllib.parse import urlparse
 
 import pytest
+from app import tour
 from harness import SCREENSHOTS, local_page
-from layout_check import problems
+from layout_check import problems, story
 from test_browser import assert_no_exception, wait_for_param, wait_idle
 
 CONFIGS = {  # name: (URL flag, viewport)
@@ -22,16 +28,27 @@ CONFIGS = {  # name: (URL flag, viewport)
     "presenter-1920x1080": ("presenter=true", (1920, 1080)),
     "normal-1280x720": ("presenter=false", (1280, 720)),
 }
+LAB_STORY = 3
+WITHOUT_STORY = {"", "graph-lab", "molecule-lab", "equivariance", "train"}  # their first screens predate ui.story
 SCROLL_SETTLE_MS = 2500  # a step's scroll to its section stops 1.5 s after the section stopped moving
 
 
+DRAWN_JS = """() => {
+  const drawn = !document.querySelector('[data-testid="stSkeleton"]') &&
+    document.querySelectorAll('[data-testid="stPlotlyChart"]').length <=
+    document.querySelectorAll('.js-plotly-plot .main-svg').length;
+  if (!drawn) { window.sympeDrawnSince = null; return false; }
+  window.sympeDrawnSince = window.sympeDrawnSince || Date.now();
+  return Date.now() - window.sympeDrawnSince > %d;
+}"""
+DRAWN_STABLE_MS = 1000  # a figure's loading skeleton can appear a moment after the page looked finished
+
+
 def settle(page) -> None:
-    """The rerun finished and every plotly chart is drawn."""
+    """The rerun finished and every plotly chart is drawn: no element has been a loading skeleton, and every chart
+    has had its plot, for DRAWN_STABLE_MS."""
     wait_idle(page)
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length <= "
-        "document.querySelectorAll('.js-plotly-plot .main-svg').length", timeout=60_000)
-    page.wait_for_timeout(800)
+    page.wait_for_function(DRAWN_JS % DRAWN_STABLE_MS, polling=100, timeout=60_000)
 
 
 def navigation_paths(page, server: str) -> list[str]:
@@ -64,6 +81,14 @@ def test_every_page_holds_up_at_projector_sizes(sized, server, request):
         SCREENSHOTS.mkdir(exist_ok=True)
         sized.screenshot(path=str(SCREENSHOTS / f"{config}-{path or 'home'}.png"))
         found = problems(sized)
+        whole, total = story(sized)
+        if flag == "presenter=false" and total:
+            found.append(f"normal mode shows a presenter story of {total} figures")
+        elif flag == "presenter=true" and path not in WITHOUT_STORY:
+            least = LAB_STORY if path.endswith("-lab") else 1
+            if whole < total or total < least:
+                found.append(f"the first screen shows {whole} of the story's {total} figures wholly "
+                             f"(it must show all, and at least {least})")
         if found:
             faults[path or "home"] = found
     assert not faults, faults
@@ -88,6 +113,7 @@ def test_the_tour_walks_every_step_with_the_arrow_keys(sized, server):
         if n > 1:
             sized.keyboard.press("ArrowRight")
         wait_for_param(sized, "tour", str(n))
+        wait_for_param(sized, "presenter", "true")  # kept when the step lives on another page
         bar.get_by_text(f"Tour {n}/{steps}").wait_for(timeout=60_000)
         settle(sized)
         sized.wait_for_timeout(SCROLL_SETTLE_MS)
@@ -102,4 +128,16 @@ def test_the_tour_walks_every_step_with_the_arrow_keys(sized, server):
     sized.keyboard.press("ArrowLeft")
     wait_for_param(sized, "tour", str(steps - 1))
     bar.get_by_text(f"Tour {steps - 1}/{steps}").wait_for(timeout=60_000)
+    assert_no_exception(sized)
+
+
+@pytest.mark.parametrize("sized", ["presenter-1280x720"], indirect=True)
+def test_a_deep_link_to_a_step_on_another_page_keeps_presenter_in_the_url(sized, server):
+    n = next(k for k, step in enumerate(tour.STEPS, 1) if step.page)
+    sized.goto(f"{server}/?tour={n}&presenter=true&seed=4")
+    sized.locator(".st-key-tour_bar").get_by_text(f"Tour {n}/").wait_for(timeout=60_000)
+    wait_idle(sized)
+    assert urlparse(sized.url).path.strip("/") == tour.STEPS[n - 1].page
+    for key, value in (("tour", str(n)), ("presenter", "true"), ("seed", "4")):
+        wait_for_param(sized, key, value)
     assert_no_exception(sized)
