@@ -6,7 +6,8 @@ that can be clicked carry ``customdata`` so a page can tell which node, site or 
 Text sizes come from one plotly template, ``template(presenter)`` (``register_templates()`` names it ``sympe`` and
 ``sympe-presenter`` in plotly, for scripts): the base font (ticks, legends, colour bars, axis titles), the figure title and the hover
 labels scale together, and every axis and title pushes the margins out as far as its labels need (``automargin``),
-so no builder sets a font size or a margin wide enough for its labels itself. Builders set only what the data needs:
+so no builder sets a font size or a margin wide enough for its labels itself; a figure whose only text outside the
+plot is its title gets that margin computed instead (``SpecFigure.present``), which spares the browser a second draw. Builders set only what the data needs:
 a title (at most ``TITLE_CHARS`` characters per line; ``wrap`` breaks longer ones), axes, and a legend placed by
 ``BOTTOM_LEGEND`` at the foot of the figure, below the axis titles.
 
@@ -107,6 +108,7 @@ TITLE_SIZE = {False: 15, True: 20}
 HOVER_SIZE = {False: 13, True: 18}
 PRESENTER_HEIGHT = 1.15
 TITLE_PAD = 8  # pixels between a title and the plot area
+TITLE_TOP = 4  # pixels above a title whose margin is set (_fix_title_margin)
 TITLE_CHARS = 26  # the longest title line that fits a quarter of a 1280-pixel page at the presenter's title size
 BOTTOM_LEGEND = dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom")
 
@@ -146,15 +148,18 @@ def _fix_title_margin(layout: dict, presenter: bool, built_top: int) -> None:
     With automargin plotly draws a figure, measures what its title and axes push, and draws it again whenever the
     margins moved: about half of the browser's plotly time per rerun (a profile of the Home page's "Sample again").
     A figure with hidden axes, no legend and no colour bar has only its title to fit, whose height is known: its lines
-    at the title size times plotly's line spacing (1.3), plus the title's pad."""
+    at the title size times plotly's line spacing (1.3), plus the title's pad. Without automargin plotly no longer
+    lifts a paper-anchored title above the plot area, so the title is placed in the figure's own coordinates: its
+    block centred ``TITLE_TOP`` + half its height below the top edge (plotly's top and bottom anchors misplace
+    multi-line titles by about a line; its middle anchor does not)."""
     title = layout.get("title") or {}
     text = title.get("text") if isinstance(title, dict) else title
     if not text:
         return
-    lines = str(text).count("<br>") + 1
-    needed = int(np.ceil(lines * TITLE_SIZE[presenter] * 1.3)) + TITLE_PAD + 4
-    layout.setdefault("margin", {})["t"] = max(built_top, needed)
-    layout["title"] = {**title, "automargin": False}
+    block = (str(text).count("<br>") + 1) * TITLE_SIZE[presenter] * 1.3
+    layout.setdefault("margin", {})["t"] = max(built_top, int(np.ceil(block)) + TITLE_PAD + TITLE_TOP)
+    layout["title"] = {**title, "automargin": False, "yref": "container", "yanchor": "middle",
+                       "y": 1 - (TITLE_TOP + block / 2) / layout["height"]}
 
 
 def register_templates() -> None:
