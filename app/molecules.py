@@ -185,12 +185,7 @@ def story_figures(steps: list[Step], pos: np.ndarray, generated: bool) -> list[t
     the page's trajectory (``steps``: index 0 is t = 0) drawn at the page's layout ``pos``, titled with t and |Aut|;
     ``generated``: the trajectory is a model's generation (otherwise the forward noising of a known molecule)."""
     noise, late, molecule = story_steps(steps)
-    return [
-        (figures.molecule_figure(pos, noise.atoms, noise.bonds, title=f"Noise (t = {noise.t}): |Aut| = {noise.aut_order:,}"),
-         "noise"),
-        (figures.molecule_figure(pos, late.atoms, late.bonds, title=f"t = {late.t}: |Aut| = {late.aut_order:,}"),
-         "late"),
-        (figures.molecule_figure(pos, molecule.atoms, molecule.bonds,
-                                 title=f"{'Generated' if generated else 'The'} molecule: |Aut| = {molecule.aut_order:,}"),
-         "molecule"),
-    ]
+    titles = {"noise": f"Noise (t = {noise.t})", "late": f"t = {late.t}",
+              "molecule": f"{'Generated' if generated else 'The'} molecule"}
+    return [(figures.molecule_figure(pos, step.atoms, step.bonds, title=f"{titles[name]}: |Aut| = {step.aut_order:,}"),
+             name) for name, step in zip(titles, (noise, late, molecule))]
