@@ -145,7 +145,8 @@ def test_the_equivariance_story_shows_the_same_law_moved_by_g():
     figures = story(at)
     assert sorted(figures) == ["gx", "law", "x"]
     law = {t["name"]: np.array(t["y"]) for t in figures["law"]["data"]}
-    x, gx, back = (law[k] for k in ("x: node at position 0", "g·x: node at position 0", "stabilized: g⁻¹ of that node"))
+    x, gx, back = (law[k] for k in
+                   ("x: node at position 0", "g·x: node at position 0", "stabilized: g⁻¹ of that node"))
     assert x.sum() == gx.sum() == back.sum() > 0
     orbit = set(np.flatnonzero(x))  # position 0 holds one orbit of x's nodes, whichever h is drawn
     assert set(np.flatnonzero(back)) == orbit
