@@ -538,8 +538,8 @@ def story_figures(n: int, edges: tuple[tuple[int, int], ...], pos: np.ndarray, s
     """The Graph lab's story for presenter mode (``ui.story``), as (figure, name) pairs: the input coloured by
     orbit, the baseline's (``none``) decoded graph (nodes coloured by orbit: automorphic nodes look alike to it)
     and SymPE's decoded graphs for the first ``STORY_SAMPLES`` of the page's inversion-kernel ``samples`` (nodes
-    coloured by their canonical position under that sample), from the same cached ``decode`` calls as section 5.
-    Red dashed: input edges the decoder misses; orange: pairs it adds. Where the autoencoder cannot decode this
+    coloured by their canonical position under that sample), from the same cached ``decode`` calls as section 5,
+    titled with the wrong pairs. Red dashed: input edges the decoder misses; orange: pairs it adds. Where the autoencoder cannot decode this
     graph (not shipped, too large, fewer than two nodes) the samples are drawn on the input's edges instead."""
     data = analyze(n, edges)
     labelled = detailed(n)
@@ -553,7 +553,7 @@ def story_figures(n: int, edges: tuple[tuple[int, int], ...], pos: np.ndarray, s
         dec = decode(variant, n, edges, samples, seed, models.manifest()[f"graph_ae/{variant}"]["sha256"])
         for k in range(1 if variant == "none" else min(len(samples), STORY_SAMPLES)):
             pairs, styles = decoded_edges(edges, dec.probs[k])
-            wrong = f"{int(dec.wrong[k])} wrong pair{'s' * (int(dec.wrong[k]) != 1)}"
+            wrong = f"{int(dec.wrong[k])} wrong"
             if variant == "none":
                 fig = figures.graph_figure(pos, pairs, edge_styles=styles, groups=data.orbit_of,
                                            show_labels=labelled, title=f"Baseline (none): {wrong}")

@@ -186,6 +186,6 @@ def story_figures(steps: list[Step], pos: np.ndarray, generated: bool) -> list[t
     ``generated``: the trajectory is a model's generation (otherwise the forward noising of a known molecule)."""
     noise, late, molecule = story_steps(steps)
     titles = {"noise": f"Noise (t = {noise.t})", "late": f"t = {late.t}",
-              "molecule": f"{'Generated' if generated else 'The'} molecule"}
+              "molecule": "Generated" if generated else "Molecule"}
     return [(figures.molecule_figure(pos, step.atoms, step.bonds, title=f"{titles[name]}: |Aut| = {step.aut_order:,}"),
              name) for name, step in zip(titles, (noise, late, molecule))]

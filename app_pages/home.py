@@ -80,7 +80,7 @@ with ui.guard("The ring example"):
         with cols[k + 1]:
             positions = graphs.positions_of(samples[k])
             ui.show_figure(figures.graph_figure(pos, edges, values=positions, labels=[str(p) for p in positions],
-                                                title=f"sample {k + 1}: canonical positions", height=250,
+                                                title=f"sample {k + 1}: positions", height=250,
                                                 show_scale=False),
                            f"home-ring-{k + 1}", key=f"home_ring_{k}")
 
