@@ -154,3 +154,12 @@ def test_the_equivariance_story_shows_the_same_law_moved_by_g():
     assert len({colours[i] for i in orbit}) == 1
     g = eq.relabelling(len(x), int(at.session_state["eq_g"]))
     assert set(np.flatnonzero(gx)) == {int(g[i]) for i in orbit}  # g·x's samples name the nodes g moved them to
+
+
+def test_the_graph_story_without_the_autoencoder_shows_the_input_and_kernel_samples():
+    at = open_page("graph_lab", presenter=True, source="Random", rn=30)  # more nodes than the autoencoder takes
+    assert_clean(at)
+    figures = story(at)
+    assert sorted(figures) == ["input", "sympe-1", "sympe-2"]
+    samples = [drawn_graph(figures[f"sympe-{k}"])[0] for k in (1, 2)]
+    assert all(sorted(values) == list(range(30)) for values in samples)
