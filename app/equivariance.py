@@ -14,7 +14,7 @@ from backend.groups import LatticeElement, Permutation
 from backend.sympe import GraphEncoder
 from backend.tasks import TASKS
 
-from . import graphs, lattice, models
+from . import figures, graphs, lattice, models
 
 LATTICE_L = 8
 LATTICE_INPUTS = {
@@ -66,6 +66,46 @@ def state_histograms(a: np.ndarray, b: np.ndarray, top: int = 12) -> tuple[list[
         ca.append(sum(k in rest for k in ka))
         cb.append(sum(k in rest for k in kb))
     return labels, ca, cb
+
+
+def lattice_law_figure(a: np.ndarray, b: np.ndarray, *, height: int = 340,
+                       title: str = "Which output states come out (distinct states, most frequent first)",
+                       ) -> tuple[figures.SpecFigure, float]:
+    """The two empirical output laws side by side (``state_histograms`` of f(x) samples ``a`` and g⁻¹·f(g·x) samples
+    ``b``, K each) and their total-variation distance."""
+    labels, p_a, p_b = state_histograms(a, b)
+    fig = figures.grouped_bar_figure(labels, {"f(x)": p_a, "g⁻¹·f(g·x)": p_b}, y_title="samples", height=height,
+                                     title=title)
+    return fig, 0.5 * float(np.abs(np.array(p_a) - np.array(p_b)).sum()) / len(a)
+
+
+def graph_law_figure(hx: np.ndarray, hgx: np.ndarray, g: np.ndarray, *, height: int = 340) -> figures.SpecFigure:
+    """Which node each inversion-kernel sample puts at canonical position 0: for x (``hx``), for g·x (``hgx``) and
+    for g·x moved back by g⁻¹ (the stabilized view, the same law as for x)."""
+    n = hx.shape[1]
+    back = np.argsort(g)[hgx]  # g⁻¹∘h'
+    return figures.grouped_bar_figure([str(i) for i in range(n)], {
+        "x: node at position 0": np.bincount(hx[:, 0], minlength=n).tolist(),
+        "g·x: node at position 0": np.bincount(hgx[:, 0], minlength=n).tolist(),
+        "stabilized: g⁻¹ of that node": np.bincount(back[:, 0], minlength=n).tolist(),
+    }, title=f"Inversion-kernel samples, K = {len(hx)} per side", y_title="samples", height=height)
+
+
+def lattice_story_figures(J, h, Jg, hg, spins_x: np.ndarray, back: np.ndarray) -> list[tuple[figures.SpecFigure, str]]:
+    """The page's story for presenter mode (``ui.story``) on the lattice, as (figure, name) pairs: x, g·x and the
+    law of f(x) beside the law of g⁻¹·f(g·x) (the same page computations as below)."""
+    return [(figures.lattice_input_figure(J, h, title="x"), "x"),
+            (figures.lattice_input_figure(Jg, hg, title="g·x"), "gx"),
+            (lattice_law_figure(spins_x, back, title="Output states: f(x) vs g⁻¹·f(g·x)")[0], "law")]
+
+
+def graph_story_figures(pos: np.ndarray, pos_g: np.ndarray, data, data_g, hx: np.ndarray, hgx: np.ndarray,
+                        g: np.ndarray) -> list[tuple[figures.SpecFigure, str]]:
+    """The page's story for presenter mode (``ui.story``) on graphs, as (figure, name) pairs: x and g·x coloured by
+    orbit (``data``, ``data_g``: their ``graphs.analyze``) and the kernel's law for both (``graph_law_figure``)."""
+    return [(figures.graph_figure(pos, data.edges, groups=data.orbit_of, title="x"), "x"),
+            (figures.graph_figure(pos_g, data_g.edges, groups=data_g.orbit_of, title="g·x"), "gx"),
+            (graph_law_figure(hx, hgx, g), "law")]
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

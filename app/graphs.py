@@ -31,7 +31,7 @@ from backend.encodings import encoding
 from backend.graph_io import EXTENSIONS, GraphInputError, ParsedGraph, graph_from_networkx, parse_edge_list_text, parse_graph_bytes
 from backend.groups import Permutation
 
-from . import models
+from . import figures, models
 from .ui import fresh_points
 
 APP_MAX_NODES = 30  # presets, random graphs and typed edge lists
@@ -517,3 +517,54 @@ def learned_table(variant: str = "sympe") -> np.ndarray | None:
 def permute_matrix(M: np.ndarray, perm: np.ndarray) -> np.ndarray:
     """(p·M)[p[i], p[j]] = M[i, j] (backend.groups.Permutation.act_edges)."""
     return Permutation(torch.as_tensor(perm)).act_edges(torch.as_tensor(M)).numpy()
+
+
+STORY_SAMPLES = 2  # SymPE samples on the presenter's first screen
+
+
+def decoded_edges(edges: tuple[tuple[int, int], ...], probs: np.ndarray) -> tuple[list[tuple[int, int]], list[str]]:
+    """The decoded graph against the input, for ``figures.graph_figure``: every pair that is an input edge or
+    decoded as one (probability at least 0.5), i < j, with its style ("normal": both, "missing": input only,
+    "extra": decoded only)."""
+    given = set(edges)
+    iu, ju = np.nonzero(np.triu(probs >= 0.5, 1))
+    pairs = sorted(given | set(zip(iu.tolist(), ju.tolist())))
+    styles = ["missing" if probs[u, v] < 0.5 else "normal" if (u, v) in given else "extra" for u, v in pairs]
+    return pairs, styles
+
+
+def story_figures(n: int, edges: tuple[tuple[int, int], ...], pos: np.ndarray, samples: np.ndarray,
+                  seed: int) -> list[tuple[figures.SpecFigure, str]]:
+    """The Graph lab's story for presenter mode (``ui.story``), as (figure, name) pairs: the input coloured by
+    orbit, the baseline's (``none``) decoded graph (nodes coloured by orbit: automorphic nodes look alike to it)
+    and SymPE's decoded graphs for the first ``STORY_SAMPLES`` of the page's inversion-kernel ``samples`` (nodes
+    coloured by their canonical position under that sample), from the same cached ``decode`` calls as section 5,
+    titled with the wrong pairs. Red dashed: input edges the decoder misses; orange: pairs it adds. Where the autoencoder cannot decode this
+    graph (not shipped, too large, fewer than two nodes) the samples are drawn on the input's edges instead."""
+    data = analyze(n, edges)
+    labelled = detailed(n)
+    shown = [(figures.graph_figure(pos, edges, groups=data.orbit_of, show_labels=labelled,
+                                   title=f"Input: |Aut| = {count_text(data.aut_order)}"), "input")]
+    limit = models.graph_ae_limit()
+    usable = [v for v in ("none", "sympe") if models.available("graph_ae", v)]
+    if n < 2 or limit is None or n > limit or "sympe" not in usable:
+        usable = []
+    for variant in usable:
+        dec = decode(variant, n, edges, samples, seed, models.manifest()[f"graph_ae/{variant}"]["sha256"])
+        for k in range(1 if variant == "none" else min(len(samples), STORY_SAMPLES)):
+            pairs, styles = decoded_edges(edges, dec.probs[k])
+            wrong = f"{int(dec.wrong[k])} wrong"
+            if variant == "none":
+                fig = figures.graph_figure(pos, pairs, edge_styles=styles, groups=data.orbit_of,
+                                           show_labels=labelled, title=f"Baseline (none): {wrong}")
+            else:
+                fig = figures.graph_figure(pos, pairs, edge_styles=styles, values=positions_of(samples[k]),
+                                           show_labels=labelled, show_scale=False,
+                                           title=f"SymPE sample {k + 1}: {wrong}")
+            shown.append((fig, f"{variant}-{k + 1}"))
+    if not usable:
+        for k in range(min(len(samples), STORY_SAMPLES)):
+            shown.append((figures.graph_figure(pos, edges, values=positions_of(samples[k]), show_labels=labelled,
+                                               show_scale=False, title=f"SymPE's h, sample {k + 1}"),
+                          f"sympe-{k + 1}"))
+    return shown

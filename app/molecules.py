@@ -24,7 +24,7 @@ from backend.tasks.qm9.data import ATOM_TYPES, BOND_TYPES, dense_to_graph, graph
 from backend.tasks.qm9.evaluate import TRAJECTORIES
 from backend.tasks.qm9.model import cosine_alpha_bar, sample_molecules
 
-from . import models
+from . import figures, models
 
 MASK = "?"
 
@@ -170,3 +170,22 @@ def depiction_svg(smiles: str, width: int = 320, height: int = 240) -> str | Non
 
 def symmetric_fraction(steps: list[Step]) -> float:
     return sum(s.aut_order > 1 for s in steps) / len(steps)
+
+
+def story_steps(steps: list[Step]) -> list[Step]:
+    """The steps the presenter's story shows, in generation order: pure noise (t = T), the last state more symmetric
+    than the molecule (the smallest t > 0 whose |Aut| exceeds the molecule's: symmetry the denoiser still has to
+    break; halfway when there is none) and the molecule (t = 0)."""
+    late = next((s for s in steps[1:-1] if s.aut_order > steps[0].aut_order), steps[len(steps) // 2])
+    return [steps[-1], late, steps[0]]
+
+
+def story_figures(steps: list[Step], pos: np.ndarray, generated: bool) -> list[tuple[figures.SpecFigure, str]]:
+    """The Molecule lab's story for presenter mode (``ui.story``), as (figure, name) pairs: the ``story_steps`` of
+    the page's trajectory (``steps``: index 0 is t = 0) drawn at the page's layout ``pos``, titled with t and |Aut|;
+    ``generated``: the trajectory is a model's generation (otherwise the forward noising of a known molecule)."""
+    noise, late, molecule = story_steps(steps)
+    titles = {"noise": f"Noise (t = {noise.t})", "late": f"t = {late.t}",
+              "molecule": "Generated" if generated else "Molecule"}
+    return [(figures.molecule_figure(pos, step.atoms, step.bonds, title=f"{titles[name]}: |Aut| = {step.aut_order:,}"),
+             name) for name, step in zip(titles, (noise, late, molecule))]

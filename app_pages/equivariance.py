@@ -48,6 +48,7 @@ if mode == "Lattice (Ising)":
     run_x = lattice.run_variant("sympe", J, h, K, seed, sha, per_sample_passes=True)
     run_gx = lattice.run_variant("sympe", Jg, hg, K, seed + 1_000_003, sha, per_sample_passes=True)
     back = eq.act_back_spins(g, run_gx.spins)
+    ui.story(lambda: eq.lattice_story_figures(J, h, Jg, hg, run_x.spins, back), widths=[1, 1, 2])
 
     c1, c2, c3 = st.columns(3)
     with c1:
@@ -64,12 +65,9 @@ if mode == "Lattice (Ising)":
         ui.show_figure(figures.spins_figure(back.mean(0), title="mean spin of g⁻¹·f(g·x)", height=260, show_scale=True),
                        "eq-mean-back", key="eq_mean_back")
     with ui.guard("The distributions"):
-        labels, p_x, p_back = eq.state_histograms(run_x.spins, back)
-        ui.show_figure(figures.grouped_bar_figure(labels, {"f(x)": p_x, "g⁻¹·f(g·x)": p_back}, y_title="samples",
-                                                  title="Which output states come out (distinct states, most frequent first)"),
-                       "eq-hist", key="eq_hist")
-        st.caption(f"Total-variation distance between the two empirical laws: "
-                   f"{0.5 * float(np.abs(np.array(p_x) - np.array(p_back)).sum()) / K:.3f} (K = {K} per side; "
+        law, tv = eq.lattice_law_figure(run_x.spins, back)
+        ui.show_figure(law, "eq-hist", key="eq_hist")
+        st.caption(f"Total-variation distance between the two empirical laws: {tv:.3f} (K = {K} per side; "
                    "sampling noise alone gives values of order 1/√K).")
 
     st.subheader("Live equivariance check")
@@ -103,11 +101,11 @@ else:
     data_g = graphs.analyze(n, edges_g)
     hx = graphs.kernel_samples(n, edges, K, seed)
     hgx = graphs.kernel_samples(n, edges_g, K, seed + 1_000_003)
-    back = np.argsort(g)[hgx]  # g⁻¹∘h'
-    c1, c2, c3 = st.columns(3)
     pos = graphs.layout(n, edges)
     pos_g = np.empty_like(pos)
     pos_g[g] = pos  # draw g·x with node g[i] where node i was: the picture is the same, the labels move
+    ui.story(lambda: eq.graph_story_figures(pos, pos_g, data, data_g, hx, hgx, g), widths=[1, 1, 2])
+    c1, c2, c3 = st.columns(3)
     with c1:
         ui.show_figure(figures.graph_figure(pos, edges, groups=data.orbit_of, title="x (coloured by orbit)", height=300),
                        "eq-graph-x", key="eq_gfig_x")
@@ -117,12 +115,7 @@ else:
     with c3:
         ui.explain("Which node is put at canonical position 0? For x the answer is uniform over one orbit. For g·x the "
                    "node names move with g; moved back by g⁻¹ the histogram is the same law.")
-    nodes = [str(i) for i in range(n)]
-    ui.show_figure(figures.grouped_bar_figure(nodes, {
-        "x: node at position 0": np.bincount(hx[:, 0], minlength=n).tolist(),
-        "g·x: node at position 0": np.bincount(hgx[:, 0], minlength=n).tolist(),
-        "stabilized: g⁻¹ of that node": np.bincount(back[:, 0], minlength=n).tolist(),
-    }, title=f"Inversion-kernel samples, K = {K} per side", y_title="samples"), "eq-graph-hist", key="eq_ghist")
+    ui.show_figure(eq.graph_law_figure(hx, hgx, g), "eq-graph-hist", key="eq_ghist")
     st.subheader("Live equivariance check")
     with ui.guard("The equivariance check"):
         st.dataframe(eq.graph_checks(n, edges, g, hx[:1], models.versions("graph_ae")), hide_index=True,

@@ -71,6 +71,7 @@ detailed = graphs.detailed(n)
 data = graphs.analyze(n, edges)
 pos = graphs.layout(n, edges)
 samples = graphs.kernel_samples(n, edges, K, seed)
+ui.story(lambda: graphs.story_figures(n, edges, pos, samples, seed))
 
 if not detailed:
     st.info(f"This graph has {n:,} nodes, more than {graphs.DETAIL_MAX_NODES}: the drawings leave out node labels "

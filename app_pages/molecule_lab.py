@@ -74,6 +74,7 @@ with ui.controls():
         edges0 = tuple(sorted((min(u, v), max(u, v)) for u, v, _ in bonds0))
         key = ("forward", name, process, T, seed)
 pos = graphs.layout(n, edges0)
+ui.story(lambda: M.story_figures(steps, pos, source.startswith("Trained")))
 
 # The player shows generation order: index 0 is t = T (noise), index T is t = 0 (the molecule).
 if st.session_state.get("_mol_key") != key:
