@@ -25,7 +25,7 @@ from backend.tasks.ising.data import (
     phase_of,
     simulated_annealing,
 )
-from backend.tasks.ising.evaluate import SEARCH_PROPOSALS  # the evaluation's P, offered on phase boundaries
+from backend.tasks.ising.evaluate import SEARCH_PROPOSALS  # noqa: F401 (re-exported: the evaluation's P, offered on phase boundaries)
 from backend.tasks.ising.model import IsingOutput, nearby_search, spins_from_logits
 
 from . import figures, models

@@ -1,7 +1,6 @@
 """Equivariance in distribution: the law of the outputs for g·x is the law for x, moved by g."""
 import numpy as np
 import streamlit as st
-import torch
 
 from app import equivariance as eq
 from app import figures, graphs, lattice, models, sidebar, ui

@@ -1,5 +1,4 @@
 """Lattice lab: Ising ground states with the p4m group CNN, every shipped variant side by side."""
-import numpy as np
 import streamlit as st
 
 from app import figures, lattice, models, sidebar, train_view, ui

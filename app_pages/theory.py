@@ -3,7 +3,7 @@ example computed by the backend."""
 import numpy as np
 import streamlit as st
 
-from app import figures, graphs, sidebar, ui
+from app import figures, sidebar, ui
 from app import theory as T
 
 st.title("Theory in five formulas")
