@@ -350,12 +350,12 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                "Constant Hamiltonians (fixed by the whole lattice group) among the training inputs; the rest vary in "
                "space.", ("app_pages/lattice_lab.py", "Lattice lab")),
     Experiment("graph_ae", "Graph autoencoder (cycles, prisms, circulants)", GRAPH_VARIANTS,
-               Knobs(steps=600, lr=3e-3, width=32, encoding_dim=16, symmetric_share=0.5, experiment="graph_ae"),
+               Knobs(steps=1500, lr=3e-3, width=32, encoding_dim=16, symmetric_share=0.5, experiment="graph_ae"),
                {**BOUNDS, "steps": (50, 2000, 50), "width": (8, 64, 8), "encoding_dim": (2, 32, 2),
                 "symmetric_share": (0.1, 1.0, 0.05)},
                graph_model_config, graph_train_variant, graph_evaluate, _prepare_graphs,
                lambda e: e["symmetric"]["exact"], "Exact reconstructions: held-out symmetric graphs", _graph_row,
-               "Training loss (binary cross-entropy per node pair)", "Hidden width of the EGNN encoder and decoder.",
+               "Training loss (BCE per node pair)", "Hidden width of the EGNN encoder and decoder.",
                "Share of each batch drawn from the symmetric families (cycles, prisms, Möbius ladders, circulants, "
                "hypercubes); the rest are Erdős–Rényi graphs.", ("app_pages/graph_lab.py", "Graph lab")),
 )}
