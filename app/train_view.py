@@ -58,7 +58,7 @@ def start(knobs: training.Knobs) -> str | None:
     jobs.reap(_alive)
     st.session_state.pop("_collected", None)
     try:
-        jobs.submit(owner(), lambda job: training.run_job(jobs, knobs, job))
+        jobs.submit(owner(), lambda job: training.run_job_in_process(jobs, knobs, job))
     except Busy as exc:
         return str(exc).capitalize() + "."
     st.session_state["_job_knobs"] = knobs

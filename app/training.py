@@ -33,9 +33,10 @@ from functools import lru_cache
 from typing import Any, Callable
 
 import torch
+from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_bytes
 
-from app.jobs import Job, JobManager
+from app.jobs import Job, JobManager, run_in_process
 from backend.encodings import NOISE, NONE, SYMPE
 from backend.tasks.graph_ae.data import N_MAX, GraphSet, erdos_renyi, symmetric_graphs
 from backend.tasks.graph_ae.evaluate import small_eval
@@ -309,6 +310,7 @@ class Experiment:
     defaults: Knobs
     bounds: dict[str, tuple[float, float, float]]
     model_config: Callable[[Knobs, str], Any]
+    build: Callable[[Any], torch.nn.Module]  # a model from its config
     train_variant: Callable[[Knobs, str, Any], torch.nn.Module | None]
     evaluate: Callable[[torch.nn.Module], dict]
     prepare: Callable[[], Any]
@@ -344,7 +346,7 @@ def _graph_row(e: dict) -> dict:
 
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
-    Experiment("ising", "Ising lattice (L = 8)", VARIANTS, Knobs(), BOUNDS, model_config, train_variant, evaluate,
+    Experiment("ising", "Ising lattice (L = 8)", VARIANTS, Knobs(), BOUNDS, model_config, IsingModel, train_variant, evaluate,
                eval_set, _ising_score, "Exact ground states: antiferromagnets and stripes", _ising_row,
                "Training loss (mean-field free energy per site)", "Hidden channels of the p4m CNN.",
                "Constant Hamiltonians (fixed by the whole lattice group) among the training inputs; the rest vary in "
@@ -353,7 +355,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                Knobs(steps=1500, lr=3e-3, width=32, encoding_dim=16, symmetric_share=0.5, experiment="graph_ae"),
                {**BOUNDS, "steps": (50, 2000, 50), "width": (8, 64, 8), "encoding_dim": (2, 32, 2),
                 "symmetric_share": (0.1, 1.0, 0.05)},
-               graph_model_config, graph_train_variant, graph_evaluate, _prepare_graphs,
+               graph_model_config, GraphAE, graph_train_variant, graph_evaluate, _prepare_graphs,
                lambda e: e["symmetric"]["exact"], "Exact reconstructions: held-out symmetric graphs", _graph_row,
                "Training loss (BCE per node pair)", "Hidden width of the EGNN encoder and decoder.",
                "Share of each batch drawn from the symmetric families (cycles, prisms, Möbius ladders, circulants, "
@@ -448,10 +450,7 @@ def run_job(manager: JobManager, knobs: Knobs, job: Job) -> dict[str, tuple[torc
             job.request_stop()  # the other variants stop too: the job has failed
             return
         if model is not None:
-            for p in model.parameters():
-                p.requires_grad_(False)
-            model.eval()
-            results[variant] = (model, monitors[variant].progress.evals[-1][1])
+            results[variant] = (_freeze(model), monitors[variant].progress.evals[-1][1])
             monitors[variant].publish(state="done")
         else:
             monitors[variant].publish(state="stopped")
@@ -464,3 +463,29 @@ def run_job(manager: JobManager, knobs: Knobs, job: Job) -> dict[str, tuple[torc
     if errors:
         raise errors[0]
     return results
+
+
+def _freeze(model: torch.nn.Module) -> torch.nn.Module:
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
+
+
+def run_job_in_process(manager: JobManager, knobs: Knobs, job: Job) -> dict[str, tuple[torch.nn.Module, dict]]:
+    """``run_job`` in a process of its own (``app.jobs.run_in_process``: a crash or a memory overrun fails this job
+    alone); the finished models come back as safetensors bytes and are rebuilt here from their experiment's config."""
+    exp = EXPERIMENTS[knobs.experiment]
+    done = run_in_process(manager, job, _process_job, knobs)
+    results = {}
+    for variant, (blob, evaluation) in done.items():
+        model = exp.build(exp.model_config(knobs, variant))
+        model.load_state_dict(safetensors_load(blob))
+        results[variant] = (_freeze(model), evaluation)
+    return results
+
+
+def _process_job(reporter, job, knobs: Knobs) -> dict[str, tuple[bytes, dict]]:
+    """The child's side of ``run_job_in_process`` (one torch thread per variant's thread)."""
+    torch.set_num_threads(1)
+    return {variant: (safetensors_bytes({k: v.contiguous() for k, v in model.state_dict().items()}), evaluation)
+            for variant, (model, evaluation) in run_job(reporter, knobs, job).items()}

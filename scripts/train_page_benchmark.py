@@ -1,5 +1,5 @@
 """The Train page's defaults on this machine: train the default variants of one experiment side by side exactly as
-the page does (one job, app.training.run_job) and print the wall time and the final evaluation per variant.
+the page does (one job in its own process, app.training.run_job_in_process) and print the wall time and the final evaluation per variant.
 
     OMP_NUM_THREADS=1 python scripts/train_page_benchmark.py [--experiment ising|graph_ae] [--steps N] [--lr X]
         [--seed S] [--variants none sympe]
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("; ".join(problems))
     manager = JobManager(limit=1)
     start = time.perf_counter()
-    job = manager.submit("benchmark", lambda j: training.run_job(manager, knobs, j))
+    job = manager.submit("benchmark", lambda j: training.run_job_in_process(manager, knobs, j))
     while job.active:
         time.sleep(0.5)
     seconds = time.perf_counter() - start

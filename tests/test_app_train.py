@@ -14,6 +14,7 @@ from safetensors.torch import load as load_safetensors
 from streamlit.testing.v1 import AppTest
 
 from app import train_view, training
+from app.jobs import run_in_process
 from backend.tasks.graph_ae.model import GraphAE, GraphAEConfig, sympe_elements
 from backend.tasks.ising.model import IsingConfig, IsingModel
 
@@ -108,14 +109,14 @@ def test_a_second_session_waits_in_the_queue_and_stop_leaves_it(fresh_manager):
 
 
 def test_a_crashed_job_is_one_line_and_the_page_recovers(fresh_manager, monkeypatch):
-    def crash(manager, knobs, job):
-        raise MemoryError("the training ran out of memory")
+    """The job's process segfaults (a child of the page's own job, through app.jobs.run_in_process)."""
+    from test_jobs import segfault
 
-    monkeypatch.setattr(training, "run_job", crash)
+    monkeypatch.setattr(training, "run_job_in_process", lambda manager, knobs, job: run_in_process(manager, job, segfault))
     at = open_train()
     button(at, "train_start").click().run()
     poll(at, lambda at: at.error)
-    assert [e.value for e in at.error] == ["Training failed: `MemoryError: the training ran out of memory`"]
+    assert [e.value for e in at.error] == ["Training failed: `the training process crashed (SIGSEGV)`"]
     assert not at.exception and button(at, "train_start").disabled is False
 
 
