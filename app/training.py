@@ -3,8 +3,8 @@ autoencoder), their knobs (bounded), their fixed evaluation sets, one job that t
 through the one training loop (``backend.tasks.trainer.train`` with a monitor), and the trained models a session keeps.
 
 Conventions. An ``Experiment`` holds everything that differs between experiments (defaults, bounds, the model config,
-the training task, the evaluation and how the page summarises it); the rest is shared. A job trains every chosen
-variant at once, one thread each (torch ops release the GIL, so two variants use two cores); the job's progress is
+the training task, the evaluation and how the page summarises it); the rest is shared. The page runs a job in a
+process of its own (``run_job_in_process``); there it trains every chosen variant at once, one thread each (torch ops release the GIL, so two variants use two cores); the job's progress is
 ``{variant: VariantProgress}``, replaced (never mutated) at every report so a reader's copy stays consistent. After
 the first step, every ``eval_every`` steps and at the end, the model is evaluated in eval mode under
 ``torch.no_grad`` on its experiment's fixed evaluation set with fixed seeds. A trained model is frozen (no
@@ -186,7 +186,7 @@ class _Seeded:
     """A Trainable mix-in whose initial weights come from ``self.seed`` under a lock: the trainer seeds torch's global
     generator, which every training thread of the process shares (variants side by side, other sessions' jobs), so
     without the lock a run's initial weights would depend on its neighbours. The record is empty (nothing is shipped;
-the page evaluates the model itself)."""
+    the page evaluates the model itself)."""
 
     seed: int
 

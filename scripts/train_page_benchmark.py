@@ -1,5 +1,6 @@
 """The Train page's defaults on this machine: train the default variants of one experiment side by side exactly as
-the page does (one job in its own process, app.training.run_job_in_process) and print the wall time and the final evaluation per variant.
+the page does (one job in its own process, app.training.run_job_in_process) and print the wall time and the final
+evaluation per variant.
 
     OMP_NUM_THREADS=1 python scripts/train_page_benchmark.py [--experiment ising|graph_ae] [--steps N] [--lr X]
         [--seed S] [--variants none sympe]

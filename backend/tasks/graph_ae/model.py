@@ -9,8 +9,8 @@ pair, symmetrically in i and j:
 The diagonal and padding are masked. Variants (same backbone and widths; only the node input differs):
 
 - ``none``:  x_i = 1 for every node and c_i = 0 (identical deterministic initial features);
-- ``noise``: x_i = [1, ε_i], ε_i ~ N(0, σ² I_d) i.i.d. per node (σ = ``noise_scale``, 1 by default); c_i = W_c ε_i (random Gaussian coordinates, as in
-  the EGNN paper);
+- ``noise``: x_i = [1, ε_i], ε_i ~ N(0, σ² I_d) i.i.d. per node (σ = ``noise_scale``, 1 by default);
+  c_i = W_c ε_i (random Gaussian coordinates, as in the EGNN paper);
 - ``sympe``: x_i = [1, e_i] with e = h·v, h an inversion-kernel sample (node h[k] gets row k of the learned
   table v); c_i = W_c e_i;
 - ``fixed``: as sympe with h = identity (node i gets row i of v): breaks symmetry, not equivariant.
