@@ -63,6 +63,7 @@ def test_train_start_progress_stop_then_use_a_finished_model_in_the_lattice_lab(
     assert_no_exception(page)
     assert_no_error_box(page)
     assert page.get_by_role("button", name=re.compile("Download yours: sympe")).count() == 1
+    page.mouse.move(0, 0)  # no plotly toolbar over a title
     screenshot(page, "train-done.png")
 
     page.get_by_role("link", name="Open the Lattice lab").click()
@@ -103,6 +104,7 @@ def test_train_a_graph_autoencoder_stop_it_then_use_a_finished_one_in_the_graph_
     assert_no_exception(page)
     assert_no_error_box(page)
     assert page.get_by_role("button", name=re.compile("Download yours: sympe")).count() == 1
+    page.mouse.move(0, 0)
     screenshot(page, "train-graph-done.png")
 
     page.get_by_role("link", name="Open the Graph lab").click()
