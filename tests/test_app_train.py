@@ -259,6 +259,19 @@ def test_a_short_graph_training_appears_in_the_graph_lab_and_downloads(fresh_man
     assert not at.exception and "yours: sympe" not in " ".join(m.value for m in at.markdown)  # graph models stay out
 
 
+def test_the_noise_scale_knob_reaches_the_trained_model(fresh_manager):
+    at = open_train()
+    at.radio(key="train_experiment").set_value("graph_ae").run()
+    at.multiselect(key="train_graph_ae_variants").set_value(["noise"]).run()
+    at.slider(key="train_graph_ae_noise_scale").set_value(0.5).run()
+    at.slider(key="train_graph_ae_steps").set_value(50).run()
+    button(at, "train_start").click().run()
+    poll(at, lambda at: "Done." in texts(at, "success"))
+    (mine,) = at.session_state[train_view.TRAINED_KEY]["graph_ae"].values()
+    assert mine.variant == "noise" and mine.model.config.noise_scale == 0.5 and mine.knobs.noise_scale == 0.5
+    assert mine.model.encoding.noise_scale == 0.5
+
+
 def test_an_equivariant_autoencoder_never_reconstructs_a_held_out_graph_exactly():
     """Whatever its weights: every held-out symmetric graph is vertex-transitive and neither empty nor complete, so
     `none` gives every pair one probability and is wrong somewhere (a property, so it holds untrained)."""
