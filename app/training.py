@@ -37,7 +37,7 @@ from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_bytes
 
 from app.jobs import Job, JobManager, run_in_process
-from backend.encodings import NOISE, NONE, SYMPE
+from backend.encodings import NONE, SYMPE
 from backend.tasks.graph_ae.data import N_MAX, GraphSet, erdos_renyi, symmetric_graphs
 from backend.tasks.graph_ae.evaluate import small_eval
 from backend.tasks.graph_ae.model import VARIANTS as GRAPH_VARIANTS, GraphAE, GraphAEConfig
