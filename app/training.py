@@ -76,7 +76,7 @@ class Knobs:
     N(0, σ²) features (the other variants ignore it)."""
 
     variants: tuple[str, ...] = (NONE.name, SYMPE.name)
-    steps: int = 1500
+    steps: int = 2000
     lr: float = 3e-3
     width: int = 8
     encoding_dim: int = 8
