@@ -20,18 +20,16 @@ when their owner submits the next one or is reaped, so the manager holds at most
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import multiprocessing
+import multiprocessing.spawn
 import os
 import queue
 import signal
-import sys
 import threading
 import time
 import traceback
-import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -235,9 +233,8 @@ def run_in_process(manager: JobManager, job: Job, target: Callable, *args: Any, 
     ctx = multiprocessing.get_context("spawn")
     messages, stop = ctx.Queue(), ctx.Event()
     child = ctx.Process(target=_child, args=(target, args, messages, stop, memory or memory_limit_from_environment()),
-                        name=f"sympe-job-{job.id}", daemon=True)
-    with _plain_main():
-        child.start()
+                        name=f"{CHILD_PREFIX}{job.id}", daemon=True)
+    child.start()
     answer, asked = None, None
     try:
         while answer is None:
@@ -272,22 +269,26 @@ def run_in_process(manager: JobManager, job: Job, target: Callable, *args: Any, 
     return value
 
 
-_MAIN_LOCK = threading.Lock()
+CHILD_PREFIX = "sympe-job-"
 
 
-@contextlib.contextmanager
-def _plain_main():
-    """While a child starts, ``__main__`` is an empty module: spawn re-runs the parent's main script in the child,
-    and under Streamlit that is the page being run (the whole app). Restored unless a script run replaced it."""
-    plain = types.ModuleType("__main__")
-    with _MAIN_LOCK:
-        main = sys.modules["__main__"]
-        sys.modules["__main__"] = plain
-        try:
-            yield
-        finally:
-            if sys.modules.get("__main__") is plain:
-                sys.modules["__main__"] = main
+def _no_main_script(get_preparation_data: Callable[[str], dict]) -> Callable[[str], dict]:
+    """``multiprocessing.spawn.get_preparation_data`` without the main script for our children: spawn re-runs the
+    parent's ``__main__`` in the child, and under Streamlit that is the page being run (the whole app). Other
+    processes are left as they were."""
+    def prepare(name: str) -> dict:
+        data = get_preparation_data(name)
+        if name.startswith(CHILD_PREFIX):
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+
+    prepare.wrapped = get_preparation_data
+    return prepare
+
+
+if not hasattr(multiprocessing.spawn.get_preparation_data, "wrapped"):
+    multiprocessing.spawn.get_preparation_data = _no_main_script(multiprocessing.spawn.get_preparation_data)
 
 
 def _death(code: int | None) -> str:
