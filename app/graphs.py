@@ -494,6 +494,13 @@ def decode(variant: str, n: int, edges: tuple[tuple[int, int], ...], samples: np
     model = models.model("graph_ae", variant)
     if model is None:
         raise LookupError(f"graph_ae/{variant} is not shipped")
+    return decode_with(model, variant, n, edges, samples, seed)
+
+
+def decode_with(model: torch.nn.Module, variant: str, n: int, edges: tuple[tuple[int, int], ...], samples: np.ndarray,
+                seed: int) -> Decoded:
+    """``decode`` by a given autoencoder (e.g. one trained in this session on the Train page: not cached, since such
+    a model lives in one session only)."""
     kind = encoding(variant)
     K = len(samples) if kind.random else 1
     A = torch.as_tensor(adjacency(n, edges), dtype=torch.float32)

@@ -6,6 +6,13 @@ readers get a shallow copy under the lock) and must return soon after ``job.stop
 state moves queued → running → done | stopped | failed; a job stopped while queued never runs. An exception in
 ``work`` fails that job alone, with one line (``job.error``) and the traceback in the server log, never on a page.
 
+Work that may crash the interpreter (a segfault in a native library) or exhaust memory runs in a process of its own:
+``run_in_process(manager, job, target, *args)`` (spawn start method) calls ``target(reporter, job, *args)`` in the
+child under an address-space limit (``resource.setrlimit(RLIMIT_AS)``, ``SYMPE_TRAIN_MEMORY_MB``, default 2048; the
+Train page's jobs run within 1024);
+``reporter.report`` and ``job.stop_requested`` cross the process boundary, and the child's return value (picklable)
+comes back. Any death of the child fails that job alone with one line.
+
 Owners that are gone: ``reap(alive)`` stops every job whose owner ``alive(owner)`` denies (the app passes the
 Streamlit runtime's session check; ``start_reaper`` runs it every REAP_SECONDS), so a closed tab does not keep a
 place in the limit. Finished jobs are dropped
@@ -15,9 +22,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import multiprocessing
+import multiprocessing.spawn
 import os
+import queue
+import signal
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -27,6 +39,10 @@ DEFAULT_LIMIT = 2
 LIMIT_VARIABLE = "SYMPE_TRAIN_JOBS"
 ACTIVE = ("queued", "running")
 REAP_SECONDS = 15.0
+MEMORY_VARIABLE = "SYMPE_TRAIN_MEMORY_MB"
+DEFAULT_MEMORY_MB = 2048
+REPORT_SECONDS = 0.25  # a child sends a variant's running progress at most this often (state changes at once)
+STOP_GRACE_SECONDS = 30.0  # after a stop request, a child that has not returned is terminated
 
 
 def limit_from_environment() -> int:
@@ -184,6 +200,143 @@ class JobManager:
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:
-    """``Type: message`` on one line, at most ``limit`` characters."""
-    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    """``Type: message`` on one line (a ``ChildFailed``: its message, already such a line), at most ``limit``
+    characters."""
+    text = " ".join((str(exc) if isinstance(exc, ChildFailed) else f"{type(exc).__name__}: {exc}").split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def memory_limit_from_environment() -> int:
+    """The address-space limit of a job's process in bytes: ``SYMPE_TRAIN_MEMORY_MB`` (at least 512), else 2048 MB."""
+    try:
+        mb = int(os.environ.get(MEMORY_VARIABLE, ""))
+    except ValueError:
+        mb = DEFAULT_MEMORY_MB
+    return max(512, mb) << 20
+
+
+class ChildFailed(RuntimeError):
+    """A job's process failed; the message is its one line (``one_line`` shows it without a type name)."""
+
+
+class ProcessDied(ChildFailed):
+    """A job's process ended without an answer (killed by a signal, or exited)."""
+
+
+def run_in_process(manager: JobManager, job: Job, target: Callable, *args: Any, memory: int | None = None) -> Any:
+    """``target(reporter, job, *args)`` in a spawned process with at most ``memory`` bytes of address space (default
+    ``memory_limit_from_environment()``); returns its result. In the child ``reporter.report(job, **values)`` reaches
+    ``manager.report`` here (running progress thinned to one message per key every REPORT_SECONDS) and
+    ``job.stop_requested()`` follows this job's. Its exception is re-raised here as ``ChildFailed`` with its one line;
+    a child killed by a signal or by its limit raises ``ProcessDied``. ``target`` and ``args`` must be picklable
+    (``target`` a module-level function)."""
+    ctx = multiprocessing.get_context("spawn")
+    messages, stop = ctx.Queue(), ctx.Event()
+    child = ctx.Process(target=_child, args=(target, args, messages, stop, memory or memory_limit_from_environment()),
+                        name=f"{CHILD_PREFIX}{job.id}", daemon=True)
+    child.start()
+    answer, asked = None, None
+    try:
+        while answer is None:
+            if job.stop_requested() and asked is None:
+                stop.set()
+                asked = time.monotonic()
+            if asked is not None and time.monotonic() - asked > STOP_GRACE_SECONDS:
+                raise ProcessDied("the training process did not stop in time and was ended")
+            try:
+                kind, value = messages.get(timeout=0.1)
+            except queue.Empty:
+                if not child.is_alive():
+                    try:
+                        kind, value = messages.get(timeout=1.0)  # a last message still in the pipe
+                    except queue.Empty:
+                        raise ProcessDied(_death(child.exitcode)) from None
+                else:
+                    continue
+            if kind == "report":
+                manager.report(job, **value)
+            else:
+                answer = (kind, value)
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+            child.join()
+        messages.close()
+    kind, value = answer
+    if kind == "error":
+        raise ChildFailed(value)
+    return value
+
+
+CHILD_PREFIX = "sympe-job-"
+
+
+def _no_main_script(get_preparation_data: Callable[[str], dict]) -> Callable[[str], dict]:
+    """``multiprocessing.spawn.get_preparation_data`` without the main script for our children: spawn re-runs the
+    parent's ``__main__`` in the child, and under Streamlit that is the page being run (the whole app). Other
+    processes are left as they were."""
+    def prepare(name: str) -> dict:
+        data = get_preparation_data(name)
+        if name.startswith(CHILD_PREFIX):
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+
+    prepare.wrapped = get_preparation_data
+    return prepare
+
+
+if not hasattr(multiprocessing.spawn.get_preparation_data, "wrapped"):
+    multiprocessing.spawn.get_preparation_data = _no_main_script(multiprocessing.spawn.get_preparation_data)
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the training process crashed ({name})" + (" or ran out of memory" if name == "SIGKILL" else "")
+    return f"the training process exited with code {code} without an answer"
+
+
+class _Reporter:
+    """The child's side of ``JobManager.report``: the latest value per key goes to the parent, running ones thinned."""
+
+    def __init__(self, messages):
+        self.messages, self.sent = messages, {}
+
+    def report(self, job, **values: Any) -> None:
+        now = time.monotonic()
+        for key, value in values.items():
+            if getattr(value, "state", None) == "training" and now - self.sent.get(key, -1e9) < REPORT_SECONDS:
+                continue
+            self.sent[key] = now
+            self.messages.put(("report", {key: value}))
+
+
+class _ChildJob:
+    """The child's side of a Job: ``stop_requested`` reads the parent's event; ``request_stop`` sets it."""
+
+    def __init__(self, stop):
+        self._stop = stop
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+
+def _child(target: Callable, args: tuple, messages, stop, memory: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        result = target(_Reporter(messages), _ChildJob(stop), *args)
+    except BaseException as exc:  # noqa: BLE001 - the parent gets one line; the traceback goes to this log
+        traceback.print_exc()
+        messages.put(("error", one_line(exc)))
+    else:
+        messages.put(("result", result))

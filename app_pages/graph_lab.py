@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from app import figures, graphs, models, pyvis_view, sidebar, ui
+from app import figures, graphs, models, pyvis_view, sidebar, train_view, ui
 from backend.graph_io import GraphInputError
 from backend.tasks import TASKS
 
@@ -187,6 +187,19 @@ st.caption(f"Using {source_note}.")
 
 # ---- 5. decoded adjacency ---------------------------------------------------------------------------------------------
 st.subheader("5 · What the autoencoder decodes")
+
+
+def show_decoded(dec: graphs.Decoded, name: str) -> None:
+    """The first reconstruction's edge probabilities (red: wrong at 0.5) and its number of wrong pairs."""
+    ui.show_figure(figures.adjacency_figure(dec.probs[0], reference=graphs.adjacency(n, edges), height=300,
+                                            title="edge probabilities (red: wrong at 0.5)"),
+                   f"graph-decoded-{name}", key=f"fig_dec_{name}")
+    wrong = int(dec.wrong[0])
+    st.metric("wrong pairs", f"{wrong} of {n * (n - 1) // 2}")
+    if wrong == 0:
+        st.caption(":material/check_circle: exact reconstruction")
+
+
 decoded: dict = {}
 limit = models.graph_ae_limit()
 if not models.entries("graph_ae"):
@@ -204,17 +217,21 @@ else:
                 continue
             with ui.guard(f"The {variant} reconstruction"):
                 sha = models.manifest()[f"graph_ae/{variant}"]["sha256"]
-                dec = graphs.decode(variant, n, edges, samples, seed, sha)
-                decoded[variant] = dec
-                ui.show_figure(figures.adjacency_figure(dec.probs[0], reference=graphs.adjacency(n, edges), height=300,
-                                                        title="edge probabilities (red: wrong at 0.5)"),
-                               f"graph-decoded-{variant}", key=f"fig_dec_{variant}")
-                wrong = int(dec.wrong[0])
-                st.metric("wrong pairs", f"{wrong} of {n * (n - 1) // 2}")
-                if wrong == 0:
-                    st.caption(":material/check_circle: exact reconstruction")
+                decoded[variant] = graphs.decode(variant, n, edges, samples, seed, sha)
+                show_decoded(decoded[variant], variant)
     ui.explain("`none` gives automorphic nodes identical embeddings, so every pair inside an orbit looks alike and the "
                "decoder can only guess one probability for all of them. SymPE's h·v tells the nodes apart.")
+
+yours = train_view.trained_models("graph_ae")
+if yours and n >= 2:
+    st.markdown("**Your models** (trained on the Train page in this session; not shipped)")
+    for col, (label, mine) in zip(st.columns(max(len(yours), 2)), yours.items()):
+        with col, ui.guard(f"Your {mine.variant} reconstruction"):
+            st.markdown(f"**{label}**")
+            if n > mine.model.config.n_max:
+                st.warning(f"This model handles graphs of at most {mine.model.config.n_max} nodes.")
+            else:
+                show_decoded(graphs.decode_with(mine.model, mine.variant, n, edges, samples, seed), f"yours-{mine.variant}")
 
 # ---- 6. gallery -------------------------------------------------------------------------------------------------------
 st.subheader(f"6 · Gallery: K = {K} samples differ exactly by automorphisms")

@@ -1,43 +1,24 @@
-"""Train page: train Ising variants side by side, live, and use the result in the Lattice lab."""
+"""Train page: train variants of one experiment side by side, live, and use the result in its lab."""
 import streamlit as st
 
-from app import models, train_view, training, ui
+from app import train_view, training, ui
 
 st.title("Train it yourself")
 ui.explain(
-    "Train small p4m-equivariant networks on the 8×8 Ising lattice and watch them learn. On a symmetric input (a "
-    "constant antiferromagnet, stripes) the equivariant baseline `none` can only give a symmetric answer, which is "
-    "never a ground state there; SymPE samples a group element from the inversion kernel, feeds it to the same "
-    "network as a positional encoding, and learns to reach one of the degenerate ground states. The evaluation set "
-    "is fixed; training uses its own draws."
+    "Train small equivariant networks and watch them learn. On a symmetric input (a constant antiferromagnet, stripes, "
+    "a cycle) the equivariant baseline `none` can only give a symmetric answer, which is wrong there; SymPE samples a "
+    "group element from the inversion kernel, feeds it to the same network as a positional encoding, and learns to "
+    "break the symmetry where the answer needs it. The evaluation set is fixed; training uses its own draws."
 )
 
 job = train_view.current_job()
 busy = job is not None and job.active
-lo = training.BOUNDS
-d = training.Knobs()
-train_view.task_panel()
+name = st.radio("Experiment", list(training.EXPERIMENTS), format_func=lambda e: training.EXPERIMENTS[e].title,
+                key="train_experiment", horizontal=True, disabled=busy)
+exp = training.EXPERIMENTS[name]
+train_view.task_panel(exp)
 with ui.controls("Training settings"):
-    st.radio("Experiment", ["Ising lattice (L = 8)"], key="train_experiment", horizontal=True,
-             help="The graph autoencoder is not offered on this page yet.")
-    variants = st.multiselect("Variants trained side by side", list(training.VARIANTS), default=list(d.variants),
-                              format_func=models.label, key="train_variants",
-                              max_selections=len(training.VARIANTS), disabled=busy)
-    c1, c2, c3 = st.columns(3)
-    steps = c1.slider("Steps", *lo["steps"][:2], d.steps, lo["steps"][2], key="train_steps", disabled=busy)
-    lr = c2.select_slider("Learning rate", options=[1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2], value=d.lr,
-                          format_func=lambda x: f"{x:g}", key="train_lr", disabled=busy)
-    width = c3.slider("Width (hidden channels)", *lo["width"][:2], d.width, lo["width"][2], key="train_width",
-                      disabled=busy)
-    c4, c5, c6 = st.columns(3)
-    enc = c4.slider("Encoding dimension", *lo["encoding_dim"][:2], d.encoding_dim, lo["encoding_dim"][2],
-                    key="train_enc", disabled=busy, help="Channels of SymPE's learned field v (and of noise and fixed).")
-    share = c5.slider("Share of symmetric inputs", *lo["symmetric_share"][:2], d.symmetric_share,
-                      lo["symmetric_share"][2], key="train_share", disabled=busy,
-                      help="Constant Hamiltonians (fixed by the whole lattice group) among the training inputs; the "
-                           "rest vary in space.")
-    seed = c6.number_input("Seed", *lo["seed"][:2], d.seed, 1, key="train_seed", disabled=busy)
-    knobs = training.Knobs(tuple(variants), int(steps), float(lr), int(width), int(enc), float(share), int(seed))
+    knobs = train_view.settings(exp, busy)
     problems = training.validate(knobs)
     if problems and not busy:
         st.warning("Cannot start: " + "; ".join(problems) + ".", icon=":material/warning:")

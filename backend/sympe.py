@@ -57,14 +57,16 @@ class GraphEncoder(nn.Module):
         kind: an Encoding of ``backend.encodings`` (or its name).
         n_max: the largest graph (rows of the learned table v).
         dim: width d of the node encoding.
+        noise_scale: the standard deviation σ of the ``noise`` encoding's features, N(0, σ²) (1 by default;
+            unused by the other kinds).
 
     Shapes:
         adj: (B, n, n); mask: (B, n) bool with real nodes first; node_colors: (B, n); edge_types: (B, n, n)
     """
 
-    def __init__(self, kind: Encoding | str, n_max: int, dim: int = 8):
+    def __init__(self, kind: Encoding | str, n_max: int, dim: int = 8, noise_scale: float = 1.0):
         super().__init__()
-        self.kind, self.n_max, self.dim = encoding(kind, ENCODINGS), n_max, dim
+        self.kind, self.n_max, self.dim, self.noise_scale = encoding(kind, ENCODINGS), n_max, dim, noise_scale
         self.node_dim = dim if self.kind.breaks_symmetry else 0
         self.edge_dim = 2 * dim if self.kind.pair_features else 0
         if self.kind.has_table:
@@ -90,7 +92,7 @@ class GraphEncoder(nn.Module):
         m = mask.unsqueeze(-1).to(adj.dtype)
         if self.kind.features is Features.NOISE:
             noise = torch.randn(B, n, self.dim, generator=generator, dtype=adj.dtype).to(adj.device)
-            return GraphEncoding(noise * m, None, None)
+            return GraphEncoding(self.noise_scale * noise * m, None, None)
         if n > self.n_max:
             raise ValueError(f"graph with {n} nodes exceeds the encoder's table of {self.n_max} rows")
         v = self.table[:n].to(adj.dtype).expand(B, n, self.dim) * m  # row k for canonical position k
@@ -141,11 +143,13 @@ class LatticeEncoder(nn.Module):
     Shapes:
         sites: (B, C, L, L) site fields; bonds: (B, 2, L, L) or None; odd: flags of the site channels that change
         sign under the spin flip.
+
+    ``noise_scale``: the standard deviation σ of the ``noise`` encoding's fields, N(0, σ²) (1 by default).
     """
 
-    def __init__(self, kind: Encoding | str, group: LatticeGroup, dim: int = 4):
+    def __init__(self, kind: Encoding | str, group: LatticeGroup, dim: int = 4, noise_scale: float = 1.0):
         super().__init__()
-        self.kind, self.group, self.dim = encoding(kind, LATTICE_ENCODINGS), group, dim
+        self.kind, self.group, self.dim, self.noise_scale = encoding(kind, LATTICE_ENCODINGS), group, dim, noise_scale
         self.out_dim = dim if self.kind.breaks_symmetry else 0
         if self.kind.has_table:
             self.field = nn.Parameter(fourier_field(dim, group.L) + 0.1 * torch.randn(dim, group.L, group.L))
@@ -165,7 +169,7 @@ class LatticeEncoder(nn.Module):
             return LatticeEncoding(None, None)
         if self.kind.features is Features.NOISE:
             noise = torch.randn(B, self.dim, L, L, generator=generator, dtype=sites.dtype).to(sites.device)
-            return LatticeEncoding(noise, None)
+            return LatticeEncoding(self.noise_scale * noise, None)
         if L != self.group.L:
             raise ValueError(f"this encoder's field is {self.group.L}×{self.group.L}, the input is {L}×{L}")
         v = self.field.to(sites.dtype)

@@ -1,5 +1,7 @@
 """The server's job manager (app.jobs): one job per owner, a server-wide limit with a first-come queue, cancel of a
-queued and of a running job, a failing job that fails alone with one line, and owners that are gone."""
+queued and of a running job, a failing job that fails alone with one line, and owners that are gone; work in a process
+of its own (``run_in_process``): its reports and result come back, and its exception, segfault or memory overrun
+fail that job alone with one line."""
 from __future__ import annotations
 
 import threading
@@ -7,7 +9,7 @@ import time
 
 import pytest
 
-from app.jobs import Busy, JobManager, limit_from_environment
+from app.jobs import Busy, JobManager, limit_from_environment, memory_limit_from_environment, run_in_process
 
 
 def wait(predicate, timeout: float = 10.0) -> None:
@@ -136,3 +138,71 @@ def test_the_reaper_stops_a_gone_owners_job_without_any_poll():
     jobs.start_reaper(lambda owner: False, every=0.05)
     wait(lambda: job.state == "stopped")
     assert job.result == "stopped early" and jobs.job("closed tab") is None and jobs.running() == 0
+
+
+# ---- work in a process of its own (module-level targets: the spawned child imports this module) -----------------------
+def counting(reporter, job, n):
+    for k in range(n):
+        reporter.report(job, step=k)
+    return {"steps": n}
+
+
+def failing(reporter, job):
+    raise ValueError("bad knobs")
+
+
+def segfault(reporter, job):
+    import ctypes
+
+    ctypes.string_at(0)  # reads address 0: SIGSEGV
+
+
+def hungry(reporter, job):
+    return len(bytearray(4 << 30))  # 4 GiB, over the test's 1 GiB limit
+
+
+def looping(reporter, job):
+    while not job.stop_requested():
+        time.sleep(0.01)
+    return "stopped early"
+
+
+def in_process(jobs: JobManager, owner: str, target, *args, memory: int | None = None):
+    return jobs.submit(owner, lambda job: run_in_process(jobs, job, target, *args, memory=memory))
+
+
+def test_a_process_job_reports_its_progress_and_returns_its_result():
+    jobs = JobManager(limit=1)
+    job = in_process(jobs, "a", counting, 5)
+    wait(lambda: not job.active, 60)
+    assert job.state == "done" and job.result == {"steps": 5} and jobs.progress(job) == {"step": 4}
+
+
+@pytest.mark.parametrize("target, line", [
+    (failing, "ValueError: bad knobs"),
+    (segfault, "the training process crashed (SIGSEGV)"),
+    (hungry, "MemoryError"),
+])
+def test_a_crash_of_a_process_job_fails_it_alone_with_one_line(target, line):
+    jobs = JobManager(limit=1)
+    job = in_process(jobs, "a", target, memory=1 << 30)
+    wait(lambda: not job.active, 60)
+    assert job.state == "failed" and job.error.startswith(line) and "\n" not in job.error
+    after = in_process(jobs, "b", counting, 2)  # the server and its slot are fine
+    wait(lambda: not after.active, 60)
+    assert after.state == "done" and after.result == {"steps": 2}
+
+
+def test_a_process_job_stops_when_asked():
+    jobs = JobManager(limit=1)
+    job = in_process(jobs, "a", looping)
+    time.sleep(0.5)
+    jobs.cancel("a")
+    wait(lambda: not job.active, 60)
+    assert job.state == "stopped" and job.result == "stopped early"
+
+
+@pytest.mark.parametrize("raw, mb", [("", 2048), ("4096", 4096), ("100", 512), ("lots", 2048)])
+def test_the_memory_limit_comes_from_the_environment_bounded(raw, mb, monkeypatch):
+    monkeypatch.setenv("SYMPE_TRAIN_MEMORY_MB", raw)
+    assert memory_limit_from_environment() == mb << 20

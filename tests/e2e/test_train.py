@@ -1,6 +1,7 @@
-"""End-to-end: the Train page in headless Chromium. Start a training, see the progress move while the page stays
-live, stop it; then a short training to the end, and its models in the Lattice lab beside the shipped ones.
-Screenshots go to screenshots/ for review."""
+"""End-to-end: the Train page in headless Chromium, for each experiment. Start a training, see the progress move while
+the page stays live, stop it; then a short training to the end, and its models in the lab beside the shipped ones
+(the Lattice lab for the Ising lattice, the Graph lab for the graph autoencoder). Screenshots go to screenshots/ for
+review."""
 from __future__ import annotations
 
 import re
@@ -62,6 +63,7 @@ def test_train_start_progress_stop_then_use_a_finished_model_in_the_lattice_lab(
     assert_no_exception(page)
     assert_no_error_box(page)
     assert page.get_by_role("button", name=re.compile("Download yours: sympe")).count() == 1
+    page.mouse.move(0, 0)  # no plotly toolbar over a title
     screenshot(page, "train-done.png")
 
     page.get_by_role("link", name="Open the Lattice lab").click()
@@ -72,3 +74,44 @@ def test_train_start_progress_stop_then_use_a_finished_model_in_the_lattice_lab(
     assert_no_exception(page)
     assert_no_error_box(page)
     screenshot(page, "lattice-lab-with-your-models.png")
+
+
+def test_train_a_graph_autoencoder_stop_it_then_use_a_finished_one_in_the_graph_lab(page, server):
+    open_page(page, server, "train")
+    page.get_by_text("Graph autoencoder (cycles, prisms, circulants)").click()
+    page.get_by_text("every node alike").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Start").click()
+    first = wait_step_above(page, 0)
+    later = wait_step_above(page, first)
+    assert later > first
+    assert_no_exception(page)
+    assert_no_error_box(page)
+    page.locator('[data-testid="stPlotlyChart"]').nth(3).wait_for()
+    page.wait_for_timeout(1500)
+    screenshot_viewport(page, "train-graph-running.png")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Stopped. Nothing was kept").wait_for(timeout=60_000)
+    wait_idle(page)
+
+    page.get_by_role("slider", name="Steps").focus()
+    page.keyboard.press("Home")  # the fewest steps: 50
+    page.get_by_text("50", exact=True).first.wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("Done. Use your models in the Graph lab").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    assert_no_error_box(page)
+    assert page.get_by_role("button", name=re.compile("Download yours: sympe")).count() == 1
+    page.mouse.move(0, 0)
+    screenshot(page, "train-graph-done.png")
+
+    page.get_by_role("link", name="Open the Graph lab").click()
+    page.get_by_role("heading", name="Graph lab").first.wait_for(timeout=60_000)
+    page.get_by_text("Your models").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.get_by_text(re.compile(r"yours: sympe \(job \d+\)")).count() >= 1
+    assert_no_exception(page)
+    assert_no_error_box(page)
+    screenshot(page, "graph-lab-with-your-models.png")

@@ -9,8 +9,8 @@ pair, symmetrically in i and j:
 The diagonal and padding are masked. Variants (same backbone and widths; only the node input differs):
 
 - ``none``:  x_i = 1 for every node and c_i = 0 (identical deterministic initial features);
-- ``noise``: x_i = [1, ε_i], ε_i ~ N(0, I_d) i.i.d. per node; c_i = W_c ε_i (random Gaussian coordinates, as in
-  the EGNN paper);
+- ``noise``: x_i = [1, ε_i], ε_i ~ N(0, σ² I_d) i.i.d. per node (σ = ``noise_scale``, 1 by default);
+  c_i = W_c ε_i (random Gaussian coordinates, as in the EGNN paper);
 - ``sympe``: x_i = [1, e_i] with e = h·v, h an inversion-kernel sample (node h[k] gets row k of the learned
   table v); c_i = W_c e_i;
 - ``fixed``: as sympe with h = identity (node i gets row i of v): breaks symmetry, not equivariant.
@@ -55,6 +55,7 @@ class GraphAEConfig(ModelConfig):
     embed_dim: int = 32
     coord_dim: int = 3
     encoding_dim: int = 32
+    noise_scale: float = 1.0  # σ of the noise variant's ε_i ~ N(0, σ² I_d) (checkpoints without it: 1)
 
 
 @dataclass
@@ -78,7 +79,7 @@ class GraphAE(nn.Module):
     def __init__(self, config: GraphAEConfig):
         super().__init__()
         self.config = config
-        self.encoding = GraphEncoder(config.variant, config.n_max, config.encoding_dim)
+        self.encoding = GraphEncoder(config.variant, config.n_max, config.encoding_dim, config.noise_scale)
         d = self.encoding.node_dim
         self.coord_in = nn.Linear(d, config.coord_dim, bias=False) if d else None
         self.encoder = EGNN(1 + d, config.hidden, config.embed_dim, config.num_layers, config.coord_dim)

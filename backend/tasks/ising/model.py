@@ -40,6 +40,7 @@ class IsingConfig(ModelConfig):
     kernel_size: int = 3
     encoding_dim: int = 8
     sharpness: tuple[float, ...] = ()  # κ of the extra input channels tanh(κ·J) and tanh(κ·h)
+    noise_scale: float = 1.0  # σ of the noise variant's N(0, σ²) fields (checkpoints without it: 1)
 
 
 @dataclass
@@ -63,7 +64,7 @@ class IsingModel(nn.Module):
         super().__init__()
         self.config = config
         self.group = LatticeGroup(config.L, spin_flip=True)
-        self.encoder = LatticeEncoder(config.variant, self.group, config.encoding_dim)
+        self.encoder = LatticeEncoder(config.variant, self.group, config.encoding_dim, config.noise_scale)
         self.core = P4MCNN(P4MCNNConfig(
             site_in=1 + len(config.sharpness) + self.encoder.out_dim, bond_in=True,
             bond_channels=1 + len(config.sharpness), hidden=config.hidden,
