@@ -25,6 +25,8 @@ reconstruction per graph, generator seed 0): exact reconstructions % and edge er
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import threading
 import time
@@ -203,7 +205,8 @@ def _train(task, config, knobs: Knobs, monitor) -> torch.nn.Module | None:
     """One variant through the one training loop (nothing shipped, no log); None when the monitor stopped it."""
     cfg = TrainConfig(steps=knobs.steps, batch=knobs.batch, lr=knobs.lr, seed=knobs.seed, device="cpu", threads=0,
                       ship=False, log=False)
-    record = train(task, config, cfg, [], monitor=monitor)
+    with contextlib.redirect_stdout(io.StringIO()):  # the trainer prints the CLI's headline; nothing to show here
+        record = train(task, config, cfg, [], monitor=monitor)
     return None if record is None else monitor.model
 
 
