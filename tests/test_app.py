@@ -683,6 +683,16 @@ def test_edge_toggle_and_automorphism_helpers():
     assert graphs.cycle_notation(np.arange(4)) == "identity"
 
 
+def test_cyclic_form_is_sympys():
+    from sympy.combinatorics import Permutation as SympyPermutation
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 5, 12, 40):
+        for _ in range(20):
+            perm = rng.permutation(n)
+            assert graphs.cyclic_form(perm) == SympyPermutation(perm.tolist()).cyclic_form
+
+
 def test_lattice_helpers():
     J, h = lattice.build_inputs(-1.0, -1.0, 0.0, 4, (("h", 0, 0, 2.0), ("jy", 1, 2, 0.5)))
     assert h[0, 0] == 2.0 and J[1, 1, 2] == 0.5 and not lattice.is_constant(J, h)
