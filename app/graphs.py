@@ -505,10 +505,20 @@ class Decoded:
     wrong: np.ndarray  # (K,) wrong pairs i < j at threshold 0.5
 
 
-@_cached
 def decode(variant: str, n: int, edges: tuple[tuple[int, int], ...], samples: np.ndarray, seed: int, sha256: str) -> Decoded:
     """Reconstructions by the shipped autoencoder ``variant``: for sympe one per inversion-kernel sample in ``samples``
-    (so the page's h is the one the model sees), for noise K draws from ``seed``, for none/fixed one (deterministic)."""
+    (so the page's h is the one the model sees), for noise K draws from ``seed``, for none/fixed one (deterministic).
+    Cached on what the variant reads: the samples where it canonicalizes, their number and the seed where it is
+    random (so "Resample h" reruns none and fixed from the cache)."""
+    kind = encoding(variant)
+    if not kind.canonicalizes:
+        samples = np.empty((len(samples) if kind.random else 1, 0), dtype=np.int64)
+    return _decode(variant, n, edges, samples, seed if kind.random else 0, sha256)
+
+
+@_cached
+def _decode(variant: str, n: int, edges: tuple[tuple[int, int], ...], samples: np.ndarray, seed: int,
+            sha256: str) -> Decoded:
     model = models.model("graph_ae", variant)
     if model is None:
         raise LookupError(f"graph_ae/{variant} is not shipped")
