@@ -2,7 +2,6 @@
 output laws, and live runs of the backend's equivariance checker on the shipped models."""
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import streamlit as st
@@ -108,12 +107,6 @@ def graph_story_figures(pos: np.ndarray, pos_g: np.ndarray, data, data_g, hx: np
             (graph_law_figure(hx, hgx, g), "law")]
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _double_ising(variant: str, L: int, sha256: str):
-    """A float64 copy of a shipped model for the checker (the cached float32 model is never touched)."""
-    return copy.deepcopy(models.ising_model(variant, L)).cpu().double()
-
-
 def _verdict(err: float, expected_equivariant: bool) -> str:
     if expected_equivariant:
         return "✓ equivariant" if err < 1e-9 else "✗ not equivariant"
@@ -149,7 +142,7 @@ def _lattice_check(variant: str, sha256: str, J: np.ndarray, h: np.ndarray, poin
     g = lattice.element_from_parts(L, point, shift, flip)
     Jt = torch.as_tensor(J, dtype=torch.float64)[None].expand(CHECK_SAMPLES, 2, L, L).contiguous()
     ht = torch.as_tensor(h, dtype=torch.float64)[None].expand(CHECK_SAMPLES, L, L).contiguous()
-    model = _double_ising(variant, L, sha256)
+    model = models.float64_copy("ising", variant, L)
     if encoding(variant).canonicalizes:
         form = lattice.canonical(J, h)
         els = form.sample(torch.Generator().manual_seed(int(seed)), num_samples=CHECK_SAMPLES)[0]
@@ -181,11 +174,6 @@ def relabel_edges(edges, g: np.ndarray) -> tuple[tuple[int, int], ...]:
     return tuple(sorted((min(g[u], g[v]), max(g[u], g[v])) for u, v in edges))
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _double_graph_ae(variant: str, sha256: str):
-    return copy.deepcopy(models.model("graph_ae", variant)).cpu().double()
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def graph_checks(n: int, edges: tuple, g: np.ndarray, hs: np.ndarray, versions: tuple = ()) -> list[dict]:
     """The checker on the SymPE encoding (with the page's table v) and on the shipped autoencoders (``versions`` keys
@@ -212,7 +200,7 @@ def graph_checks(n: int, edges: tuple, g: np.ndarray, hs: np.ndarray, versions: 
             why = "not shipped" if model is None else f"graph outside the model's 2..{limit} nodes"
             rows.append({"function": f"autoencoder {variant}", "checked": why, "max |error|": None, "verdict": ""})
             continue
-        m64 = _double_graph_ae(variant, entry["sha256"])
+        m64 = models.float64_copy("graph_ae", variant)
         Af = A.clone()
         if encoding(variant).canonicalizes:
             rep = equivariance_error(lambda a, x: m64(a[None], mask, elements=Permutation(x[None])).probs[0], [Af, h], gp,

@@ -12,12 +12,14 @@ names or shapes that do not fit). A failure is never reported as "not shipped": 
 """
 from __future__ import annotations
 
+import copy
 import gc
 import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import streamlit as st
 import torch
@@ -226,20 +228,41 @@ def freeze_startup_heap() -> None:
 # What only some tasks have
 
 
+def derived(experiment: str, variant: str, purpose: str, make: Callable[[torch.nn.Module], torch.nn.Module]):
+    """``make(model)`` for the shipped model of ``experiment/variant``, built once per (purpose, weights version) and
+    cached like the model itself (never mutated; ``make`` must copy, not change, what it is given), or None when the
+    model is not shipped. Raises CheckpointError (one line naming the file) when its weights do not load."""
+    loaded = model(experiment, variant)
+    if loaded is None:
+        return None
+    key = f"{experiment}/{variant}"
+    entry = manifest()[key]
+    return _derived(loaded, purpose, key, str(entry["sha256"]), str(ROOT), _file_version(entry), make)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _derived(_model, purpose: str, key: str, sha256: str, root: str, version, _make):
+    return _make(_model)
+
+
+def float64_copy(experiment: str, variant: str, L: int | None = None):
+    """A float64 copy of the shipped model on the CPU, for the float64 equivariance checks (``derived``); an Ising
+    model at lattice size L when L is given."""
+    def make(m: torch.nn.Module) -> torch.nn.Module:
+        return copy.deepcopy(m if L is None or L == m.config.L else m.at_size(L)).cpu().double()
+
+    return derived(experiment, variant, f"float64, L = {L}", make)
+
+
 def ising_model(variant: str, L: int = 8):
-    """The shipped Ising model for ``variant`` at lattice size L (its learned field tiled), or None when it is not
-    shipped. Raises CheckpointError (one line naming the file) when its weights do not load."""
+    """The shipped Ising model for ``variant`` at lattice size L (its learned field tiled; ``derived``)."""
     loaded = model("ising", variant)
     if loaded is None or L == loaded.config.L:
         return loaded
-    entry = manifest()[f"ising/{variant}"]
-    return _ising_at(loaded, L, f"ising/{variant}", str(entry["sha256"]), str(ROOT), _file_version(entry))
+    return derived("ising", variant, f"L = {L}", lambda m: _frozen(m.at_size(L).to(device_info().device).eval()))
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _ising_at(_model, L: int, key: str, sha256: str, root: str, version):
-    """A copy of the loaded model for lattice size L (keyed like the model itself)."""
-    model = _model.at_size(L).to(device_info().device).eval()
+def _frozen(model: torch.nn.Module) -> torch.nn.Module:
     for p in model.parameters():
         p.requires_grad_(False)
     return model
@@ -247,19 +270,8 @@ def _ising_at(_model, L: int, key: str, sha256: str, root: str, version):
 
 def qm9_sampler(variant: str):
     """The shipped QM9 denoiser for sampling, its backbone traced (``backend.tasks.qm9.model.with_traced_backbone``:
-    the same samples, about half the time per denoising step), or None when it is not shipped. Raises
-    CheckpointError (one line naming the file) when its weights do not load."""
-    loaded = model("qm9", variant)
-    if loaded is None:
-        return None
-    entry = manifest()[f"qm9/{variant}"]
-    return _qm9_traced(loaded, f"qm9/{variant}", str(entry["sha256"]), str(ROOT), _file_version(entry))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _qm9_traced(_model, key: str, sha256: str, root: str, version):
-    """The sampling copy of the loaded denoiser (keyed like the model itself)."""
-    return with_traced_backbone(_model)
+    the same samples, about half the time per denoising step; ``derived``)."""
+    return derived("qm9", variant, "traced backbone", with_traced_backbone)
 
 
 def graph_ae_limit(variant: str = "sympe") -> int | None:

@@ -8,7 +8,6 @@ runs on a deep copy).
 """
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -301,7 +300,7 @@ def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Mat
     """max |f(g·x, g·h) − g·f(x, h)| in float64 for every shipped variant, with ``g`` (default: a Haar-random
     element of O(3), reflections included, from the seed), a kernel frame h of x, and the same noise on both sides;
     ``fixed`` uses its own frame, the identity, on both sides (it does not move with g, which is why it is not
-    equivariant). Each model runs as a float64 deep copy; the cached model is not touched. ``shas`` keys the cache on
+    equivariant). Each model runs as its cached float64 copy (``models.float64_copy``). ``shas`` keys the cache on
     the weights' versions."""
     gen = torch.Generator().manual_seed(seed)
     element = O3Element.random((), gen) if g is None else O3Element(torch.tensor(g, dtype=torch.float64))
@@ -312,7 +311,7 @@ def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Mat
     for variant, sha in shas:
         if variant not in VARIANTS:
             continue
-        model = copy.deepcopy(models.model("pointcloud", variant)).cpu().double()
+        model = models.float64_copy("pointcloud", variant)
         frames, moved_frames = (h, element.matrix @ h) if encoding(variant).equivariant else (None, None)
         with torch.inference_mode():
             y = model(x, mask, generator=torch.Generator().manual_seed(seed), frames=frames)
