@@ -249,11 +249,17 @@ def shipped_variants() -> list[str]:
 GROUP_ALL_DRAWS_UP_TO = 40  # points; above, only draw 1's output group is determined (0.2 s each at 100 points)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: str) -> dict:
     """K draws of a shipped model on the cloud (types are ignored by the models): displacements (K, n, 3), the
     frames used (or None), the point group (name, order) of each output shape (of draw 1 only above
-    GROUP_ALL_DRAWS_UP_TO points) and the symmetry defect of each output (``symmetry_defects``). ``sha256`` keys the cache on the weights' version. The deterministic variants run once."""
+    GROUP_ALL_DRAWS_UP_TO points) and the symmetry defect of each output (``symmetry_defects``). ``sha256`` keys the
+    cache on the weights' version. The deterministic variants run once, and are cached without the seed (so "Sample
+    again" reruns only the random ones)."""
+    return _predict(cloud, tol, variant, k, seed if encoding(variant).random else 0, sha256)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: str) -> dict:
     model = models.model("pointcloud", variant)
     runs = k if encoding(variant).random else 1  # a deterministic model's K draws are one output repeated
     points = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3).expand(runs, -1, 3)
