@@ -413,11 +413,16 @@ def _grid_height(L: int) -> int:
 def spins_figure(s: np.ndarray, *, title: str = "", height: int | None = None, show_scale: bool = False) -> SpecFigure:
     """Spins ±1 (or magnetisations in [-1, 1]) as a heatmap, row i downwards. Sites are separated by a 1 px gap
     up to L = 16; above, the gaps would cover a quarter of each site, so there are none."""
+    data = [_spins_trace(s, "", showscale=show_scale, colorbar=dict(thickness=10))]
+    return _figure(data, _layout(title, height or _grid_height(len(s)), **_grid_axes()))
+
+
+def _spins_trace(s: np.ndarray, hover_prefix: str, **extra: Any) -> dict:
+    """One spin heatmap trace (``spins_figure``'s conventions), hover "<prefix>s[i, j] = value"."""
     L = len(s)
-    data = [dict(type="heatmap", z=np.asarray(s, dtype=float).tolist(), zmin=-1, zmax=1, colorscale=SPIN_COLORS,
-                 showscale=show_scale, xgap=int(L <= 16), ygap=int(L <= 16),
-                 hovertemplate="s[%{y},%{x}] = %{z:.2f}<extra></extra>", colorbar=dict(thickness=10))]
-    return _figure(data, _layout(title, height or _grid_height(L), **_grid_axes()))
+    return dict(type="heatmap", z=np.asarray(s, dtype=float).tolist(), zmin=-1, zmax=1, colorscale=SPIN_COLORS,
+                xgap=int(L <= 16), ygap=int(L <= 16),
+                hovertemplate=f"{hover_prefix}s[%{{y}},%{{x}}] = %{{z:.2f}}<extra></extra>", **extra)
 
 
 def spins_row_figure(samples: Sequence[np.ndarray], *, title: str = "", height: int = 200) -> SpecFigure:
@@ -427,12 +432,8 @@ def spins_row_figure(samples: Sequence[np.ndarray], *, title: str = "", height: 
     K = len(samples)
     data, axes = [], {}
     for k, s in enumerate(samples):
-        L = len(s)
         suffix = "" if k == 0 else str(k + 1)
-        data.append(dict(type="heatmap", z=np.asarray(s, dtype=float).tolist(), zmin=-1, zmax=1,
-                         colorscale=SPIN_COLORS, showscale=False, xgap=int(L <= 16), ygap=int(L <= 16),
-                         xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                         hovertemplate=f"sample {k + 1}: s[%{{y}},%{{x}}] = %{{z:.2f}}<extra></extra>"))
+        data.append(_spins_trace(s, f"sample {k + 1}: ", showscale=False, xaxis=f"x{suffix}", yaxis=f"y{suffix}"))
         start, end = k / K + ROW_GAP / 2, (k + 1) / K - ROW_GAP / 2
         axes[f"xaxis{suffix}"] = dict(visible=False, domain=[start, end], scaleanchor=f"y{suffix}", constrain="domain")
         axes[f"yaxis{suffix}"] = dict(visible=False, autorange="reversed", constrain="domain")
