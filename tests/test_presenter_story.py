@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from app import lattice
 from test_app import SHIPPED, assert_clean, open_page
 
 STORY = {  # page: the story's figures (key suffixes), given what is shipped
@@ -55,14 +56,20 @@ def test_presenter_mode_draws_the_story_and_normal_mode_does_not(page):
     assert story(normal) == {}
 
 
-def test_the_lattice_story_shows_the_stuck_baseline_and_broken_samples():
+def test_the_lattice_story_shows_the_stuck_baseline_and_the_pages_samples():
+    """On the constant antiferromagnet every site is alike, so the equivariant baseline answers one spin everywhere
+    (a theorem, whatever its weights); SymPE's figures are the page's own samples 1-3 (section 2's cached run)."""
     if not {"ising/none", "ising/sympe"} <= set(SHIPPED):
         pytest.skip("ising/none and ising/sympe are not both shipped")
-    figures = story(open_page("lattice_lab", presenter=True, jx=-1.0, jy=-1.0, field=0.0))
+    at = open_page("lattice_lab", presenter=True, jx=-1.0, jy=-1.0, field=0.0)
+    figures = story(at)
     spins = {name: np.array(spec["data"][0]["z"]) for name, spec in figures.items() if name != "input"}
-    assert np.unique(spins["none-1"]).size == 1  # the antiferromagnet's every site alike: one spin everywhere
+    assert np.unique(spins["none-1"]).size == 1
+    J, h = lattice.build_inputs(-1.0, -1.0, 0.0, 8)
+    K, seed = at.session_state["K"], at.session_state["seed"]
+    run = lattice.run_variant("sympe", J, h, K, seed, SHIPPED["ising/sympe"]["sha256"])
     for k in (1, 2, 3):
-        assert np.unique(spins[f"sympe-{k}"]).size == 2
+        assert np.array_equal(spins[f"sympe-{k}"], run.spins[k - 1])
 
 
 def test_the_theory_story_shows_equal_then_differing_outputs():
