@@ -4,11 +4,12 @@ Every builder returns a ``SpecFigure`` with a fixed height; the page frame enlar
 that can be clicked carry ``customdata`` so a page can tell which node, site or bond was selected.
 
 Text sizes come from one plotly template, ``template(presenter)`` (``register_templates()`` names it ``sympe`` and
-``sympe-presenter`` in plotly, for scripts): the base font (ticks, legends, colour bars, axis titles), the figure title and the hover
-labels scale together, and every axis and title pushes the margins out as far as its labels need (``automargin``),
-so no builder sets a font size or a margin wide enough for its labels itself; a figure whose only text outside the
-plot is its title gets that margin computed instead (``SpecFigure.present``), which spares the browser a second draw. Builders set only what the data needs:
-a title (at most ``TITLE_CHARS`` characters per line; ``wrap`` breaks longer ones), axes, and a legend placed by
+``sympe-presenter`` in plotly, for scripts): the base font (ticks, legends, colour bars, axis titles), the figure
+title and the hover labels scale together, and every axis and title pushes the margins out as far as its labels need
+(``automargin``), so no builder sets a font size or a margin wide enough for its labels itself; a figure whose only
+text outside the plot is its title gets that margin computed instead (``SpecFigure.present``), which spares the
+browser a second draw. Builders set only what the data needs: a title (at most ``TITLE_CHARS`` characters per line;
+``wrap`` breaks longer ones), axes, and a legend placed by
 ``BOTTOM_LEGEND`` at the foot of the figure, below the axis titles.
 
 Speed: a page draws up to ~20 figures per rerun. plotly's property-by-property validation (go.Scatter(...),

@@ -554,8 +554,8 @@ class GraphTransformer(nn.Module):
 
 class TracedGraphTransformer(nn.Module):
     """A ``GraphTransformer`` traced and frozen with TorchScript, for inference: the same call and the same outputs,
-    without Python's per-module overhead, which dominates at molecule sizes (about 2.4 → 1.2 ms per call for the
-    shipped QM9 denoiser at n = 9 on one CPU thread).
+    without Python's per-module overhead, which dominates at molecule sizes (2.15 → 1.08 ms per call for the
+    shipped QM9 denoiser at n = 9 on one CPU thread: ``python scripts/qm9_backbone_speed.py``).
 
     The trace runs once, at construction, on an input of ``example_nodes`` nodes; the operations it records use the
     input's sizes as they come, so any batch size and node count runs (tests/test_nn_graph.py compares both paths on
@@ -563,8 +563,9 @@ class TracedGraphTransformer(nn.Module):
     and it has no gradients. A transformer with a global output is refused (a trace cannot return its None).
 
     torch 2.13 marks ``torch.jit.trace`` deprecated in favour of ``torch.export`` and ``torch.compile``; its
-    warning is silenced here because neither replaces it for this use: the exported module ran at 9.3 ms against the
-    eager 3.9 ms per call (batch 2, n = 9), and ``torch.compile`` needs a C++ compiler when the app runs.
+    warning is silenced here because neither replaces it for this use: the exported module ran at 3.79 ms against the
+    eager 2.39 ms per call (batch 2, n = 9, the same script), and ``torch.compile`` needs a C++ compiler when the app
+    runs.
 
     Shapes: as ``GraphTransformer``; ``y_out`` is None.
     """
