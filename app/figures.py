@@ -242,6 +242,17 @@ def graph_figure(
     12/√n (at least 4 and 0.5) so that large graphs stay legible; ``show_labels=False`` leaves the text out (the
     hover still names each node).
     """
+    data = _graph_traces(pos, edges, groups=groups, values=values, labels=labels, hover=hover,
+                         edge_styles=edge_styles, selected=selected, node_size=node_size, show_scale=show_scale,
+                         show_labels=show_labels)
+    return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square()))
+
+
+def _graph_traces(pos: np.ndarray, edges: Sequence[tuple[int, int]], *, groups=None, values=None, labels=None,
+                  hover=None, edge_styles=None, selected: Sequence[int] = (), node_size: int = 26,
+                  show_scale: bool = True, show_labels: bool = True, axes: str = "") -> list[dict]:
+    """The traces of one node-link drawing (``graph_figure`` states the conventions) on the axes pair ``x<axes>``,
+    ``y<axes>`` ("" is the first)."""
     n = len(pos)
     px, py = pos[:, 0].tolist(), pos[:, 1].tolist()
     node_size = max(4, min(node_size, int(300 / max(n, 1) ** 0.5)))
@@ -260,7 +271,7 @@ def graph_figure(
         if xs:
             color, width, dash = look[style]
             data.append(dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
-                             hoverinfo="skip", name=style))
+                             hoverinfo="skip", name=style, xaxis=f"x{axes}", yaxis=f"y{axes}"))
     chosen = set(selected)
     outline = dict(color=["#d62728" if i in chosen else "#333" for i in range(n)],
                    width=[4 if i in chosen else min(1.0, width / 2) for i in range(n)])
@@ -281,9 +292,40 @@ def graph_figure(
         type="scatter", x=px, y=py, mode="markers+text" if show_labels else "markers", text=text,
         textfont=dict(color=[label_color(f) for f in fills], size=12), textposition="middle center",
         hovertext=plain(hover) if hover is not None else None, hoverinfo="text" if hover is not None else "none",
-        customdata=list(range(n)), marker=marker, name="nodes",
+        customdata=list(range(n)), marker=marker, name="nodes", xaxis=f"x{axes}", yaxis=f"y{axes}",
     ))
-    return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square()))
+    return data
+
+
+def graph_grid_figure(pos: np.ndarray, edges: Sequence[tuple[int, int]], numberings: Sequence[Sequence[int]], *,
+                      titles: Sequence[str], per_row: int, cell_height: int = 230, node_size: int = 20,
+                      show_labels: bool = True) -> SpecFigure:
+    """One drawing of the same graph per numbering, ``per_row`` to a row, in one figure (one draw in the browser
+    instead of one per drawing): drawing k colours node i by ``numberings[k][i]`` (viridis over 0..n-1, no colour
+    bar) and labels it with that number, under the title ``titles[k]`` (an annotation at the base font size);
+    hover "node i: <number>". Cell k is on axes k + 1, each square, ``cell_height`` pixels high with its title
+    inside."""
+    K = len(numberings)
+    rows = -(-K // per_row)
+    n = len(pos)
+    head = (FONT_SIZE[True] * 1.3 + TITLE_PAD) / (rows * cell_height)  # a title line at the larger size
+    data, layout = [], {}
+    for k, numbering in enumerate(numberings):
+        r, c = divmod(k, per_row)
+        suffix = "" if k == 0 else str(k + 1)
+        numbers = [int(p) for p in numbering]
+        data += _graph_traces(pos, edges, values=numbers, labels=[str(p) for p in numbers],
+                              hover=[f"node {i}: {p}" for i, p in enumerate(numbers)], node_size=node_size,
+                              show_scale=False, show_labels=show_labels, axes=suffix)
+        data[-1]["marker"].update(cmin=0, cmax=max(n - 1, 1))
+        top, bottom = 1 - r / rows, 1 - (r + 1) / rows
+        layout[f"xaxis{suffix}"] = dict(visible=False, domain=[c / per_row + ROW_GAP / 2, (c + 1) / per_row - ROW_GAP / 2],
+                                        scaleanchor=f"y{suffix}", scaleratio=1, constrain="domain")
+        layout[f"yaxis{suffix}"] = dict(visible=False, domain=[bottom + ROW_GAP / 2, top - head], constrain="domain")
+        layout.setdefault("annotations", []).append(dict(
+            text=plain([titles[k]])[0], x=(c + 0.5) / per_row, y=top, xref="paper", yref="paper", xanchor="center",
+            yanchor="top", showarrow=False))
+    return _figure(data, _layout("", rows * cell_height, dragmode=False, **layout))
 
 
 def adjacency_figure(A: np.ndarray, *, title: str = "", reference: np.ndarray | None = None, height: int = 320,

@@ -241,27 +241,22 @@ ui.explain("Each drawing labels the nodes by the canonical position that sample 
 relative = graphs.relative_automorphisms(data.order, samples)
 sym = decoded.get("sympe")
 if detailed:
-    per_row = 4 if not ui.presenter() else 3
-    for start in range(0, K, per_row):
-        for col, k in zip(st.columns(per_row), range(start, min(start + per_row, K))):
-            with col:
-                labels = graphs.positions_of(samples[k])
-                ui.show_figure(figures.graph_figure(pos, edges, values=labels, labels=[str(p) for p in labels],
-                                                    title=f"sample {k + 1}", height=230, node_size=20, show_scale=False),
-                               f"graph-sample-{k + 1}", key=f"fig_gal_{k}")
-                t = relative[k]
-                note = f"t = `{graphs.cycle_notation(t)}` " + (":material/check_circle: automorphism" if graphs.is_automorphism(t, edges) else ":material/cancel:")
-                if sym is not None:
-                    diff = float(np.abs(sym.probs[k] - graphs.permute_matrix(sym.probs[0], t)).max())
-                    note += f"; decoded_k vs t·decoded_1: max diff {diff:.1e}"
-                st.caption(note)
+    numberings = [graphs.positions_of(h) for h in samples]
+    ui.show_figure(figures.graph_grid_figure(pos, edges, numberings, titles=[f"sample {k + 1}" for k in range(K)],
+                                             per_row=3 if ui.presenter() else 4),
+                   "graph-samples", key="fig_gallery")
 else:
     st.caption(f"One row per sample instead of {K} drawings of {n:,} nodes.")
-    st.dataframe([{"sample": k + 1, "t = s_k∘s_1⁻¹": graphs.cycle_notation(t, graphs.CYCLE_TEXT_CHARS),
-                   "automorphism": "✓ verified" if graphs.is_automorphism(t, edges) else "✗ not an automorphism"}
-                  for k, t in enumerate(relative)], hide_index=True, width="stretch")
+rows = []
+for k, t in enumerate(relative):
+    row = {"sample": k + 1, "t = s_k∘s_1⁻¹": graphs.cycle_notation(t, graphs.CYCLE_TEXT_CHARS),
+           "automorphism": "✓ verified" if graphs.is_automorphism(t, edges) else "✗ not an automorphism"}
+    if sym is not None:
+        diff = float(np.abs(sym.probs[k] - graphs.permute_matrix(sym.probs[0], t)).max())
+        row["decoded_k vs t·decoded_1 (max diff)"] = f"{diff:.1e}"
+    rows.append(row)
+st.dataframe(rows, hide_index=True, width="stretch")
 
-# ---- 7. draggable view and export -------------------------------------------------------------------------------------
 with st.expander("Draggable view (pyvis, works offline)"):
     if st.toggle("Show the draggable view", key="show_pyvis"):
         with ui.guard("The draggable view"):

@@ -72,17 +72,15 @@ with ui.guard("The ring example"):
     data = graphs.analyze(ring.n, edges)
     pos = graphs.layout(ring.n, edges)
     samples = graphs.kernel_samples(ring.n, edges, 3, seed)
-    cols = st.columns(4)
-    with cols[0]:
+    ring_col, samples_col = st.columns([1, 3])
+    with ring_col:
         ui.show_figure(figures.graph_figure(pos, edges, groups=data.orbit_of, title=f"|Aut| = {data.aut_order}, one orbit",
                                             height=250), "home-ring", key="home_ring")
-    for k in range(3):
-        with cols[k + 1]:
-            positions = graphs.positions_of(samples[k])
-            ui.show_figure(figures.graph_figure(pos, edges, values=positions, labels=[str(p) for p in positions],
-                                                title=f"sample {k + 1}: positions", height=250,
-                                                show_scale=False),
-                           f"home-ring-{k + 1}", key=f"home_ring_{k}")
+    with samples_col:
+        ui.show_figure(figures.graph_grid_figure(pos, edges, [graphs.positions_of(h) for h in samples],
+                                                 titles=[f"sample {k + 1}: positions" for k in range(3)], per_row=3,
+                                                 cell_height=250, node_size=26),
+                       "home-ring-samples", key="home_ring_samples")
 
 st.divider()
 st.subheader("Explore")
