@@ -433,7 +433,10 @@ class Sample:
 
     node_types (N, n) and edge_types (N, n, n) class indices; num_nodes (N,); symmetric_steps (N,) the number of
     denoising steps whose noisy input graph had a nontrivial automorphism group (``steps`` in all);
-    trajectory: a list over the visited times t (first = T, last = 0) of (t, X (N, n), E (N, n, n)), or None."""
+    trajectory: a list over the visited times t (first = T, last = 0) of (t, X (N, n), E (N, n, n)), or None;
+    elements: with the trajectory, for the variants that canonicalize, the h (N, n) that the denoiser drew at each
+    step from the inversion kernel of its input, aligned with trajectory[:-1] (entry i belongs to the graph of
+    trajectory[i]; h[b, k] is the node at canonical position k, padding fixed), else None."""
 
     node_types: torch.Tensor
     edge_types: torch.Tensor
@@ -441,6 +444,7 @@ class Sample:
     symmetric_steps: torch.Tensor
     steps: int
     trajectory: list[tuple[int, torch.Tensor, torch.Tensor]] | None = None
+    elements: list[torch.Tensor] | None = None
 
 
 def sampling_times(T: int, steps: int) -> list[int]:
@@ -477,12 +481,15 @@ def sample_molecules(
     abar = model.alpha_bar
     symmetric = torch.zeros(num, dtype=torch.long)
     trajectory = [(T, X.cpu(), E.cpu())] if keep_trajectory else None
+    drawn = [] if keep_trajectory and model.needs_canonicalization else None
     for i, (t, s) in enumerate(zip(times[:-1], times[1:])):
         if track_symmetry:
             Xc, Ec = X.cpu(), E.cpu()
             symmetric += torch.tensor([_has_symmetry(Xc[b], Ec[b], int(n_nodes[b])) for b in range(num)], dtype=torch.long)
         tt = torch.full((num,), t, dtype=torch.long, device=device)
-        x_logits, e_logits, _ = model(X, E, mask, tt, generator=generator)
+        x_logits, e_logits, elements = model(X, E, mask, tt, generator=generator)
+        if drawn is not None:
+            drawn.append(elements.perm.cpu())
         keep = (abar[t] / abar[s]).clamp(max=1.0)
         sx = abar[s]
         px = _reverse_probs(x_logits.softmax(-1), X, keep, sx, mx)
@@ -493,4 +500,4 @@ def sample_molecules(
             trajectory.append((s, X.cpu(), E.cpu()))
         if progress is not None:
             progress(i + 1, len(times) - 1)
-    return Sample(X.cpu(), E.cpu(), n_nodes.cpu(), symmetric, len(times) - 1, trajectory)
+    return Sample(X.cpu(), E.cpu(), n_nodes.cpu(), symmetric, len(times) - 1, trajectory, drawn)
