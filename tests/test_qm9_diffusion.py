@@ -333,6 +333,27 @@ def test_the_traced_backbone_samples_the_same_molecules_and_leaves_the_model_alo
     assert all(torch.equal(x, y) for (_, x, _), (_, y, _) in zip(a.trajectory, b.trajectory))
     assert type(model.net).__name__ == "GraphTransformer" and fast.net is not model.net
     assert fast.encoding is model.encoding and fast.alpha_bar is model.alpha_bar
+    assert "one_graph_logits" not in model._modules
+
+
+@pytest.mark.parametrize("variant", D.VARIANTS)
+def test_one_graph_sampling_through_the_traced_logits_is_the_eager_sampling(variant):
+    """A batch of one graph takes the second trace (the whole logits) for the canonicalizing variants; at every size
+    from 1 to 9 nodes it draws the eager model's trajectory and h."""
+    model = tiny(variant, seed=7)
+    fast = with_traced_backbone(model)
+    assert ("one_graph_logits" in fast._modules) == model.needs_canonicalization
+    for n in range(1, 10):
+        a = sample_molecules(model, 1, gen(n), num_nodes=torch.tensor([n]), keep_trajectory=True, track_symmetry=False)
+        b = sample_molecules(fast, 1, gen(n), num_nodes=torch.tensor([n]), keep_trajectory=True, track_symmetry=False)
+        assert all(torch.equal(x, y) and torch.equal(e, f) for (_, x, e), (_, y, f) in zip(a.trajectory, b.trajectory))
+        assert a.elements is None or all(torch.equal(g, h) for g, h in zip(a.elements, b.elements))
+        _, X, E = a.trajectory[0]
+        mask, t = torch.ones(1, n, dtype=torch.bool), torch.tensor([5])
+        h = None if a.elements is None else Permutation(a.elements[0])
+        for u, v in zip(model(X, E, mask, t, elements=h, generator=gen(0))[:2],
+                        fast(X, E, mask, t, elements=h, generator=gen(0))[:2]):
+            assert torch.equal(u, v)
 
 
 @pytest.mark.parametrize("variant", D.VARIANTS)

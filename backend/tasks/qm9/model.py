@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -232,6 +233,10 @@ class QM9Denoiser(nn.Module):
         dtype = self.net.dtype
         if self.needs_canonicalization and elements is None:
             elements = self.inversion_kernel(Xt, Et, mask, generator)
+        one_graph = self._modules.get("one_graph_logits")  # set by with_traced_backbone
+        if one_graph is not None and Xt.shape[0] == 1:
+            x_logits, e_logits = one_graph(Xt, Et, mask, t, elements.perm)
+            return x_logits, e_logits, elements
         adj = (Et > 0).to(dtype)
         enc = self.encoding(adj, mask, generator=generator, elements=elements)
         extra, glob = structural_features(Xt, Et, mask, t.to(torch.float64) / self.config.T, dtype)
@@ -255,11 +260,44 @@ def load_qm9_model(variant: str, root: Path | None = None) -> QM9Denoiser:
 
 def with_traced_backbone(model: QM9Denoiser) -> QM9Denoiser:
     """A copy of ``model`` for sampling whose backbone is a ``TracedGraphTransformer`` (about half the time per
-    denoising step at QM9's sizes). The copy shares every parameter and buffer with ``model``, which is not changed,
-    and gives the same logits, hence the same samples from the same generator (tests/test_qm9_diffusion.py)."""
+    denoising step at QM9's sizes). For the variants that canonicalize, a batch of one graph (live sampling) goes
+    through a second trace, of the whole map from (z_t, t, h) to the logits (``_Logits``: the features, the encoding
+    and the backbone), which leaves out the Python overhead of the few dozen small operations around the backbone
+    (h itself is still drawn outside it, from the generator). The copy shares every parameter and buffer with
+    ``model``, which is not changed, and gives the same logits, hence the same samples from the same generator
+    (tests/test_qm9_diffusion.py)."""
     fast = copy.copy(model)
     fast._modules = {**model._modules, "net": TracedGraphTransformer(model.net)}
+    if model.needs_canonicalization:
+        fast._modules["one_graph_logits"] = _Logits.traced(model)
     return fast
+
+
+class _Logits(nn.Module):
+    """``QM9Denoiser.forward`` for given group elements h (B, n), returning the node and edge logits."""
+
+    def __init__(self, model: QM9Denoiser):
+        super().__init__()
+        self.model = model
+
+    def forward(self, Xt: torch.Tensor, Et: torch.Tensor, mask: torch.Tensor, t: torch.Tensor, h: torch.Tensor):
+        x_logits, e_logits, _ = self.model(Xt, Et, mask, t, elements=Permutation(h))
+        return x_logits, e_logits
+
+    @staticmethod
+    def traced(model: QM9Denoiser, example_nodes: int = 4) -> torch.jit.ScriptModule:
+        """The eager ``model``'s logits traced and frozen on one graph of ``example_nodes`` nodes. Valid for a batch
+        of one graph of any size only: ``Permutation.act_nodes`` takes a different path for a batch of one, and the
+        trace keeps the path it saw."""
+        device = model.alpha_bar.device
+        n = example_nodes
+        Et = torch.ones(1, n, n, dtype=torch.long, device=device).triu(1)
+        example = (torch.zeros(1, n, dtype=torch.long, device=device), Et + Et.transpose(1, 2),
+                   torch.ones(1, n, dtype=torch.bool, device=device), torch.ones(1, dtype=torch.long, device=device),
+                   torch.arange(n, device=device).unsqueeze(0))
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # trace deprecation, constants baked from the config
+            return torch.jit.freeze(torch.jit.trace(_Logits(model).eval(), example, check_trace=False).eval())
 
 
 # ----------------------------------------------------------------------------------------------------------------------
