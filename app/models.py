@@ -269,8 +269,9 @@ def _frozen(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def qm9_sampler(variant: str):
-    """The shipped QM9 denoiser for sampling, its backbone traced (``backend.tasks.qm9.model.with_traced_backbone``:
-    the same samples, about half the time per denoising step; ``derived``)."""
+    """The shipped QM9 denoiser for sampling, traced (``backend.tasks.qm9.model.with_traced_backbone``: the backbone,
+    and for one molecule the whole logits; the same samples in about half the time per denoising step;
+    ``derived``)."""
     return derived("qm9", variant, "traced backbone", with_traced_backbone)
 
 

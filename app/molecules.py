@@ -6,14 +6,15 @@ the page still shows what is exact and needs no weights: the *forward* process o
 single, double, triple), either absorbing (every entry is replaced by a MASK type with probability 1 - ᾱ_t) or
 uniform (every entry is resampled uniformly with probability 1 - ᾱ_t), on a cosine schedule. Played backwards it shows
 what a denoiser faces: it starts from a highly symmetric state and has to break that symmetry. For every step the
-automorphism group of the noisy coloured graph is computed (atom and bond types as colours) and one inversion-kernel
-sample h is drawn, as SymPE would at that step.
+order of the automorphism group of the noisy coloured graph is computed (atom and bond types as colours; once per
+distinct graph) and one inversion-kernel sample h is shown: in a live generation by a SymPE variant the h its
+denoiser drew at that step, otherwise one drawn here, as SymPE would at that step.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import streamlit as st
@@ -43,24 +44,37 @@ MOLECULES: dict[str, tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]]] =
 
 @dataclass(frozen=True)
 class Step:
+    """One frame: the noisy graph at time t, the order of its automorphism group as a coloured graph (atom and bond
+    types as colours) and one inversion-kernel sample h (h[k] = the atom at canonical position k). ``orbits``, the
+    number of orbits of that group on the atoms, is computed when first read (the player shows one frame at a time)."""
     t: int
     atoms: tuple[str, ...]  # atom type or MASK
-    bonds: tuple[tuple[int, int, str], ...]  # present (non-"none") pairs with their type or MASK
+    bonds: tuple[tuple[int, int, str], ...]  # present (non-"none") pairs u < v with their type or MASK
     aut_order: int
-    orbits: int
     h: tuple[int, ...]
+
+    @cached_property
+    def orbits(self) -> int:
+        return len(_form(self.atoms, self.bonds).orbits)
 
 
 _NODE_TYPES = {a: k for k, a in enumerate(ATOM_TYPES + (MASK,))}
 _EDGE_TYPES = {b: k for k, b in enumerate(BOND_TYPES + (MASK,))}
 
 
-def _analyse(n: int, atoms: list[str], pairs: dict[tuple[int, int], str], seed: int) -> tuple[int, int, tuple[int, ...]]:
-    """|Aut| and the number of orbits of the coloured graph, and one inversion-kernel sample h drawn from ``seed``."""
-    edges = tuple((u, v) for (u, v), b in pairs.items() if b != "none")
-    form = _coloured_form(n, tuple(_NODE_TYPES[a] for a in atoms), edges, tuple(_EDGE_TYPES[pairs[e]] for e in edges))
-    h = form.sample(1, torch.Generator().manual_seed(seed))[0].tolist()
-    return form.automorphism_group_order, len(form.orbits), tuple(h)
+def _form(atoms: tuple[str, ...], bonds: tuple[tuple[int, int, str], ...]) -> GraphCanonicalForm:
+    return _coloured_form(len(atoms), tuple(_NODE_TYPES[a] for a in atoms), tuple((u, v) for u, v, _ in bonds),
+                          tuple(_EDGE_TYPES[b] for _, _, b in bonds))
+
+
+def _step(t: int, atoms: tuple[str, ...], bonds: tuple[tuple[int, int, str], ...], seed: int,
+          h: tuple[int, ...] | None = None) -> Step:
+    """The frame of the coloured graph (atoms, bonds) at time t, with the given h or, when None, one drawn from
+    ``seed``."""
+    form = _form(atoms, bonds)
+    if h is None:
+        h = tuple(form.sample(1, torch.Generator().manual_seed(seed))[0].tolist())
+    return Step(t, atoms, bonds, form.automorphism_group_order, h)
 
 
 @lru_cache(maxsize=4096)
@@ -81,8 +95,11 @@ def trajectory(name: str, process: str, T: int, seed: int) -> list[Step]:
     pairs = {(u, v): "none" for u in range(n) for v in range(u + 1, n)}
     for u, v, order in bonds0:
         pairs[(min(u, v), max(u, v))] = BOND_TYPES[order]
-    steps = [Step(0, tuple(atoms), tuple((u, v, b) for (u, v), b in pairs.items() if b != "none"),
-                  *_analyse(n, atoms, pairs, seed))]
+
+    def frame(t: int) -> Step:
+        return _step(t, tuple(atoms), tuple((u, v, b) for (u, v), b in pairs.items() if b != "none"), seed + t)
+
+    steps = [frame(0)]
     alpha_bar = cosine_alpha_bar(T).tolist()  # the models' schedule; ᾱ_T = 0, so the last step reaches pure noise
     for t in range(1, T + 1):
         keep = alpha_bar[t] / alpha_bar[t - 1]  # α_t
@@ -92,24 +109,28 @@ def trajectory(name: str, process: str, T: int, seed: int) -> list[Step]:
         for key in pairs:
             if rng.random() >= keep:
                 pairs[key] = MASK if process == "absorbing" else BOND_TYPES[rng.integers(len(BOND_TYPES))]
-        steps.append(Step(t, tuple(atoms), tuple((u, v, b) for (u, v), b in pairs.items() if b != "none"),
-                          *_analyse(n, atoms, pairs, seed + t)))
+        steps.append(frame(t))
     return steps
 
 
-def _steps_from_graphs(frames: list[tuple[int, list[int], list[tuple[int, int, int]]]], n: int, seed: int) -> list[Step]:
-    """Steps in increasing t (index 0 = the generated molecule) from (t, atom types, bonds) frames."""
+def _steps_from_graphs(frames: list[tuple[int, list[int], list[tuple[int, int, int]]]], seed: int,
+                       drawn: dict[int, tuple[int, ...]] | None = None) -> list[Step]:
+    """Steps in increasing t (index 0 = the generated molecule) from (t, atom types, bonds) frames; the frame at time
+    t shows ``drawn[t]`` as its h when given (the h the denoiser drew at that step), else one drawn from seed + t."""
+    drawn = drawn or {}
     out = []
     for t, atoms, bonds in sorted(frames, key=lambda f: f[0]):
-        symbols = [ATOM_TYPES[a] for a in atoms]
         pairs = {(min(u, v), max(u, v)): BOND_TYPES[b] for u, v, b in bonds}
-        out.append(Step(t, tuple(symbols), tuple((u, v, b) for (u, v), b in pairs.items()), *_analyse(n, symbols, pairs, seed + t)))
+        out.append(_step(t, tuple(ATOM_TYPES[a] for a in atoms), tuple((u, v, b) for (u, v), b in pairs.items()),
+                         seed + t, drawn.get(t)))
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def saved_trajectories(variant: str, sha256: str) -> list[dict]:
-    """The saved trajectories of a shipped variant ([] when the file is missing or unreadable)."""
+    """The saved trajectories of a shipped variant ([] when the file is missing or unreadable). Shared and read-only:
+    every rerun of the page asks for them (live mode too, to offer the choice), where st.cache_data would unpickle a
+    copy of the whole file each time."""
     try:
         return json.loads((TRAJECTORIES / f"{variant}.json").read_text())
     except (OSError, ValueError):
@@ -118,18 +139,21 @@ def saved_trajectories(variant: str, sha256: str) -> list[dict]:
 
 def saved_trajectory(record: dict) -> tuple[list[Step], str | None]:
     frames = [(s["t"], s["atoms"], [tuple(b) for b in s["bonds"]]) for s in record["steps"]]
-    return _steps_from_graphs(frames, record["n"], record["seed"]), record.get("smiles")
+    return _steps_from_graphs(frames, record["seed"]), record.get("smiles")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def live_trajectory(variant: str, sha256: str, seed: int, steps: int) -> tuple[list[Step], str | None]:
-    """One molecule sampled now by the shipped model (generator seed ``seed``), with every intermediate graph."""
+    """One molecule sampled now by the shipped model (generator seed ``seed``), with every intermediate graph. Each
+    frame the model denoised shows the h it drew there (a SymPE variant's ``Sample.elements``); the others (the
+    molecule, and every frame of a variant that draws none) show one drawn from seed + t."""
     with torch.inference_mode():
         sample = sample_molecules(models.qm9_sampler(variant), 1, torch.Generator().manual_seed(seed), steps, keep_trajectory=True,
                                   track_symmetry=False)
     n = int(sample.num_nodes[0])
     frames = [(t, *dense_to_graph(X[0], E[0], n)) for t, X, E in sample.trajectory]
-    return _steps_from_graphs(frames, n, seed), graph_to_smiles(*dense_to_graph(sample.node_types[0], sample.edge_types[0], n))
+    drawn = {t: tuple(h[0, :n].tolist()) for (t, _, _), h in zip(sample.trajectory, sample.elements or [])}
+    return _steps_from_graphs(frames, seed, drawn), graph_to_smiles(*dense_to_graph(sample.node_types[0], sample.edge_types[0], n))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -483,7 +483,8 @@ def sample_graph_inversion_kernel(
     """One inversion-kernel sample per graph of a padded batch.
 
     A graph that occurs once in the batch costs one BLISS call on a uniformly relabelled copy (the relabelling and
-    the edge lists are computed for the whole batch at once; exact for the reason given in
+    the edge lists are computed for the whole batch at once, or for a batch of one graph by
+    ``_relabel_and_canonicalize_one``, with the same draws; exact for the reason given in
     ``sample_inversion_kernel``). Identical graphs are canonicalized once and drawn from together
     (``GraphCanonicalForm.sample``, method "auto"). Entries in the padding are ignored.
 
@@ -497,6 +498,12 @@ def sample_graph_inversion_kernel(
     T = None if edge_types is None else torch.where(A, edge_types.detach().cpu().long(), 0)
     X = None if node_colors is None else torch.where(mask, node_colors.detach().cpu().long(), 0)
     sizes = mask.sum(-1)
+    if B == 1:
+        m = int(sizes[0])
+        out = torch.arange(n).unsqueeze(0)
+        out[0, :m] = _relabel_and_canonicalize_one(A[0, :m, :m], None if X is None else X[0, :m],
+                                                   None if T is None else T[0, :m, :m], n, generator)
+        return Permutation(out.to(adj.device))
     keys = torch.cat([sizes[:, None], A.reshape(B, -1).long()] + [t.reshape(B, -1) for t in (T, X) if t is not None], 1)
     _, copy_of = torch.unique(keys, dim=0, return_inverse=True)
     copies = torch.bincount(copy_of)
@@ -511,6 +518,28 @@ def sample_graph_inversion_kernel(
         form = canonicalize_dense(A[b], m, None if X is None else X[b], None if T is None else T[b])
         out[members, :m] = form.sample(len(members), generator)
     return Permutation(out.to(adj.device))
+
+
+def _relabel_and_canonicalize_one(
+    A: torch.Tensor, X: torch.Tensor | None, T: torch.Tensor | None, n: int, generator: torch.Generator | None
+) -> torch.Tensor:
+    """``_relabel_and_canonicalize`` for a batch of one graph, padded to n nodes, without the batch bookkeeping (a
+    step of live sampling canonicalizes one small graph, where that bookkeeping costs several times the BLISS call):
+    the same n relabelling keys from ``generator`` (those of the padding unused), the relabelled graph's
+    ``_bliss_input``, which is what the batch path builds for every graph, hence the same sample
+    (tests/test_canonical.py compares the two).
+
+    Shapes: A (m, m) bool, X (m,) or None, T (m, m) or None; returns (m,) long."""
+    m = A.shape[-1]
+    while True:
+        ordered, order = torch.randint(0, 2**62, (1, n), generator=generator)[0, :m].sort()
+        if not bool((ordered[1:] == ordered[:-1]).any()):
+            break
+    o = order.numpy()
+    k, l = np.nonzero(np.triu(A.numpy()[np.ix_(o, o)], 1))  # row-major, as the batch path reads them
+    graph, colours = _bliss_input(m, np.stack([k, l], 1), None if X is None else X.numpy()[o],
+                                  None if T is None else T.numpy()[o[k], o[l]])
+    return torch.from_numpy(o[_canonical_order(graph, colours, m)])
 
 
 def _relabel_and_canonicalize(

@@ -1,5 +1,6 @@
 """Time the shipped QM9 denoiser's backbone eager, traced (``TracedGraphTransformer``) and exported
-(``torch.export``), and one live 100-step sampling run eager against traced, on this machine.
+(``torch.export``), and one live 100-step sampling run eager against traced (``with_traced_backbone``, what the app
+samples with: the traced backbone, and the whole logits traced for one molecule), on this machine.
 
     python scripts/qm9_backbone_speed.py [--variant sympe] [--runs 10] [--threads 1] [--no-export]
 

@@ -354,6 +354,26 @@ def test_sample_graph_inversion_kernel_padded_batch():
             assert torch.equal(canon_batch[b, :m, :m], canonicalize_dense(adj[b], m).canonical_adjacency())
 
 
+@pytest.mark.parametrize("colours", ["none", "nodes", "nodes and edges"])
+def test_a_batch_of_one_graph_draws_what_the_batch_path_draws(colours):
+    """A batch of one graph skips the batch bookkeeping (_relabel_and_canonicalize_one); from the same generator
+    state it gives the batch path's sample, padding and one- or many-coloured edges included."""
+    r = gen(11)
+    for trial in range(150):
+        n = int(torch.randint(1, 11, (1,), generator=r))
+        m = int(torch.randint(0, n + 1, (1,), generator=r))
+        E = torch.randint(1, 4, (1, n, n), generator=r) * (torch.rand(1, n, n, generator=r) < 0.5)
+        E = E.triu(1) + E.triu(1).transpose(1, 2)
+        X = torch.randint(0, 3, (1, n), generator=r)
+        mask = torch.arange(n)[None] < m
+        X, T = (X if colours != "none" else None), (E if colours == "nodes and edges" else None)
+        h = sample_graph_inversion_kernel((E > 0).double(), mask, gen(trial), node_colors=X, edge_types=T).perm
+        A = (E > 0) & mask[:, :, None] & mask[:, None, :]
+        batch = canonical._relabel_and_canonicalize(A, mask.sum(-1), None if X is None else X * mask,
+                                                    None if T is None else T * A, gen(trial))
+        assert torch.equal(h, batch), trial
+
+
 def test_sample_graph_inversion_kernel_with_colours():
     adj, mask = _padded_batch()
     B, n = mask.shape

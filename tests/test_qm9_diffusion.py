@@ -7,6 +7,7 @@ import pytest
 import torch
 from graphs import carbon_ring, ring_spreads
 
+from backend.canonical import canonicalize_dense
 from backend.equivariance import equivariance_error
 from backend.groups import Permutation
 from backend.tasks.qm9 import model as D
@@ -332,3 +333,57 @@ def test_the_traced_backbone_samples_the_same_molecules_and_leaves_the_model_alo
     assert all(torch.equal(x, y) for (_, x, _), (_, y, _) in zip(a.trajectory, b.trajectory))
     assert type(model.net).__name__ == "GraphTransformer" and fast.net is not model.net
     assert fast.encoding is model.encoding and fast.alpha_bar is model.alpha_bar
+    assert "one_graph_logits" not in model._modules
+
+
+@pytest.mark.parametrize("variant", D.VARIANTS)
+def test_one_graph_sampling_through_the_traced_logits_is_the_eager_sampling(variant):
+    """A batch of one graph takes the second trace (the whole logits) for the canonicalizing variants; at every size
+    from 1 to 9 nodes it draws the eager model's trajectory and h."""
+    model = tiny(variant, seed=7)
+    fast = with_traced_backbone(model)
+    assert ("one_graph_logits" in fast._modules) == model.needs_canonicalization
+    for n in range(1, 10):
+        a = sample_molecules(model, 1, gen(n), num_nodes=torch.tensor([n]), keep_trajectory=True, track_symmetry=False)
+        b = sample_molecules(fast, 1, gen(n), num_nodes=torch.tensor([n]), keep_trajectory=True, track_symmetry=False)
+        assert all(torch.equal(x, y) and torch.equal(e, f) for (_, x, e), (_, y, f) in zip(a.trajectory, b.trajectory))
+        assert a.elements is None or all(torch.equal(g, h) for g, h in zip(a.elements, b.elements))
+        _, X, E = a.trajectory[0]
+        mask, t = torch.ones(1, n, dtype=torch.bool), torch.tensor([5])
+        h = None if a.elements is None else Permutation(a.elements[0])
+        for u, v in zip(model(X, E, mask, t, elements=h, generator=gen(0))[:2],
+                        fast(X, E, mask, t, elements=h, generator=gen(0))[:2]):
+            assert torch.equal(u, v)
+
+
+@pytest.mark.parametrize("variant", D.VARIANTS)
+def test_the_trajectory_keeps_the_h_each_step_drew_and_nothing_else_changes(variant):
+    """Sample.elements holds, per step, the group elements the denoiser itself returned for that step's input (the
+    graph of trajectory[i]); each maps that noisy graph onto its canonical form. Keeping the trajectory draws the
+    same molecules as not keeping it."""
+    model = tiny(variant, seed=6)
+    used, inputs = [], []
+    forward = model.forward
+
+    def recording(X, E, mask, t, **kw):
+        out = forward(X, E, mask, t, **kw)
+        used.append(out[2])
+        inputs.append((X, E, mask))
+        return out
+
+    model.forward = recording
+    s = sample_molecules(model, 4, gen(2), keep_trajectory=True, track_symmetry=False)
+    plain = sample_molecules(tiny(variant, seed=6), 4, gen(2), track_symmetry=False)
+    assert torch.equal(s.node_types, plain.node_types) and torch.equal(s.edge_types, plain.edge_types)
+    if not model.needs_canonicalization:
+        assert s.elements is None and all(e is None for e in used)
+        return
+    assert len(s.elements) == len(s.trajectory) - 1 == len(used)
+    for h, e, (_, X, E), (Xin, Ein, mask) in zip(s.elements, used, s.trajectory, inputs):
+        assert torch.equal(h, e.perm) and torch.equal(X, Xin) and torch.equal(E, Ein)
+        for b in range(4):
+            m = int(mask[b].sum())
+            form = canonicalize_dense((E[b] > 0).float(), m, X[b, :m].tolist(), E[b])
+            hb, gamma = h[b, :m], torch.tensor(form.order)
+            assert h[b, m:].tolist() == list(range(m, X.shape[1]))
+            assert torch.equal(X[b, hb], X[b, gamma]) and torch.equal(E[b][hb][:, hb], E[b][gamma][:, gamma])

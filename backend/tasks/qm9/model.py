@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -232,6 +233,10 @@ class QM9Denoiser(nn.Module):
         dtype = self.net.dtype
         if self.needs_canonicalization and elements is None:
             elements = self.inversion_kernel(Xt, Et, mask, generator)
+        one_graph = self._modules.get("one_graph_logits")  # set by with_traced_backbone
+        if one_graph is not None and Xt.shape[0] == 1:
+            x_logits, e_logits = one_graph(Xt, Et, mask, t, elements.perm)
+            return x_logits, e_logits, elements
         adj = (Et > 0).to(dtype)
         enc = self.encoding(adj, mask, generator=generator, elements=elements)
         extra, glob = structural_features(Xt, Et, mask, t.to(torch.float64) / self.config.T, dtype)
@@ -255,11 +260,44 @@ def load_qm9_model(variant: str, root: Path | None = None) -> QM9Denoiser:
 
 def with_traced_backbone(model: QM9Denoiser) -> QM9Denoiser:
     """A copy of ``model`` for sampling whose backbone is a ``TracedGraphTransformer`` (about half the time per
-    denoising step at QM9's sizes). The copy shares every parameter and buffer with ``model``, which is not changed,
-    and gives the same logits, hence the same samples from the same generator (tests/test_qm9_diffusion.py)."""
+    denoising step at QM9's sizes). For the variants that canonicalize, a batch of one graph (live sampling) goes
+    through a second trace, of the whole map from (z_t, t, h) to the logits (``_Logits``: the features, the encoding
+    and the backbone), which leaves out the Python overhead of the few dozen small operations around the backbone
+    (h itself is still drawn outside it, from the generator). The copy shares every parameter and buffer with
+    ``model``, which is not changed, and gives the same logits, hence the same samples from the same generator
+    (tests/test_qm9_diffusion.py)."""
     fast = copy.copy(model)
     fast._modules = {**model._modules, "net": TracedGraphTransformer(model.net)}
+    if model.needs_canonicalization:
+        fast._modules["one_graph_logits"] = _Logits.traced(model)
     return fast
+
+
+class _Logits(nn.Module):
+    """``QM9Denoiser.forward`` for given group elements h (B, n), returning the node and edge logits."""
+
+    def __init__(self, model: QM9Denoiser):
+        super().__init__()
+        self.model = model
+
+    def forward(self, Xt: torch.Tensor, Et: torch.Tensor, mask: torch.Tensor, t: torch.Tensor, h: torch.Tensor):
+        x_logits, e_logits, _ = self.model(Xt, Et, mask, t, elements=Permutation(h))
+        return x_logits, e_logits
+
+    @staticmethod
+    def traced(model: QM9Denoiser, example_nodes: int = 4) -> torch.jit.ScriptModule:
+        """The eager ``model``'s logits traced and frozen on one graph of ``example_nodes`` nodes. Valid for a batch
+        of one graph of any size only: ``Permutation.act_nodes`` takes a different path for a batch of one, and the
+        trace keeps the path it saw."""
+        device = model.alpha_bar.device
+        n = example_nodes
+        Et = torch.ones(1, n, n, dtype=torch.long, device=device).triu(1)
+        example = (torch.zeros(1, n, dtype=torch.long, device=device), Et + Et.transpose(1, 2),
+                   torch.ones(1, n, dtype=torch.bool, device=device), torch.ones(1, dtype=torch.long, device=device),
+                   torch.arange(n, device=device).unsqueeze(0))
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # trace deprecation, constants baked from the config
+            return torch.jit.freeze(torch.jit.trace(_Logits(model).eval(), example, check_trace=False).eval())
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -433,7 +471,10 @@ class Sample:
 
     node_types (N, n) and edge_types (N, n, n) class indices; num_nodes (N,); symmetric_steps (N,) the number of
     denoising steps whose noisy input graph had a nontrivial automorphism group (``steps`` in all);
-    trajectory: a list over the visited times t (first = T, last = 0) of (t, X (N, n), E (N, n, n)), or None."""
+    trajectory: a list over the visited times t (first = T, last = 0) of (t, X (N, n), E (N, n, n)), or None;
+    elements: with the trajectory, for the variants that canonicalize, the h (N, n) that the denoiser drew at each
+    step from the inversion kernel of its input, aligned with trajectory[:-1] (entry i belongs to the graph of
+    trajectory[i]; h[b, k] is the node at canonical position k, padding fixed), else None."""
 
     node_types: torch.Tensor
     edge_types: torch.Tensor
@@ -441,6 +482,7 @@ class Sample:
     symmetric_steps: torch.Tensor
     steps: int
     trajectory: list[tuple[int, torch.Tensor, torch.Tensor]] | None = None
+    elements: list[torch.Tensor] | None = None
 
 
 def sampling_times(T: int, steps: int) -> list[int]:
@@ -477,12 +519,15 @@ def sample_molecules(
     abar = model.alpha_bar
     symmetric = torch.zeros(num, dtype=torch.long)
     trajectory = [(T, X.cpu(), E.cpu())] if keep_trajectory else None
+    drawn = [] if keep_trajectory and model.needs_canonicalization else None
     for i, (t, s) in enumerate(zip(times[:-1], times[1:])):
         if track_symmetry:
             Xc, Ec = X.cpu(), E.cpu()
             symmetric += torch.tensor([_has_symmetry(Xc[b], Ec[b], int(n_nodes[b])) for b in range(num)], dtype=torch.long)
         tt = torch.full((num,), t, dtype=torch.long, device=device)
-        x_logits, e_logits, _ = model(X, E, mask, tt, generator=generator)
+        x_logits, e_logits, elements = model(X, E, mask, tt, generator=generator)
+        if drawn is not None:
+            drawn.append(elements.perm.cpu())
         keep = (abar[t] / abar[s]).clamp(max=1.0)
         sx = abar[s]
         px = _reverse_probs(x_logits.softmax(-1), X, keep, sx, mx)
@@ -493,4 +538,4 @@ def sample_molecules(
             trajectory.append((s, X.cpu(), E.cpu()))
         if progress is not None:
             progress(i + 1, len(times) - 1)
-    return Sample(X.cpu(), E.cpu(), n_nodes.cpu(), symmetric, len(times) - 1, trajectory)
+    return Sample(X.cpu(), E.cpu(), n_nodes.cpu(), symmetric, len(times) - 1, trajectory, drawn)
