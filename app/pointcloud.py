@@ -276,8 +276,8 @@ def _predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: 
         d = model(x, m, generator=generator, frames=h).cpu().double()
     outputs = points + d
     analysed = outputs[:runs if len(cloud) <= GROUP_ALL_DRAWS_UP_TO else 1].numpy()
-    groups = _output_groups(cloud, tol, variant, seed, sha256, analysed, None if frames is None else frames.numpy(),
-                            _pose)
+    groups = _output_groups(cloud, tol, variant, runs, seed, sha256, analysed,
+                            None if frames is None else frames[:len(analysed)].numpy(), _pose)
     defects = symmetry_defects(cloud, tol, outputs.numpy())
     if runs < k:
         d, groups, defects = d.expand(k, -1, -1), groups * k, defects * k
@@ -286,11 +286,12 @@ def _predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: 
             "groups": groups, "defects": defects}
 
 
-def _output_groups(cloud: Cloud, tol: float, variant: str, seed: int, sha256: str, outputs: np.ndarray,
+def _output_groups(cloud: Cloud, tol: float, variant: str, runs: int, seed: int, sha256: str, outputs: np.ndarray,
                    frames: np.ndarray | None, pose: Pose | None) -> list[tuple[str, float | None]]:
-    """``output_group`` of each of a variant's outputs (m, n, 3) on the cloud: SymPE's by ``output_groups`` (one
-    analysis, transported to the other draws); the others' one by one. For an equivariant variant with a ``pose``
-    (base, R), the groups are shared between the poses of one base cloud (``_groups_in_base_pose``).
+    """``output_group`` of each of the first outputs (m, n, 3) of a variant's ``runs`` draws on the cloud, with the
+    frames they used (m, 3, 3) or None: SymPE's by ``output_groups`` (one analysis, transported to the other draws),
+    the others' one by one. For an equivariant variant with a ``pose`` (base, R), the groups are shared between the
+    poses of one base cloud (``_groups_in_base_pose``).
 
     Why sharing is exact. With the same seed, an equivariant model draws the same noise (``noise``), or frames moved
     with the input (``sympe``: γ(R·x) = R γ(x) and, as a rule, the same stabilizer element drawn), and
@@ -307,7 +308,7 @@ def _output_groups(cloud: Cloud, tol: float, variant: str, seed: int, sha256: st
         return analyse_outputs()
     base, rotation = pose
     posed = outputs @ np.asarray(rotation)  # Rᵀ applied to every point: the outputs on the base cloud
-    reference, groups = _groups_in_base_pose(base, tol, variant, len(outputs), seed, sha256, posed, analyse_outputs)
+    reference, groups = _groups_in_base_pose(base, tol, variant, runs, seed, sha256, posed, analyse_outputs)
     limit = TRANSPORT_TOL * max(float(_form(cloud, None, tol).scale), 1e-12)
     same = np.sqrt(((posed - reference) ** 2).sum(-1)).max(-1) <= limit
     return [group if ok and group[1] is not None else output_group(out)
@@ -317,9 +318,10 @@ def _output_groups(cloud: Cloud, tol: float, variant: str, seed: int, sha256: st
 @st.cache_data(show_spinner=False, max_entries=64)
 def _groups_in_base_pose(base: Cloud, tol: float, variant: str, runs: int, seed: int, sha256: str, _posed: np.ndarray,
                          _analyse) -> tuple[np.ndarray, list[tuple[str, float | None]]]:
-    """The output groups of a variant's ``runs`` draws on any pose of the base cloud, with the outputs they were
-    found for, moved back to the base pose (``_posed``, for the caller's check); ``_analyse`` finds them. Keyed on
-    the base cloud, the draws and the weights' version only, so a rotated or reflected input reuses them."""
+    """The output groups of (the first outputs of) a variant's ``runs`` draws on any pose of the base cloud, with
+    the outputs they were found for, moved back to the base pose (``_posed``, for the caller's check); ``_analyse``
+    finds them. Keyed on the base cloud, the draws and the weights' version only, so a rotated or reflected input
+    reuses them."""
     return _posed, _analyse()
 
 

@@ -267,7 +267,7 @@ def test_groups_stored_for_a_pose_are_not_reused_for_outputs_that_are_not_their_
     other = np.asarray(cloud) + pointcloud.predict(cloud, 1e-6, "noise", 16, 42, sha)["displacements"]
     analysed, alone = [], pointcloud.output_group
     monkeypatch.setattr(pointcloud, "output_group", lambda out: analysed.append(out) or alone(out))
-    groups = pointcloud._output_groups(cloud, 1e-6, "noise", 41, sha, other, None, pose)
+    groups = pointcloud._output_groups(cloud, 1e-6, "noise", 16, 41, sha, other, None, pose)
     monkeypatch.undo()
     assert len(analysed) == 16 and groups == one_by_one(other)
     assert stored["groups"] == one_by_one(np.asarray(cloud) + stored["displacements"])
