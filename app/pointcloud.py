@@ -299,9 +299,11 @@ def _output_groups(cloud: Cloud, tol: float, variant: str, runs: int, seed: int,
     for a rigid image. Each draw is checked, in float64, against the stored outputs moved back by Rᵀ (every point
     within TRANSPORT_TOL of the input's radius of its own), and analysed on its own when the check fails or the
     stored group is undetermined."""
+    form = _form(cloud, None, tol)
+
     def analyse_outputs() -> list[tuple[str, float | None]]:
         if encoding(variant).canonicalizes:  # kernel frames of one input: one analysis, transported
-            return output_groups(outputs, _form(cloud, None, tol).centroid.numpy(), frames)
+            return output_groups(outputs, form.centroid.numpy(), frames)
         return [output_group(out) for out in outputs]
 
     if pose is None or not encoding(variant).equivariant:
@@ -309,7 +311,7 @@ def _output_groups(cloud: Cloud, tol: float, variant: str, runs: int, seed: int,
     base, rotation = pose
     posed = outputs @ np.asarray(rotation)  # Rᵀ applied to every point: the outputs on the base cloud
     reference, groups = _groups_in_base_pose(base, tol, variant, runs, seed, sha256, posed, analyse_outputs)
-    limit = TRANSPORT_TOL * max(float(_form(cloud, None, tol).scale), 1e-12)
+    limit = TRANSPORT_TOL * max(float(form.scale), 1e-12)
     same = np.sqrt(((posed - reference) ** 2).sum(-1)).max(-1) <= limit
     return [group if ok and group[1] is not None else output_group(out)
             for group, ok, out in zip(groups, same, outputs)]
