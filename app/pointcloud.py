@@ -34,6 +34,7 @@ log = logging.getLogger("sympe.app")
 
 Cloud = tuple[tuple[float, float, float], ...]
 Matrix = tuple[tuple[float, float, float], ...]
+Pose = tuple[Cloud, Matrix]  # (base, R): a cloud given as the base cloud moved by R ∈ O(3)
 
 VARIANTS = TASKS["pointcloud"].variants
 _CC, _CH = 1.39, 1.09  # benzene: C–C and C–H bond lengths in Å
@@ -50,6 +51,7 @@ UPLOAD_LIMIT = 100  # points in an uploaded cloud: the model runs on all pairs (
 UPLOAD_MB = max(1, math.ceil(MAX_BYTES / 2**20))  # the uploader's own size limit; the parser checks MAX_BYTES exactly
 OUTPUT_TOL = 0.02  # relative tolerance of the outputs' point groups: the models are accurate to about 1% of the radius
 KEPT_TOL = 1e-4  # an output whose symmetry defect (relative to the radius) is below this keeps the input's group
+TRANSPORT_TOL = 1e-4  # relative to a radius: outputs this close share their point group (float32 rounding is ~1e-7)
 TRAINED_RADII = (0.8, 1.5)  # circumradii of the training shapes (backend.tasks.pointcloud.data)
 TYPE_COLORS = {"C": "#404040", "H": "#bdbdbd", "O": "#d62728", "N": "#1f77b4", "S": "#e8c21d", "F": "#2ca02c",
                "Cl": "#2ca02c", "P": "#ff7f0e"}
@@ -249,17 +251,19 @@ def shipped_variants() -> list[str]:
 GROUP_ALL_DRAWS_UP_TO = 40  # points; above, only draw 1's output group is determined (0.2 s each at 100 points)
 
 
-def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: str) -> dict:
+def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: str, pose: Pose | None = None) -> dict:
     """K draws of a shipped model on the cloud (types are ignored by the models): displacements (K, n, 3), the
     frames used (or None), the point group (name, order) of each output shape (of draw 1 only above
-    GROUP_ALL_DRAWS_UP_TO points) and the symmetry defect of each output (``symmetry_defects``). ``sha256`` keys the
-    cache on the weights' version. The deterministic variants run once, and are cached without the seed (so "Sample
-    again" reruns only the random ones)."""
-    return _predict(cloud, tol, variant, k, seed if encoding(variant).random else 0, sha256)
+    GROUP_ALL_DRAWS_UP_TO points; ``_output_groups``) and the symmetry defect of each output (``symmetry_defects``).
+    ``sha256`` keys the cache on the weights' version. The deterministic variants run once, and are cached without
+    the seed (so "Sample again" reruns only the random ones). ``pose`` (base, R), when given, says that the cloud is
+    the base cloud moved by R (the rotate-and-reflect control): it only lets the output groups be shared between
+    poses, and is not part of the cache key."""
+    return _predict(cloud, tol, variant, k, seed if encoding(variant).random else 0, sha256, pose)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: str) -> dict:
+def _predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: str, _pose: Pose | None) -> dict:
     model = models.model("pointcloud", variant)
     runs = k if encoding(variant).random else 1  # a deterministic model's K draws are one output repeated
     points = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3).expand(runs, -1, 3)
@@ -271,19 +275,89 @@ def _predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: 
     with torch.inference_mode():
         d = model(x, m, generator=generator, frames=h).cpu().double()
     outputs = points + d
-    groups = []
-    for out in outputs[:runs if len(cloud) <= GROUP_ALL_DRAWS_UP_TO else 1]:
-        try:
-            stab = canonicalize_point_cloud(out, tol=OUTPUT_TOL).stabilizer
-            groups.append((point_group_name(stab), stab.order))
-        except ValueError as exc:  # e.g. two output points on top of each other
-            groups.append((f"undetermined ({one_line(exc, 300)})", None))
+    analysed = outputs[:runs if len(cloud) <= GROUP_ALL_DRAWS_UP_TO else 1].numpy()
+    groups = _output_groups(cloud, tol, variant, runs, seed, sha256, analysed,
+                            None if frames is None else frames[:len(analysed)].numpy(), _pose)
     defects = symmetry_defects(cloud, tol, outputs.numpy())
     if runs < k:
         d, groups, defects = d.expand(k, -1, -1), groups * k, defects * k
         frames = None if frames is None else frames.expand(k, -1, -1)
     return {"displacements": d.numpy().copy(), "frames": None if frames is None else frames.numpy().copy(),
             "groups": groups, "defects": defects}
+
+
+def _output_groups(cloud: Cloud, tol: float, variant: str, runs: int, seed: int, sha256: str, outputs: np.ndarray,
+                   frames: np.ndarray | None, pose: Pose | None) -> list[tuple[str, float | None]]:
+    """``output_group`` of each of the first outputs (m, n, 3) of a variant's ``runs`` draws on the cloud, with the
+    frames they used (m, 3, 3) or None: SymPE's by ``output_groups`` (one analysis, transported to the other draws),
+    the others' one by one. For an equivariant variant with a ``pose`` (base, R), the groups are shared between the
+    poses of one base cloud (``_groups_in_base_pose``).
+
+    Why sharing is exact. With the same seed, an equivariant model draws the same noise (``noise``), or frames moved
+    with the input (``sympe``: γ(R·x) = R γ(x) and, as a rule, the same stabilizer element drawn), and
+    f(R·x, R h) = R·f(x, h): the outputs on R·x are R times those on x, point by point, and a point group is the same
+    for a rigid image. Each draw is checked, in float64, against the stored outputs moved back by Rᵀ (every point
+    within TRANSPORT_TOL of the input's radius of its own), and analysed on its own when the check fails or the
+    stored group is undetermined."""
+    form = _form(cloud, None, tol)
+
+    def analyse_outputs() -> list[tuple[str, float | None]]:
+        if encoding(variant).canonicalizes:  # kernel frames of one input: one analysis, transported
+            return output_groups(outputs, form.centroid.numpy(), frames)
+        return [output_group(out) for out in outputs]
+
+    if pose is None or not encoding(variant).equivariant:
+        return analyse_outputs()
+    base, rotation = pose
+    posed = outputs @ np.asarray(rotation)  # Rᵀ applied to every point: the outputs on the base cloud
+    reference, groups = _groups_in_base_pose(base, tol, variant, runs, seed, sha256, posed, analyse_outputs)
+    limit = TRANSPORT_TOL * max(float(form.scale), 1e-12)
+    same = np.sqrt(((posed - reference) ** 2).sum(-1)).max(-1) <= limit
+    return [group if ok and group[1] is not None else output_group(out)
+            for group, ok, out in zip(groups, same, outputs)]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _groups_in_base_pose(base: Cloud, tol: float, variant: str, runs: int, seed: int, sha256: str, _posed: np.ndarray,
+                         _analyse) -> tuple[np.ndarray, list[tuple[str, float | None]]]:
+    """The output groups of (the first outputs of) a variant's ``runs`` draws on any pose of the base cloud, with
+    the outputs they were found for, moved back to the base pose (``_posed``, for the caller's check); ``_analyse``
+    finds them. Keyed on the base cloud, the draws and the weights' version only, so a rotated or reflected input
+    reuses them."""
+    return _posed, _analyse()
+
+
+def output_group(output: np.ndarray) -> tuple[str, float | None]:
+    """The point group (Schoenflies name, order) of one output shape (n, 3), about its own centroid, to OUTPUT_TOL of
+    its radius; ("undetermined (why)", None) when it cannot be canonicalized (e.g. two points on top of each
+    other)."""
+    try:
+        stab = canonicalize_point_cloud(output, tol=OUTPUT_TOL).stabilizer
+    except ValueError as exc:
+        return f"undetermined ({one_line(exc, 300)})", None
+    return point_group_name(stab), stab.order
+
+
+def output_groups(outputs: np.ndarray, centre: np.ndarray, frames: np.ndarray) -> list[tuple[str, float | None]]:
+    """``output_group`` of each output y_k (K, n, 3) of an equivariant model fed kernel frames h_k (K, 3, 3) of one
+    input x with centroid ``centre``: analysed once, for draw 1, and transported to the others.
+
+    Why this is exact. Every h_k lies in the coset G_x γ(x), so s_k = h_k h_1ᵀ is in G_x: s_k·x = x with its points
+    permuted by some π. Joint equivariance, f(g·x, g h) = g·f(x, h), and permutation equivariance give
+    y_k = f(x, s_k h_1) = s_k·y_1 re-indexed by π, the action taken about x̄. So the output shape y_k is the rigid image
+    of y_1 under s_k (its centroid goes to y_k's), and its point group is s_k G(y_1) s_kᵀ, a conjugate in O(3): the
+    same Schoenflies name and order. The model runs in float32, so y_k equals s_k·y_1 up to rounding only: each draw
+    is checked (as point sets, each point within TRANSPORT_TOL of the radius of a point of the other, both ways) and
+    analysed on its own when the check fails, or when draw 1 is undetermined (its message names points)."""
+    first = output_group(outputs[0])
+    if first[1] is None:
+        return [first] + [output_group(out) for out in outputs[1:]]
+    y1 = outputs[0] - centre
+    scale = max(float(np.sqrt((y1 ** 2).sum(-1)).max()), 1e-12)
+    images = np.einsum("kij,nj->kni", frames @ frames[0].T, y1)  # s_k·y_1, point by point
+    gaps = np.sqrt(((images[:, :, None, :] - (outputs - centre)[:, None, :, :]) ** 2).sum(-1))  # (K, n, n)
+    rigid = np.maximum(gaps.min(1).max(1), gaps.min(2).max(1)) <= TRANSPORT_TOL * scale
+    return [first] + [first if ok else output_group(out) for out, ok in zip(outputs[1:], rigid[1:])]
 
 
 def family_targets(family: str, rotation: Matrix) -> np.ndarray:
@@ -306,7 +380,8 @@ def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Mat
     """max |f(g·x, g·h) − g·f(x, h)| in float64 for every shipped variant, with ``g`` (default: a Haar-random
     element of O(3), reflections included, from the seed), a kernel frame h of x, and the same noise on both sides;
     ``fixed`` uses its own frame, the identity, on both sides (it does not move with g, which is why it is not
-    equivariant). Each model runs as its cached float64 copy (``models.float64_copy``). ``shas`` keys the cache on
+    equivariant). Each model runs as its cached float64 copy (``models.float64_copy``); f(x) of a deterministic
+    variant comes from ``_deterministic_output`` (so "Sample again" reruns only f(g·x)). ``shas`` keys the cache on
     the weights' versions."""
     gen = torch.Generator().manual_seed(seed)
     element = O3Element.random((), gen) if g is None else O3Element(torch.tensor(g, dtype=torch.float64))
@@ -320,10 +395,20 @@ def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Mat
         model = models.float64_copy("pointcloud", variant)
         frames, moved_frames = (h, element.matrix @ h) if encoding(variant).equivariant else (None, None)
         with torch.inference_mode():
-            y = model(x, mask, generator=torch.Generator().manual_seed(seed), frames=frames)
+            y = (model(x, mask, generator=torch.Generator().manual_seed(seed), frames=frames) if encoding(variant).random
+                 else torch.from_numpy(_deterministic_output(cloud, variant, sha)))
             y_g = model(element.act_points(x), mask, generator=torch.Generator().manual_seed(seed), frames=moved_frames)
         errors[variant] = float((y_g - element.act_points(y)).abs().max())
     return {"errors": errors, "g": element.matrix.numpy(), "det": float(torch.linalg.det(element.matrix))}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _deterministic_output(cloud: Cloud, variant: str, sha256: str) -> np.ndarray:
+    """f(x) in float64 (``models.float64_copy``), shape (1, n, 3), of a variant that draws nothing (``none``; ``fixed``
+    with its own frame, the identity): the same for every seed, so cached on the cloud and the weights' version."""
+    x = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3)
+    with torch.inference_mode():
+        return models.float64_copy("pointcloud", variant)(x, torch.ones(1, x.shape[1], dtype=torch.bool)).numpy()
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -498,7 +583,8 @@ STORY_CAMERA = {"eye": {"x": 0.0, "y": -0.6, "z": 1.9}, "up": {"x": 0, "y": 1, "
                 "projection": {"type": "orthographic"}}  # read as 2D
 
 
-def story_figures(cloud: Cloud, types, summary: dict, tol: float, k: int, seed: int) -> list[tuple[SpecFigure, str]]:
+def story_figures(cloud: Cloud, types, summary: dict, tol: float, k: int, seed: int,
+                  pose: Pose | None = None) -> list[tuple[SpecFigure, str]]:
     """The Point-cloud lab's story for presenter mode (``ui.story``), as (figure, name) pairs: the input with its
     canonical frame, the baseline's (``none``) output and SymPE's first ``STORY_DRAWS`` draws, from the same cached
     ``predict`` calls as the page's outputs, seen from above (``STORY_CAMERA``). A variant that cannot be used is
@@ -511,7 +597,7 @@ def story_figures(cloud: Cloud, types, summary: dict, tol: float, k: int, seed: 
         status = statuses[variant]
         if status.state != "ok":
             continue
-        run = predict(cloud, tol, variant, k, seed, status.sha256)
+        run = predict(cloud, tol, variant, k, seed, status.sha256, pose)
         for d in range(draws):
             title = "Baseline (none)" if variant == "none" else f"SymPE draw {d + 1}"
             shown.append((output_figure(cloud, run["displacements"][d], title=title), f"{variant}-{d + 1}"))

@@ -68,6 +68,7 @@ seed = sidebar.seed()
 summary = None
 if base is not None:
     cloud = pointcloud.moved(base, rotation)
+    pose = (base, pointcloud.as_key(rotation))
     try:
         summary = pointcloud.analyse(cloud, types, tol)
     except PointCloudError as exc:
@@ -75,7 +76,7 @@ if base is not None:
 
 if summary is not None:
     order = pointcloud.order_text(summary["order"])
-    ui.story(lambda: pointcloud.story_figures(cloud, types, summary, tol, K, seed))
+    ui.story(lambda: pointcloud.story_figures(cloud, types, summary, tol, K, seed, pose))
     if view is not None:
         with view, ui.guard("The cloud"):
             ui.show_figure(pointcloud.cloud_figure(cloud, types, summary,
@@ -154,7 +155,7 @@ if summary is not None:
                     st.error(f"`{status.key}` cannot be loaded: {md_plain(status.detail)}", icon=":material/error:")
                     continue
                 with ui.guard(f"The {variant} output"), st.spinner(f"Running {variant}…", show_time=True):
-                    run = dict(pointcloud.predict(cloud, tol, variant, K, seed, status.sha256))
+                    run = dict(pointcloud.predict(cloud, tol, variant, K, seed, status.sha256, pose))
                     target = None
                     if family:
                         hit, index, m = pointcloud.target_hits(family, cloud, pointcloud.as_key(rotation),

@@ -182,6 +182,115 @@ def test_the_equivariance_check_runs_on_copies_and_leaves_the_cached_models_alon
     assert set(before.values()) == {torch.float32}
 
 
+TRANSPORT_PRESETS = ["4-gon", "tetrahedron", "cube", "benzene (carbons and hydrogens)", "carbon dioxide (linear)",
+                     "generic cloud"]
+TRANSPORT_SEEDS = [0, 5, 1234567, 2**31 + 11]
+
+
+def one_by_one(outputs: np.ndarray) -> list:
+    return [pointcloud.output_group(out) for out in outputs]
+
+
+@needs_models
+@pytest.mark.parametrize("name", TRANSPORT_PRESETS)
+def test_sympe_output_groups_transported_from_draw_1_are_each_draws_own_in_float64(name):
+    """y_k = f(x, s_k h_1) = s_k·y_1 (re-indexed) for s_k = h_k h_1ᵀ in G_x: in float64 each output is the rigid
+    image of draw 1 to rounding, and its own analysis gives draw 1's group, which is what the transport returns."""
+    import torch
+
+    from app import models
+
+    model = models.float64_copy("pointcloud", "sympe")
+    cloud = pointcloud.moved(pointcloud.preset(name)[0], pointcloud.transform(25, 60, -30, True))
+    form = pointcloud._form(cloud, None, 1e-6)
+    x = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3).expand(8, -1, 3)
+    mask = torch.ones(8, len(cloud), dtype=torch.bool)
+    for seed in TRANSPORT_SEEDS:
+        frames = form.sample(8, torch.Generator().manual_seed(seed)).matrix
+        with torch.inference_mode():
+            outputs = (x + model(x, mask, frames=frames)).numpy()
+        centre, h = form.centroid.numpy(), frames.numpy()
+        images = np.einsum("kij,nj->kni", h @ h[0].T, outputs[0] - centre)
+        for image, out in zip(images, outputs):  # the same point set: each point of one has its twin in the other
+            gaps = np.linalg.norm(image[:, None] - (out - centre)[None], axis=-1)
+            assert max(gaps.min(0).max(), gaps.min(1).max()) < 1e-9
+        assert pointcloud.output_groups(outputs, centre, h) == one_by_one(outputs)
+
+
+@needs_models
+@pytest.mark.parametrize("name", TRANSPORT_PRESETS)
+def test_the_app_s_sympe_groups_are_each_draws_own_analysis(name):
+    """The page's path (float32 model, groups transported from draw 1) against every output analysed on its own."""
+    cloud = pointcloud.moved(pointcloud.preset(name)[0], pointcloud.transform(-40, 110, 15, False))
+    sha = pointcloud.model_status("sympe").sha256
+    for seed in TRANSPORT_SEEDS:
+        run = pointcloud.predict(cloud, 1e-6, "sympe", 16, seed, sha)
+        assert run["groups"] == one_by_one(np.asarray(cloud) + run["displacements"])
+
+
+@needs_models
+def test_a_draw_that_is_not_the_image_of_draw_1_is_analysed_on_its_own():
+    cloud = pointcloud.preset("cube")[0]
+    run = pointcloud.predict(cloud, 1e-6, "sympe", 6, 3, pointcloud.model_status("sympe").sha256)
+    outputs = np.asarray(cloud) + run["displacements"]
+    outputs[4, 0] += 0.3  # one point of draw 5 moved: no longer s_5·y_1
+    centre = np.asarray(cloud).mean(0)
+    groups = pointcloud.output_groups(outputs, centre, run["frames"])
+    assert groups == one_by_one(outputs) and groups[4] != groups[0]
+    assert pointcloud.output_groups(outputs[[0, 4]], centre, run["frames"][[1, 4]]) == one_by_one(outputs[[0, 4]])
+
+
+@needs_models
+@pytest.mark.parametrize("variant", ["none", "noise", "sympe"])
+def test_output_groups_shared_between_poses_are_each_poses_own_analysis(variant):
+    """f(R·x, R h) = R·f(x, h) with the same draws: a rotated or reflected input's outputs are those of the base
+    moved by R, so their groups are shared between poses; each pose's are still its outputs' own."""
+    base = pointcloud.preset("cube")[0]
+    sha = pointcloud.model_status(variant).sha256
+    for seed in TRANSPORT_SEEDS[:2]:
+        for angles in ((0, 0, 0, False), (35, 0, 0, False), (70, 45, -20, True)):
+            rotation = pointcloud.transform(*angles)
+            cloud = pointcloud.moved(base, rotation)
+            run = pointcloud.predict(cloud, 1e-6, variant, 16, seed, sha, (base, pointcloud.as_key(rotation)))
+            assert run["groups"] == one_by_one(np.asarray(cloud) + run["displacements"])
+
+
+@needs_models
+def test_groups_stored_for_a_pose_are_not_reused_for_outputs_that_are_not_their_image(monkeypatch):
+    """The shared groups are checked against the outputs they were found for: outputs from other draws (here another
+    seed's, offered under this seed's key) are analysed on their own, every one of them."""
+    base = pointcloud.preset("tetrahedron")[0]
+    rotation = pointcloud.transform(30, 0, 0, False)
+    cloud, pose = pointcloud.moved(base, rotation), (base, pointcloud.as_key(rotation))
+    sha = pointcloud.model_status("noise").sha256
+    stored = pointcloud.predict(cloud, 1e-6, "noise", 16, 41, sha, pose)
+    other = np.asarray(cloud) + pointcloud.predict(cloud, 1e-6, "noise", 16, 42, sha)["displacements"]
+    analysed, alone = [], pointcloud.output_group
+    monkeypatch.setattr(pointcloud, "output_group", lambda out: analysed.append(out) or alone(out))
+    groups = pointcloud._output_groups(cloud, 1e-6, "noise", 16, 41, sha, other, None, pose)
+    monkeypatch.undo()
+    assert len(analysed) == 16 and groups == one_by_one(other)
+    assert stored["groups"] == one_by_one(np.asarray(cloud) + stored["displacements"])
+
+
+@needs_models
+@pytest.mark.parametrize("variant", ["none", "fixed"])
+def test_a_deterministic_variant_s_cached_output_is_the_same_for_every_seed(variant):
+    """``none`` and ``fixed`` draw nothing, so f(x) in the equivariance check does not depend on the seed."""
+    import torch
+
+    from app import models
+
+    cloud = pointcloud.moved(pointcloud.preset("3-gon")[0], pointcloud.transform(40, 0, 0, True))
+    model = models.float64_copy("pointcloud", variant)
+    x = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3)
+    cached = pointcloud._deterministic_output(cloud, variant, pointcloud.model_status(variant).sha256)
+    for seed in (0, 9):
+        with torch.inference_mode():
+            y = model(x, torch.ones(1, len(cloud), dtype=torch.bool), generator=torch.Generator().manual_seed(seed))
+        assert y.numpy().tobytes() == cached.tobytes()
+
+
 def test_the_page_says_not_shipped_when_the_manifest_lacks_the_models(tmp_path, monkeypatch):
     import app.models
 

@@ -133,6 +133,64 @@ def test_stabilizer_of_known_point_groups(name):
         assert tuple(np.round(a @ b, 6).ravel()) in keys
 
 
+@pytest.mark.parametrize("name", ["square", "cube", "icosahedron", "benzene", "pinwheel", "water", "generic"])
+def test_each_stabilizer_element_is_the_procrustes_solution_of_its_permutation_alone(name):
+    """The elements are solved together (one stacked SVD); each must be bit for bit what orthogonal Procrustes gives
+    for its permutation on its own (a planar cloud: the in-plane solution, then its product with the mirror z ↦ −z),
+    so that the kernel draws built on them do not depend on how many elements there are."""
+    from backend.pointcloud import _procrustes
+
+    x, types, _, _ = KNOWN[name]
+    rotation = O3Element.random((), torch.Generator().manual_seed(3)).matrix.numpy()
+    form = canonicalize_point_cloud(x @ rotation.T, types)
+    c = form.coords.numpy()
+    dims = form.rank if form.rank == 3 else 2
+    mats, perms = form.stabilizer.matrices.numpy(), form.stabilizer.permutations.numpy()
+    step = 1 if form.rank == 3 else 2
+    for i in range(0, len(mats), step):
+        alone = np.eye(3)
+        alone[:dims, :dims] = _procrustes(c[:, :dims], c[perms[i], :dims])
+        assert mats[i].tobytes() == alone.tobytes()
+        if step == 2:
+            assert (perms[i + 1] == perms[i]).all()
+            assert mats[i + 1].tobytes() == (alone @ np.diag([1.0, 1.0, -1.0])).tobytes()
+
+
+def test_the_closure_lists_the_group_in_breadth_first_order():
+    """The closure's order is the queue's: the kernel draws index the elements, so it must not depend on how the
+    closure is computed. Against a plain breadth-first search on generators of several permutation groups."""
+    from collections import deque
+
+    from backend.canonical import canonicalize_graph
+    from backend.pointcloud import _finite_group
+
+    def queue_order(generators, n):
+        seen, queue = {tuple(range(n)): None}, deque([tuple(range(n))])
+        while queue:
+            p = queue.popleft()
+            for g in generators:
+                q = tuple(g[i] for i in p)
+                if q not in seen:
+                    seen[q] = None
+                    queue.append(q)
+        return list(seen)
+
+    rng = np.random.default_rng(0)
+    cases = [([], 4), ([(1, 2, 3, 0)], 4), ([(1, 0, 2, 3, 4), (1, 2, 3, 4, 0)], 5)]
+    cases += [([tuple(rng.permutation(n)) for _ in range(k)], n) for n, k in ((6, 1), (6, 2), (7, 3), (8, 2))]
+    for name in ("cube", "icosahedron", "benzene"):
+        x, types, _, _ = KNOWN[name]  # the generators BLISS gives for the cloud's distance graph
+        n = len(x)
+        iu, ju = np.triu_indices(n, 1)
+        dist = np.round(np.linalg.norm(x[iu] - x[ju], axis=1), 6)
+        colours = np.unique(dist, return_inverse=True)[1].tolist()
+        cases.append(([tuple(g) for g in canonicalize_graph(n, np.stack([iu, ju], 1), [0] * n, colours).generators], n))
+    for generators, n in cases:
+        assert _finite_group(generators, n, limit=10**6).tolist() == [list(p) for p in queue_order(generators, n)]
+    with pytest.raises(PointCloudError, match="more than 5 elements"):
+        _finite_group([(1, 2, 3, 4, 5, 6, 0)], 7, limit=5)
+
+
 @pytest.mark.parametrize("name", ["tetrahedron", "icosahedron", "benzene", "pinwheel", "generic"])
 def test_stabilizers_are_complete_by_brute_force(name):
     """Independent of BLISS: every orthogonal map that sends three fixed, spanning points to some ordered triple of
