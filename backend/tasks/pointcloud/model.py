@@ -57,12 +57,15 @@ class DistortionModel(nn.Module):
     def frames(self, points: Tensor, mask: Tensor, generator: torch.Generator | None = None,
                forms: list[PointCloudCanonicalForm] | None = None) -> Tensor | None:
         """The frames h the encoding uses: kernel draws for ``sympe`` (from ``forms`` when given), the identity for
-        ``fixed``, None otherwise. Shape (B, 3, 3)."""
+        ``fixed``, None otherwise. A batch of one cloud repeated (``forms`` all one object) is drawn from in one call.
+        Shape (B, 3, 3)."""
         if not self.config.encoding.has_table:
             return None
         if not self.config.encoding.canonicalizes:
             return O3Element.identity((len(points),)).matrix
         forms = canonical_forms(points, mask) if forms is None else forms
+        if forms and all(f is forms[0] for f in forms):
+            return forms[0].sample(len(forms), generator).matrix
         return torch.cat([f.sample(1, generator).matrix for f in forms])
 
     def forward(self, points: Tensor, mask: Tensor, generator: torch.Generator | None = None,
