@@ -214,14 +214,17 @@ class FrozenP4MCNN(nn.Module):
     periodic halo (``_fill_halo``: the values of the circular ``F.pad`` that the block would allocate), and the
     residual additions are in place; the lifting convolution, whose few input channels oneDNN handles slowly in the
     (B, C, L, L) layout, runs in channels_last. With ``threads`` = n > 1 the convolutions of a batch of B ≥ 2 run
-    in min(n, B) contiguous chunks at once on n Python threads (torch releases the GIL inside its operations; each
-    thread keeps torch's intra-op thread count), and the head runs on the whole batch again: the samples of a batch
-    never interact. With oneDNN (torch's CPU convolutions) the outputs were found equal to ``net``'s bit for bit,
-    split or not: there the convolution of a sample does not depend on the batch it is in, while the head's 1×1
-    convolutions do, hence the head on the whole batch. The tests allow float rounding.
+    in min(n, B) contiguous chunks (fewer if a chunk would have under ``MIN_CHUNK_SITES`` sites) at once on Python
+    threads (torch releases the GIL inside its operations; each thread keeps torch's intra-op thread count), and the
+    head runs on the whole batch again: the samples of a batch never interact. With oneDNN (torch's CPU
+    convolutions) the outputs were found equal to ``net``'s bit for bit, split or not: there the convolution of a
+    sample does not depend on the batch it is in, while the head's 1×1 convolutions do, hence the head on the whole
+    batch. The tests allow float rounding.
 
     Shapes: as ``P4MCNN``, with sites and bonds of the same batch size B (or bonds of batch 1).
     """
+
+    MIN_CHUNK_SITES = 1024  # smaller chunks are not worth a thread: their Python overhead holds the GIL
 
     def __init__(self, net: P4MCNN, threads: int = 1):
         super().__init__()
@@ -239,7 +242,8 @@ class FrozenP4MCNN(nn.Module):
     @torch.no_grad()
     def forward(self, sites: torch.Tensor, bonds: torch.Tensor | None = None) -> torch.Tensor:
         bonds = None if self.net.bond_lift is None else self.net.shared_bonds(bonds)
-        n = min(self.threads, sites.shape[0])
+        B, _, L, _ = sites.shape
+        n = max(1, min(self.threads, B, B * L * L // self.MIN_CHUNK_SITES))
         if n == 1:
             F = self._convolutions(sites, bonds)
         else:
