@@ -702,6 +702,20 @@ def test_lattice_helpers():
     assert ref.exact and ref.energy == pytest.approx(-32.0) and len(ref.ground_cells) == 2
 
 
+def test_lattice_lab_computing_first_leaves_a_failure_to_its_section(monkeypatch):
+    """lattice.compute_first fills the caches before the figures are drawn; a computation that fails there must
+    still be reported by its own section's guard, and the rest of the page drawn."""
+    def broken(J, h):
+        raise RuntimeError("no reference today")
+
+    monkeypatch.setattr(lattice, "reference", broken)
+    at = open_page("lattice_lab")
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("The reference energy could not be shown") and "today" in errors[0]
+    assert metric(at, "|G_x| (symmetries of the input)") == str(16 * 8 * 8)
+
+
 @pytest.mark.parametrize("jx, jy, hval, L, paint", [
     (-1.0, -1.0, 0.0, 4, ()), (1.0, -0.5, 0.0, 4, ()), (-1.0, -1.0, 0.3, 6, ()),
     (-1.0, -1.0, 0.0, 4, (("h", 1, 2, 2.0),)), (-1.0, -1.0, 0.0, 4, (("h", 0, 0, 1.5), ("jx", 0, 0, 2.0))),
