@@ -91,6 +91,8 @@ elif "paint" in st.query_params:
     del st.query_params["paint"]
 J, h = lattice.build_inputs(jx, jy, hval, L, tuple((k, i, j, v) for (k, i, j), v in sorted(paint.items())))
 seed = sidebar.seed()
+shipped = models.shipped_variants("ising")
+lattice.compute_first(J, h, K, seed, P, shipped)
 ui.story(lambda: lattice.story_figures(J, h, K, seed, P), widths=[1.6, 1, 1, 1, 1])
 
 # ---- input, painter and stabilizer ------------------------------------------------------------------------------------
@@ -137,7 +139,6 @@ with ui.guard("The reference energy"):
         if P == 0 and search_available:
             st.button(f"Turn on the nearby search (P = {lattice.SEARCH_PROPOSALS})", key="search_on", on_click=_search_on)
 
-shipped = models.shipped_variants("ising")
 runs: dict = {}
 # the headers in a row of their own, so that one wrapping to two lines does not shift its column's figure
 variants = TASKS["ising"].variants

@@ -805,7 +805,15 @@ def _element_order(L: int, spin_flip: bool) -> torch.Tensor:
 
 
 def _dense_rank(values: torch.Tensor) -> torch.Tensor:
-    """Ranks 0, 1, … of the distinct values, in increasing order (ties share a rank). Same shape, long."""
+    """Ranks 0, 1, … of the distinct values, in increasing order (ties share a rank). Same shape, long.
+
+    Integers in [0, 4·numel) are ranked in linear time, by marking the values that occur and counting the marks
+    below each (the rank keys of a lattice with few classes, such as a constant one); anything else by sorting."""
+    if not values.is_floating_point() and values.numel():
+        if int(values.min()) >= 0 and (top := int(values.max())) < 4 * values.numel():
+            present = torch.zeros(top + 1, dtype=torch.long, device=values.device)
+            present[values.reshape(-1)] = 1
+            return (present.cumsum(0) - 1)[values]
     return torch.unique(values, return_inverse=True)[1].reshape(values.shape)
 
 

@@ -286,6 +286,7 @@ def constructed_ising_models(monkeypatch) -> dict:
                 "sympe": lambda L: (-1.0) ** np.add.outer(np.arange(L), np.arange(L))}
     monkeypatch.setattr(app.models, "manifest", lambda: {**real, **fake})
     monkeypatch.setattr(app.models, "ising_model", lambda variant, L=8: PatternModel(patterns[variant](L)))
+    monkeypatch.setattr(lattice, "inference_model", lambda variant, L: PatternModel(patterns[variant](L)))
     return patterns
 
 
@@ -699,6 +700,49 @@ def test_lattice_helpers():
     J, h = lattice.build_inputs(-1.0, -1.0, 0.0, 4)
     ref = lattice.reference(J, h)
     assert ref.exact and ref.energy == pytest.approx(-32.0) and len(ref.ground_cells) == 2
+
+
+def test_lattice_lab_computing_first_leaves_a_failure_to_its_section(monkeypatch):
+    """lattice.compute_first fills the caches before the figures are drawn; a computation that fails there must
+    still be reported by its own section's guard, and the rest of the page drawn."""
+    def broken(J, h):
+        raise RuntimeError("no reference today")
+
+    monkeypatch.setattr(lattice, "reference", broken)
+    at = open_page("lattice_lab")
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("The reference energy could not be shown") and "today" in errors[0]
+    assert metric(at, "|G_x| (symmetries of the input)") == str(16 * 8 * 8)
+
+
+@pytest.mark.parametrize("jx, jy, hval, L, paint", [
+    (-1.0, -1.0, 0.0, 4, ()), (1.0, -0.5, 0.0, 4, ()), (-1.0, -1.0, 0.3, 6, ()),
+    (-1.0, -1.0, 0.0, 4, (("h", 1, 2, 2.0),)), (-1.0, -1.0, 0.0, 4, (("h", 0, 0, 1.5), ("jx", 0, 0, 2.0))),
+])
+def test_lattice_stabilizer_table_counts_the_stabilizer_by_point_element_and_sign(jx, jy, hval, L, paint):
+    """Each row of the table, the order, the translations and the summary's kinds are read off the stabilizer mask
+    one point element and sign at a time (the definition), against the canonical form's mask."""
+    J, h = lattice.build_inputs(jx, jy, hval, L, paint)
+    stab, form = lattice.stabilizer(J, h), lattice.canonical(J, h)
+    elems, mask = form.group.elements(), form.stabilizer_mask[0]
+
+    def count(point=None, sign=None) -> int:
+        sel = mask.clone()
+        if point is not None:
+            sel &= elems.point == point
+        if sign is not None:
+            sel &= elems.sign == sign
+        return int(sel.sum())
+
+    assert stab.order == count() and stab.translations == count(0, 1) and stab.group_order == 16 * L * L
+    for k, row in enumerate(stab.table):
+        assert row == {"point-group element": lattice.POINT_NAMES[k],
+                       "translations with spins kept": f"{count(k, 1)} / {L * L}",
+                       "translations with the spin flip": f"{count(k, -1)} / {L * L}"}
+    assert ("rotations (" in stab.summary) == any(count(k) for k in (1, 2, 3))
+    assert ("kinds of reflection" in stab.summary) == any(count(k) for k in (4, 5, 6, 7))
+    assert ("the spin flip" in stab.summary) == bool(count(sign=-1))
 
 
 def test_molecule_depiction_is_rdkit_svg_or_none():

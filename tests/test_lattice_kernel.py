@@ -20,7 +20,7 @@ import pytest
 import torch
 from scipy import stats
 
-from backend.canonical import canonicalize_lattice
+from backend.canonical import _dense_rank, canonicalize_lattice
 from backend.groups import D4_MATRICES, LatticeGroup
 
 ALPHA = 1e-8  # per case; about 20 cases, so a correct sampler fails somewhere with probability < 1e-6
@@ -225,3 +225,13 @@ def test_the_checks_reject_wrong_samplers(name):
     stabilizer = torch.nonzero(form.stabilizer_mask[0]).flatten()
     forgot_gamma = stabilizer[torch.randint(expected, (200,), generator=torch.Generator().manual_seed(8))]
     assert in_coset(group, forgot_gamma, x, c) == (c == x)
+
+
+@pytest.mark.parametrize("top", [0, 1, 5, 1000, 2**40])
+def test_dense_rank_equals_the_ranks_of_sorting(top):
+    """The linear-time path (nonnegative integers below 4·numel) and the sorting path give the ranks of torch.unique."""
+    gen = torch.Generator().manual_seed(top % 97)
+    values = torch.randint(0, top + 1, (3, 40, 7), generator=gen)
+    assert torch.equal(_dense_rank(values), torch.unique(values, return_inverse=True)[1])
+    floats = values.double() / 3
+    assert torch.equal(_dense_rank(floats), torch.unique(floats, return_inverse=True)[1])

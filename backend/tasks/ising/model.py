@@ -6,6 +6,7 @@ At evaluation the spins are s = sign(a) (a ≥ 0 gives +1).
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from ...canonical import LatticeCanonicalForm, canonicalize_lattice
 from ...checkpoints import PRETRAINED, load_model
 from ...encodings import FIXED, NOISE, NONE, SYMPE, Encoding, names
 from ...groups import LatticeElement, LatticeGroup
-from ...nn.lattice import P4MCNN, P4MCNNConfig
+from ...nn.lattice import P4MCNN, FrozenP4MCNN, P4MCNNConfig
 from ...sympe import LatticeEncoder
 from ..task import ModelConfig
 from .data import energy
@@ -113,6 +114,16 @@ class IsingModel(nn.Module):
             state["encoder.field"] = v.repeat(1, reps, reps)[:, :L, :L].contiguous()
         other.load_state_dict(state)
         return other
+
+
+def with_frozen_core(model: IsingModel, threads: int = 1) -> IsingModel:
+    """A copy of ``model`` for inference whose core is a ``backend.nn.lattice.FrozenP4MCNN`` (its batches split over
+    ``threads`` Python threads): the same logits, from the same encoding draws for the same generator
+    (tests/test_lattice_frozen_core.py), in about three quarters of the time on one thread (16 samples at 64×64).
+    The copy shares every parameter and buffer with ``model``, which is not changed. No gradients flow through it."""
+    fast = copy.copy(model)
+    fast._modules = {**model._modules, "core": FrozenP4MCNN(model.core, threads)}
+    return fast
 
 
 def load_ising(variant: str, root: Path | None = None) -> IsingModel:
