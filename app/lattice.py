@@ -369,19 +369,13 @@ def inference_model(variant: str, L: int):
                           lambda _: with_frozen_core(models.ising_model(variant, L), CORE_THREADS))
 
 
-def compute_first(J: np.ndarray, h: np.ndarray, K: int, seed: int, search: int, variants) -> None:
-    """Fill the caches of what the Lattice lab shows for this input (stabilizer, reference, every shipped variant's
-    run) before the page sends its figures: the browser redraws what it has received while the script runs, and on
-    two cores that would take the core the model's second thread needs (``CORE_THREADS``). A failure is left for the
-    page's guarded section to show, where the call is made again."""
+def page_computations(J: np.ndarray, h: np.ndarray, K: int, seed: int, search: int, variants) -> list:
+    """What the Lattice lab computes for this input (stabilizer, reference, every shipped variant's run), as calls
+    for ``ui.precompute``: run before the figures are sent, they leave the second core to the model's second thread
+    (``CORE_THREADS``) instead of to the browser's redraw."""
     calls = [lambda: stabilizer(J, h), lambda: reference(J, h)]
-    calls += [lambda v=v: run_variant(v, J, h, K, seed, models.manifest()[f"ising/{v}"]["sha256"], search)
-              for v in variants]
-    for call in calls:
-        try:
-            call()
-        except Exception:  # noqa: BLE001 - shown by the page's own guard
-            pass
+    return calls + [lambda v=v: run_variant(v, J, h, K, seed, models.manifest()[f"ising/{v}"]["sha256"], search)
+                    for v in variants]
 
 
 def run_trained(trained, J: np.ndarray, h: np.ndarray, K: int, seed: int, search: int = 0) -> VariantRun:

@@ -194,14 +194,11 @@ def symmetry_defects(cloud: Cloud, tol: float, outputs: np.ndarray) -> list[floa
     form = _form(cloud, None, tol)
     centroid = form.centroid.numpy()
     elements, perms = _group_action(form)
-    defects = []
-    for out in np.asarray(outputs, dtype=np.float64):
-        y = out - centroid
-        scale = max(float(form.scale), float(np.sqrt((y ** 2).sum(-1)).max()), 1e-12)
-        gy = np.einsum("gij,nj->gni", elements, y)  # (G, n, 3)
-        gap = np.sqrt(((gy - y[perms]) ** 2).sum(-1))  # point i goes to π(i)
-        defects.append(float(gap.max()) / scale)
-    return defects
+    y = np.asarray(outputs, dtype=np.float64) - centroid  # (K, n, 3)
+    scale = np.maximum(max(float(form.scale), 1e-12), np.sqrt((y ** 2).sum(-1)).max(-1))  # (K,)
+    gy = np.einsum("gij,knj->kgni", elements, y)  # (K, G, n, 3)
+    gap = np.sqrt(((gy - y[:, perms]) ** 2).sum(-1))  # point i goes to π(i)
+    return (gap.reshape(len(y), -1).max(-1) / scale).tolist()
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Pages call these helpers instead of Streamlit directly where the presenter mode 
 - ``story(build)``: in presenter mode only, the page's story as one row of compact figures right under the title
   (the input, the baseline's answer, SymPE's samples; or the page's key picture), so that it is on the first screen
   of a projector at 1280×720; normal mode is left as it was.
+- ``precompute(calls)``: run a page's cached computations before it sends its first figure.
 - ``model_ready(experiment, variant, what)`` / ``not_shipped(what, key)``: whether a model can be used, and if not,
   why: "not shipped yet" only when the manifest has no entry; "cannot be loaded: <fault naming the file>" when the
   manifest or the weights are broken.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import Callable, Iterator, MutableMapping, Sequence
+from typing import Callable, Iterable, Iterator, MutableMapping, Sequence
 
 import streamlit as st
 
@@ -149,6 +150,18 @@ def story(build: Callable[[], Sequence[tuple[SpecFigure, str]]], widths: Sequenc
                 fig.spec["layout"]["height"] = STORY_HEIGHT
                 with col:
                     show_figure(fig, f"story-{name}", key=f"story_{name}")
+
+
+def precompute(calls: Iterable[Callable[[], object]]) -> None:
+    """Run ``calls`` (a page's cached computations: st.cache_data functions) before the page sends its first figure.
+    The browser draws what it has received while the script still runs, and on two cores that drawing takes the core
+    the computation would use; computed first, the page's sections only read the caches. A failure is left for the
+    section that makes the same call inside its guard to show."""
+    for call in calls:
+        try:
+            call()
+        except Exception:  # noqa: BLE001 - shown by the page's own guard
+            pass
 
 
 def literal(text: str) -> str:

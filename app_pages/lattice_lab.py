@@ -92,7 +92,7 @@ elif "paint" in st.query_params:
 J, h = lattice.build_inputs(jx, jy, hval, L, tuple((k, i, j, v) for (k, i, j), v in sorted(paint.items())))
 seed = sidebar.seed()
 shipped = models.shipped_variants("ising")
-lattice.compute_first(J, h, K, seed, P, shipped)
+ui.precompute(lattice.page_computations(J, h, K, seed, P, shipped))
 ui.story(lambda: lattice.story_figures(J, h, K, seed, P), widths=[1.6, 1, 1, 1, 1])
 
 # ---- input, painter and stabilizer ------------------------------------------------------------------------------------

@@ -703,7 +703,7 @@ def test_lattice_helpers():
 
 
 def test_lattice_lab_computing_first_leaves_a_failure_to_its_section(monkeypatch):
-    """lattice.compute_first fills the caches before the figures are drawn; a computation that fails there must
+    """ui.precompute fills the caches before the figures are drawn; a computation that fails there must
     still be reported by its own section's guard, and the rest of the page drawn."""
     def broken(J, h):
         raise RuntimeError("no reference today")
