@@ -15,8 +15,10 @@ first); ``--no-warmup`` measures a cold server.
 Interaction time (the headline) is what the user sees: from the input event (pointerdown / keydown, recorded in the
 page) to the last DOM change before the app is idle again, i.e. the server has reported a finished script run since
 the action (read off the app's websocket), the script state is "notRunning", nothing is stale, no skeleton or status
-widget is shown, every plotly chart is drawn, and the DOM has been quiet for ``--quiet-ms``. Page navigations (sidebar clicks) and first loads are timed the same way
-and reported on their own rows, not in "overall".
+widget is shown, every plotly chart is drawn, and the DOM has been quiet for ``--quiet-ms``. Page navigations (sidebar
+clicks) and first loads are timed the same way, a navigation only once the target page's title is shown (a run of the
+page being left can finish after the click and would otherwise pass for the new page's), and reported on their own
+rows, not in "overall".
 
 Errors: Streamlit exception boxes (``stException``), error boxes (``st.error``, which the app's error guard uses
 instead of tracebacks), uncaught page errors, console errors (less the 404s of Streamlit's base-path probe on a deep
@@ -261,7 +263,7 @@ def _jsonable(value):
 # Each action: (name, coroutine(page, session) that performs the input and updates the expected state).
 
 async def click_button(page, label: str) -> None:
-    await page.get_by_role("button", name=label, exact=True).first.click(timeout=30_000)
+    await page.get_by_role("button", name=label, exact=True).first.click()
 
 
 async def slider(page, label: str):
@@ -276,16 +278,16 @@ async def reveal(page, element) -> None:
     expander that holds the element, or the sidebar when the element is off screen there."""
     holder = page.locator('[data-testid="stExpander"] details:not([open])', has=element)
     if await holder.count():
-        await holder.first.locator("summary").first.click(timeout=30_000)
+        await holder.first.locator("summary").first.click()
     box = await element.bounding_box() if await element.is_visible() else None
     if (box is None or box["x"] < 0) and await page.locator('[data-testid="stSidebar"]', has=element).count():
         expand = page.locator('[data-testid="stExpandSidebarButton"]')
         if await expand.count():
-            await expand.first.click(timeout=30_000)
+            await expand.first.click()
 
 
 async def press_slider(page, label: str, key: str) -> None:
-    await (await slider(page, label)).focus(timeout=30_000)
+    await (await slider(page, label)).focus()
     await page.keyboard.press(key)
 
 
@@ -295,7 +297,7 @@ async def toggle(page, label: str) -> None:
 
 async def click_revealed(page, element) -> None:
     await reveal(page, element)
-    await element.click(timeout=30_000)
+    await element.click()
 
 
 def resample(label: str):
@@ -309,7 +311,7 @@ def slider_field(label: str, name: str, step: float):
     """Alternates between the session's base value and one step above it."""
     async def act(page, sess: Session):
         if name not in sess.state:  # not seen on arrival (hidden in presenter mode): read it now
-            sess.expect(name, round(float(await (await slider(page, label)).input_value(timeout=30_000)), 4))
+            sess.expect(name, round(float(await (await slider(page, label)).input_value()), 4))
         base = sess.state.get(f"{name}_base", sess.state[name])
         sess.state[f"{name}_base"] = base
         up = sess.state[name] == base
@@ -333,8 +335,8 @@ def paint_site(page_count: int = 3):
         index = (sess.sid + 7 * m) % (LATTICE_L * LATTICE_L)
         i, j = divmod(index, LATTICE_L)
         painter = page.locator(".js-plotly-plot").nth(1)  # the phase diagram is first, the painter second
-        await painter.scroll_into_view_if_needed(timeout=30_000)
-        await painter.locator("g.trace.scatter").nth(2).locator("path.point").nth(index).click(force=True, timeout=30_000)
+        await painter.scroll_into_view_if_needed()
+        await painter.locator("g.trace.scatter").nth(2).locator("path.point").nth(index).click(force=True)
         sess.expect("paint", sess.state["paint"] | {f"h:{i}:{j}"})
     return act
 
@@ -449,6 +451,7 @@ async def _run_session(sess: Session, browser, url: str, args) -> None:
     await asyncio.sleep(sid * args.ramp)
     width, height = args.viewport
     context = await browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(args.timeout * 1000)  # every click, focus and read of an action: --timeout
     try:
         await context.add_init_script(INIT_JS)
         page = await context.new_page()
@@ -474,8 +477,9 @@ async def _run_session(sess: Session, browser, url: str, args) -> None:
             if target != sess.current:
                 link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{"" if target == "home" else target}"]')
 
-                async def navigate(link=link):
+                async def navigate(link=link, heading=HEADINGS[target]):
                     await click_revealed(page, link.first)
+                    await page.locator("h1", has_text=heading).first.wait_for()
 
                 await asyncio.sleep(args.think * rng.uniform(0.5, 1.5))
                 ok = await step(page, sess, args, target, "navigation", f"to {target}", navigate)
