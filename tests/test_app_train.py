@@ -139,7 +139,12 @@ def test_a_short_training_shows_progress_then_its_models_in_the_lattice_lab(fres
     J, h = training.eval_set().J[:4].float(), training.eval_set().h[:4].float()
     elements = mine.model.canonicalize(J, h).gamma
     assert torch.equal(rebuilt(J, h, elements=elements).logits, mine.model(J, h, elements=elements).logits)
-    at.switch_page("app_pages/lattice_lab.py")
+    assert_your_models_shown(at, "lattice_lab")
+
+
+def assert_your_models_shown(at, page: str) -> None:
+    """The lab page shows the session's trained none and sympe models, without an exception or an error box."""
+    at.switch_page(f"app_pages/{page}.py")
     at.run()
     assert not at.exception and not at.error
     shown = " ".join(m.value for m in at.markdown)
@@ -248,11 +253,7 @@ def test_a_short_graph_training_appears_in_the_graph_lab_and_downloads(fresh_man
     elements = sympe_elements(graphs.forms[:4], adj.shape[-1], torch.Generator().manual_seed(0))
     assert torch.equal(rebuilt(adj, mask, elements=elements).logits, mine.model(adj, mask, elements=elements).logits)
 
-    at.switch_page("app_pages/graph_lab.py")
-    at.run()
-    assert not at.exception and not at.error
-    shown = " ".join(m.value for m in at.markdown)
-    assert "Your models" in shown and "yours: sympe" in shown and "yours: none" in shown
+    assert_your_models_shown(at, "graph_lab")
     assert sum("wrong pairs" == m.label for m in at.metric) >= 2  # the user's two reconstructions at least
     at.switch_page("app_pages/lattice_lab.py")
     at.run()

@@ -48,23 +48,7 @@ def test_train_start_progress_stop_then_use_a_finished_model_in_the_lattice_lab(
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
     page.wait_for_timeout(1500)
     screenshot_viewport(page, "train-running.png")
-    page.get_by_role("button", name="Stop").click()
-    page.get_by_text("Stopped. Nothing was kept").wait_for(timeout=60_000)
-    wait_idle(page)
-    assert_no_exception(page)
-
-    page.get_by_role("slider", name="Steps").focus()
-    page.keyboard.press("Home")  # the fewest steps: 50
-    page.get_by_text("50", exact=True).first.wait_for()
-    wait_idle(page)
-    page.get_by_role("button", name="Start").click()
-    page.get_by_text("Done. Use your models").wait_for(timeout=120_000)
-    wait_idle(page)
-    assert_no_exception(page)
-    assert_no_error_box(page)
-    assert page.get_by_role("button", name=re.compile("Download yours: sympe")).count() == 1
-    page.mouse.move(0, 0)  # no plotly toolbar over a title
-    screenshot(page, "train-done.png")
+    stop_then_train_the_fewest_steps(page, "Done. Use your models", "train-done.png")
 
     page.get_by_role("link", name="Open the Lattice lab").click()
     page.get_by_role("heading", name="Lattice lab").first.wait_for(timeout=60_000)
@@ -90,22 +74,7 @@ def test_train_a_graph_autoencoder_stop_it_then_use_a_finished_one_in_the_graph_
     page.locator('[data-testid="stPlotlyChart"]').nth(3).wait_for()
     page.wait_for_timeout(1500)
     screenshot_viewport(page, "train-graph-running.png")
-    page.get_by_role("button", name="Stop").click()
-    page.get_by_text("Stopped. Nothing was kept").wait_for(timeout=60_000)
-    wait_idle(page)
-
-    page.get_by_role("slider", name="Steps").focus()
-    page.keyboard.press("Home")  # the fewest steps: 50
-    page.get_by_text("50", exact=True).first.wait_for()
-    wait_idle(page)
-    page.get_by_role("button", name="Start").click()
-    page.get_by_text("Done. Use your models in the Graph lab").wait_for(timeout=120_000)
-    wait_idle(page)
-    assert_no_exception(page)
-    assert_no_error_box(page)
-    assert page.get_by_role("button", name=re.compile("Download yours: sympe")).count() == 1
-    page.mouse.move(0, 0)
-    screenshot(page, "train-graph-done.png")
+    stop_then_train_the_fewest_steps(page, "Done. Use your models in the Graph lab", "train-graph-done.png")
 
     page.get_by_role("link", name="Open the Graph lab").click()
     page.get_by_role("heading", name="Graph lab").first.wait_for(timeout=60_000)
@@ -115,3 +84,24 @@ def test_train_a_graph_autoencoder_stop_it_then_use_a_finished_one_in_the_graph_
     assert_no_exception(page)
     assert_no_error_box(page)
     screenshot(page, "graph-lab-with-your-models.png")
+
+
+def stop_then_train_the_fewest_steps(page, done: str, shot: str) -> None:
+    """Stop the running job (nothing is kept), then train again with the fewest steps (50) until ``done`` shows:
+    no exception or error box, a download button for the sympe model, and a screenshot ``shot``."""
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Stopped. Nothing was kept").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    page.get_by_role("slider", name="Steps").focus()
+    page.keyboard.press("Home")
+    page.get_by_text("50", exact=True).first.wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text(done).wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    assert_no_error_box(page)
+    assert page.get_by_role("button", name=re.compile("Download yours: sympe")).count() == 1
+    page.mouse.move(0, 0)  # no plotly toolbar over a title
+    screenshot(page, shot)
