@@ -387,6 +387,9 @@ def matrix_heatmap(M: np.ndarray, *, title: str = "", x: Sequence[str] | None = 
 # Lattices
 
 
+WEBGL_FROM_L = 48  # from this size on the painter draws with WebGL (scattergl): 3·L² SVG markers cost the browser too much
+
+
 def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", height: int | None = None,
                          marked: Sequence[tuple[str, int, int]] = ()) -> SpecFigure:
     """Sites as circles coloured by the field h, bonds as squares at their midpoints coloured by J.
@@ -396,6 +399,9 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     Bonds that wrap around the periodic boundary are drawn past the last row or column. The default height grows
     with L, from 420 px up to L = 30 to 560 px from L = 42 on, about the width of the page's column (more height
     would only add empty space): at L = 64 sites are about 7 px apart, and a click selects the nearest marker.
+    From L = WEBGL_FROM_L on the markers are drawn with WebGL (``scattergl``, selectable the same way) and without
+    outlines except on marked cells, sites first (a click that touches a site and a bond selects the site): as SVG, each of the 3·L² markers is an element of its own that the browser
+    styles and composites again on every rerun of the page (about 0.2 s of its main thread per rerun at L = 64).
     """
     L = h.shape[0]
     height = height or min(560, max(420, 12 * L + 60))
@@ -403,24 +409,27 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     cell = max(height - 80, 100) / (L + 0.5)  # pixels per lattice spacing in a square plot of this height
     site_size, bond_size = max(4.0, 0.42 * cell), max(3.0, 0.26 * cell)
     marked_set = set(marked)
+    kind, bond_line, site_line = ("scattergl", 0.0, 0.0) if L >= WEBGL_FROM_L else ("scatter", 0.5, 1.0)
     data = []
     for name, vals in (("jx", J[0]), ("jy", J[1])):
         xs, ys, custom = _lattice_points(L, name)
         data.append(dict(
-            type="scatter", x=xs, y=ys, mode="markers", customdata=custom,
+            type=kind, x=xs, y=ys, mode="markers", customdata=custom,
             marker=dict(symbol="square", size=bond_size, color=vals.ravel().tolist(), colorscale=DIVERGING,
-                        cmin=-vmax, cmax=vmax, line=dict(width=_outline(L, name, marked_set, 3, 0.5), color="#333")),
+                        cmin=-vmax, cmax=vmax, line=dict(width=_outline(L, name, marked_set, 3, bond_line), color="#333")),
             hovertemplate=("J_x" if name == "jx" else "J_y")
             + "[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
         ))
     xs, ys, custom = _lattice_points(L, "h")
     data.append(dict(
-        type="scatter", x=xs, y=ys, mode="markers", customdata=custom,
+        type=kind, x=xs, y=ys, mode="markers", customdata=custom,
         marker=dict(size=site_size, color=h.ravel().tolist(), colorscale=DIVERGING, cmin=-vmax, cmax=vmax,
                     showscale=True, colorbar=dict(thickness=10, title=dict(text="value", side="right")),
-                    line=dict(width=_outline(L, "h", marked_set, 3, 1), color="#333")),
+                    line=dict(width=_outline(L, "h", marked_set, 3, site_line), color="#333")),
         hovertemplate="h[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
     ))
+    if kind == "scattergl":  # WebGL hit-testing gives a click that touches several markers to the first trace
+        data = data[-1:] + data[:-1]
     return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square(reverse_y=True)))
 
 

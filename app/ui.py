@@ -6,7 +6,7 @@ Pages call these helpers instead of Streamlit directly where the presenter mode 
   to the server log, never to the page). The entry script wraps every page in one, so a page can never show a
   traceback; pages add their own around independent panels so one failing panel leaves the others standing.
 - ``apply_style()``: the app's stylesheet and the presenter mode's (larger text, no captions, sidebar collapsed).
-- ``explain(text)``: long explanatory text, hidden in presenter mode.
+- ``explain(text)``: long explanatory text, hidden in presenter mode (its place kept, as the story row's is).
 - ``controls()``: the container of a page's settings, a collapsed expander in presenter mode.
 - ``show_figure(fig, name)``: a plotly figure with presenter-mode sizing and a PNG download button in its toolbar.
 - ``story(build)``: in presenter mode only, the page's story as one row of compact figures right under the title
@@ -82,8 +82,12 @@ def presenter() -> bool:
 
 
 def explain(text: str) -> None:
-    """Long explanatory text, hidden in presenter mode."""
-    if not presenter():
+    """Long explanatory text, hidden in presenter mode. Hidden, it keeps its place (an empty element): Streamlit's
+    browser side matches a page's elements by position, so a text that vanished would have every element after it
+    (figures, tables) rebuilt from scratch on the presenter-mode switch instead of updated."""
+    if presenter():
+        st.empty()
+    else:
         st.markdown(text)
 
 
@@ -138,14 +142,16 @@ def story(build: Callable[[], Sequence[tuple[SpecFigure, str]]], widths: Sequenc
     """The page's story on the first screen, in presenter mode only: ``build()`` returns (figure, name) pairs and
     each is drawn STORY_HEIGHT high in a column of one row (``widths``: relative column widths, equal by default).
     In normal mode ``build`` is not called and nothing is drawn; the page's sections below show the same things
-    with their controls and explanations."""
+    with their controls and explanations. In normal mode the row's place is held by an empty element (see
+    ``explain``)."""
+    slot = st.empty()
     if not presenter():
         return
     with guard("The story"):
         shown = list(build())
         if not shown:
             return
-        with st.container(key=STORY_KEY):
+        with slot.container(key=STORY_KEY):
             for col, (fig, name) in zip(st.columns(list(widths) if widths else len(shown)), shown):
                 fig.spec["layout"]["height"] = STORY_HEIGHT
                 with col:

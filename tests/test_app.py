@@ -771,6 +771,7 @@ def every_builders_figure() -> list:
         figures.adjacency_figure(np.eye(6), reference=np.zeros((6, 6))),
         figures.matrix_heatmap(np.random.default_rng(0).normal(size=(6, 3)), x=list("abc"), y=list("uvwxyz")),
         figures.lattice_input_figure(J, h, marked=[("h", 0, 0)]),
+        figures.lattice_input_figure(*lattice.build_inputs(-1.0, 1.0, 0.0, figures.WEBGL_FROM_L), marked=[("jx", 1, 2)]),
         figures.spins_figure(np.ones((4, 4)), show_scale=True),
         figures.spins_figure(np.ones((32, 32))),
         figures.spins_row_figure([np.ones((4, 4)), -np.ones((4, 4)), np.zeros((4, 4))], title="three"),
@@ -817,6 +818,29 @@ def test_graph_grid_draws_each_numbering_in_its_own_cell(K, per_row):
         for b in boxes[i + 1:]:
             assert a[1] <= b[0] or b[1] <= a[0] or a[3] <= b[2] or b[3] <= a[2]
     assert [a["text"] for a in spec["layout"]["annotations"]] == [f"s{k}" for k in range(K)]
+
+
+@pytest.mark.parametrize("L", [4, figures.WEBGL_FROM_L - 2, figures.WEBGL_FROM_L, 64])
+def test_the_painter_has_one_marker_per_site_and_bond_and_outlines_only_what_is_marked_from_webgl_on(L):
+    """Every site and bond is a selectable marker whose customdata names it and whose colour is its value, in SVG
+    below WEBGL_FROM_L and in WebGL from there on (sites first there); in WebGL only the marked cells are outlined."""
+    rng = np.random.default_rng(L)
+    J, h = rng.normal(size=(2, L, L)), rng.normal(size=(L, L))
+    marked = [("h", 0, 1), ("jy", L - 1, 2)]
+    data = figures.lattice_input_figure(J, h, marked=marked).to_dict()["data"]
+    webgl = L >= figures.WEBGL_FROM_L
+    assert {t["type"] for t in data} == {"scattergl" if webgl else "scatter"}
+    assert data[0 if webgl else -1]["customdata"][0][0] == "h"
+    values = {"h": h, "jx": J[0], "jy": J[1]}
+    for trace in data:
+        kinds = {c[0] for c in trace["customdata"]}
+        assert len(kinds) == 1 and len(trace["customdata"]) == L * L
+        (kind,) = kinds
+        assert [trace["marker"]["color"][k] for k in range(L * L)] == [values[kind][i, j] for _, i, j in trace["customdata"]]
+        widths = trace["marker"]["line"]["width"]
+        outlined = {(kind, i, j) for (_, i, j), w in zip(trace["customdata"], widths) if w > 0}
+        expected = {m for m in marked if m[0] == kind}
+        assert outlined == expected if webgl else outlined >= expected
 
 
 def test_every_figure_builder_passes_plotly_validation(monkeypatch):

@@ -56,6 +56,32 @@ def test_presenter_mode_draws_the_story_and_normal_mode_does_not(page):
     assert story(normal) == {}
 
 
+def chart_positions(at) -> dict[str, tuple[int, ...]]:
+    """Each keyed plotly chart's position in the page (the child indices from the main block down), by key."""
+    found = {}
+
+    def walk(node, path):
+        for index, child in sorted(getattr(node, "children", {}).items()):
+            if getattr(child, "type", "") == "plotly_chart":
+                found[child.proto.id.rsplit("-", 1)[-1]] = path + (index,)
+            walk(child, path + (index,))
+
+    walk(at.main, ())
+    return found
+
+
+@pytest.mark.parametrize("page", ["home", "graph_lab", "lattice_lab", "molecule_lab", "equivariance", "theory",
+                                  "results"])
+def test_the_presenter_mode_switch_moves_no_figure(page):
+    """A figure drawn in both modes sits at the same position in both (the story row and hidden explanations keep
+    their places): the browser matches elements by position, so a moved figure is drawn again from scratch on the
+    switch instead of updated."""
+    normal, presenting = chart_positions(open_page(page)), chart_positions(open_page(page, presenter=True))
+    shared = set(normal) & set(presenting)
+    assert shared
+    assert {key: normal[key] for key in shared} == {key: presenting[key] for key in shared}
+
+
 def test_the_lattice_story_shows_the_stuck_baseline_and_the_pages_samples():
     """On the constant antiferromagnet every site is alike, so the equivariant baseline answers one spin everywhere
     (a theorem, whatever its weights); SymPE's figures are the page's own samples 1-3 (section 2's cached run)."""

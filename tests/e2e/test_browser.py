@@ -155,21 +155,31 @@ def test_lattice_painter_click_paints_a_site(page, server):
 
 
 def test_lattice_lab_at_L64_renders_and_paints(page, server):
-    """The largest lattice: every panel renders (screenshot for review) and a click on the 64×64 painter paints."""
+    """The largest lattice: every panel renders (screenshot for review) and a click on the 64×64 painter (drawn with
+    WebGL, figures.WEBGL_FROM_L) paints one cell next to the clicked site: sites there are a few pixels apart, and
+    the bond markers between them touch the site's."""
     open_page(page, server, "lattice-lab", "L=64&K=16")
     assert_no_exception(page)
     assert_no_error_box(page)
     screenshot(page, "lattice-lab-64.png")
     painter = page.locator(".js-plotly-plot").nth(1)
     painter.scroll_into_view_if_needed()
-    painter.locator("g.trace.scatter").nth(2).locator("path.point").nth(64 * 10 + 20).click(force=True)
+    wait_idle(page)
+    assert painter.locator(".gl-canvas-context").count() == 1
+    x, y = painter.evaluate("(gd) => { const l = gd._fullLayout, r = gd.getBoundingClientRect(); "
+                            "return [r.left + l.xaxis._offset + l.xaxis.l2p(20), r.top + l.yaxis._offset + l.yaxis.l2p(10)]; }")
+    page.mouse.click(x, y)
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].some(m => "
         "m.innerText.includes('Painted sites and bonds') && m.innerText.includes('1'))", timeout=60_000)
     wait_idle(page)
     assert_no_exception(page)
     link = query_params(page).get("paint", "")
-    assert link.startswith("v2:64:") and ("h", 10, 20) in lattice.parse_paint(link)[0]
+    assert link.startswith("v2:64:")
+    (painted,) = lattice.parse_paint(link)[0]
+    kind, i, j = painted
+    offset = {"h": (0, 0), "jx": (0, 0.5), "jy": (0.5, 0)}[kind]
+    assert abs(i + offset[0] - 10) <= 1 and abs(j + offset[1] - 20) <= 1
 
 
 def test_the_longest_paint_link_loads(page, server):
