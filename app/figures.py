@@ -541,6 +541,44 @@ def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "
     return _figure(data, layout)
 
 
+def bar_row_figure(panels: Sequence[dict], *, y_title: str = "", height: int = 300) -> SpecFigure:
+    """Bar charts side by side in one figure, sharing one y range: one draw in the browser instead of one per chart
+    (each figure with axes is drawn twice by plotly's automargin). ``panels``: dicts with ``name`` (the trace's name,
+    for reading the figure back), ``title``, ``labels``, ``values`` and optionally ``colors`` and ``reference`` (a
+    dashed line labelled "uniform", as in ``bar_figure``). Panel k has axes x{k+1}/y{k+1}; its title is an
+    annotation above it, wrapped to the panel's width."""
+    n = max(len(panels), 1)
+    chars = max(8, int(TITLE_CHARS * 4 / n))  # TITLE_CHARS fits a quarter of the page
+    lines = max((wrap(p.get("title", ""), chars).count("<br>") + 1 for p in panels), default=1)
+    layout = _layout("", height, margin=dict(l=10, r=10, b=10, t=int(np.ceil(lines * FONT_SIZE[True] * 1.3)) + TITLE_PAD),
+                     shapes=[], annotations=[])
+    data = []
+    for k, panel in enumerate(panels):
+        suffix = "" if k == 0 else str(k + 1)
+        values, labels = _list(panel["values"]), plain(panel["labels"])
+        colors = panel.get("colors")
+        data.append(dict(type="bar", name=plain([panel["name"]])[0], x=labels, y=values,
+                         marker=dict(color=list(colors) if colors else "#4c78a8"), text=[f"{v:g}" for v in values],
+                         textposition="auto", xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                         hovertemplate="%{x}: %{y}<extra></extra>"))
+        left, right = k / n + ROW_GAP / 2, (k + 1) / n - ROW_GAP / 2
+        layout[f"xaxis{suffix}"] = dict(domain=[left, right], anchor=f"y{suffix}", tickmode="array", tickvals=labels,
+                                        ticktext=[wrap(t, max(6, chars // 3)) for t in labels], tickangle=0)
+        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", gridcolor="#eee", **({} if k == 0 else {"matches": "y"}),
+                                        **({"title": dict(text=y_title)} if k == 0 else {}))
+        layout["annotations"].append(dict(text=wrap(plain([panel.get("title", "")])[0], chars), x=(left + right) / 2,
+                                          y=1, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
+                                          yshift=TITLE_PAD / 2, showarrow=False))
+        reference = panel.get("reference")
+        if reference is not None:
+            layout["shapes"].append(dict(type="line", xref=f"x{suffix} domain", x0=0, x1=1, yref=f"y{suffix}",
+                                         y0=reference, y1=reference, line=dict(color="#d62728", dash="dash")))
+            layout["annotations"].append(dict(xref=f"x{suffix} domain", x=1, yref=f"y{suffix}", y=reference,
+                                              text="uniform", showarrow=False, xanchor="right", yanchor="bottom",
+                                              font=dict(color="#d62728"), bgcolor="rgba(255,255,255,0.85)"))
+    return _figure(data, layout)
+
+
 def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
                        y_title: str = "", height: int = 340, category_chars: int | None = None,
                        values: bool = False) -> SpecFigure:

@@ -210,15 +210,15 @@ ui.explain("For a constant Hamiltonian the degenerate ground states are known ex
            "distribution should hit each of them equally often; the deterministic baseline always gives the same answer.")
 if (runs or yours) and ref is not None:
     labelled = {v: (models.label(v), r) for v, r in runs.items()} | {k: (k, r) for k, r in yours.items()}
-    cols = st.columns(len(labelled))
-    for col, (name, (title, run)) in zip(cols, labelled.items()):
-        with col, ui.guard(f"The {title} histogram"):
+    with ui.guard("The histograms"):
+        uniform = K / len(ref.ground_cells) if ref.ground_cells else None
+        panels = []
+        for name, (title, run) in labelled.items():
             counts = lattice.coverage(run, ref)
-            colors = ["#d62728" if k == "not a ground state" else "#4c78a8" for k in counts]
-            uniform = K / len(ref.ground_cells) if ref.ground_cells else None
-            ui.show_figure(figures.bar_figure(list(counts), list(counts.values()), title=title,
-                                              colors=colors, reference=uniform, y_title="samples"),
-                           f"coverage-{name}", key=f"cov_{name}")
+            panels.append(dict(name=name, title=title, labels=list(counts), values=list(counts.values()),
+                               colors=["#d62728" if k == "not a ground state" else "#4c78a8" for k in counts],
+                               reference=uniform))
+        ui.show_figure(figures.bar_row_figure(panels, y_title="samples"), "coverage", key="coverage")
     st.caption("Ground states are named by their 2×2 cell (row 0 / row 1, ↑ = +1). The dashed line is K divided by "
                "the number of degenerate ground states.")
 elif not runs:

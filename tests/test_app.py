@@ -298,6 +298,12 @@ def chart(at: AppTest, key: str) -> dict:
     return json.loads(next(c.proto.spec for c in at.get("plotly_chart") if key in c.proto.id))
 
 
+def hits_shown(at: AppTest, name: str) -> dict:
+    """The Lattice lab's hit counts of one variant (or trained model), read off its panel of the coverage figure."""
+    (bars,) = [t for t in chart(at, "coverage")["data"] if t["name"] == name]
+    return dict(zip(bars["x"], bars["y"]))
+
+
 def test_lattice_lab_shows_exactly_the_energy_gap_verdict_and_hits_of_a_constructed_model(monkeypatch):
     """The page's mechanism, independent of any trained weights: with constructed models whose spins are known, the
     page must show their sample, their energy per site, the gap to the reference and the verdict computed by hand,
@@ -321,14 +327,14 @@ def test_lattice_lab_shows_exactly_the_energy_gap_verdict_and_hits_of_a_construc
         for variant in ("none", "sympe"):
             spins = np.array(chart(at, f"spins_{variant}")["data"][0]["z"])
             assert np.array_equal(spins, patterns[variant](L)) or np.array_equal(spins, -patterns[variant](L))
-            hits = dict(zip(*(chart(at, f"cov_{variant}")["data"][0][k] for k in ("x", "y"))))
+            hits = hits_shown(at, variant)
             assert sum(hits.values()) == K and hits["not a ground state"] == (0 if variant == ground else K)
         if ground == "sympe":  # e·v = z·(-1)^(t_row + t_col)·v for the checkerboard v: the draws pick the Néel state
             J, h = lattice.build_inputs(*jx_jy, 0.0, L)
             sha = models.manifest()["ising/sympe"]["sha256"]
             run = lattice.run_variant("sympe", J, h, K, at.session_state["seed"], sha)
             same = sum(e["sign"] * (-1) ** sum(e["shift"]) == 1 for e in run.elements)
-            assert dict(zip(*(chart(at, "cov_sympe")["data"][0][k] for k in ("x", "y")))) == {
+            assert hits_shown(at, "sympe") == {
                 "↑↓/↓↑": same, "↓↑/↑↓": K - same, "not a ground state": 0}
 
 
@@ -779,6 +785,9 @@ def every_builders_figure() -> list:
         figures.field_figure(np.zeros((4, 4))),
         figures.phase_diagram_figure(grid, phases, (0.0, 0.0), h=0.0),
         figures.bar_figure(["a", "b"], [1, 2], reference=1.5, colors=["#000", "#111"]),
+        figures.bar_row_figure([dict(name="a", title="a title long enough to wrap", labels=["x", "y"], values=[1, 2],
+                                     colors=["#000", "#111"], reference=1.5), dict(name="b", labels=["x"], values=[3])],
+                               y_title="samples"),
         figures.grouped_bar_figure(["a", "b"], {"x": [1, 2], "y": [2, 1]}),
         figures.curves_figure({"none": ([0, 1, 2], [1.0, 0.5, 0.2]), "sympe": ([1], [3.0])}, x_title="step",
                               y_title="loss", y_range=(0, 3)),

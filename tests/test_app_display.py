@@ -110,6 +110,7 @@ def user_text_figures(text: str) -> dict[str, dict]:
         "matrix axes": figures.matrix_heatmap(np.ones((3, 2)), y=[text, "b", "c"], x=[text, "d"]),
         "bar categories": figures.bar_figure([text, "b"], [1, 2]),
         "grouped bars": figures.grouped_bar_figure([text, "b"], {text: [1, 2]}),
+        "bar row": figures.bar_row_figure([dict(name=text, title=text, labels=[text, "b"], values=[1, 2])]),
         "molecule": figures.molecule_figure(pos, ["C", "N", "O"], [(0, 1, "single")], labels=[text, "N", "O"]),
     }
 
