@@ -387,7 +387,7 @@ def matrix_heatmap(M: np.ndarray, *, title: str = "", x: Sequence[str] | None = 
 # Lattices
 
 
-WEBGL_FROM_L = 48  # from this size on the painter draws with WebGL (scattergl): 3·L² SVG markers cost the browser too much
+WEBGL_FROM_L = 48  # the painter draws with WebGL from this size on (lattice_input_figure)
 
 
 def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", height: int | None = None,
@@ -399,9 +399,10 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     Bonds that wrap around the periodic boundary are drawn past the last row or column. The default height grows
     with L, from 420 px up to L = 30 to 560 px from L = 42 on, about the width of the page's column (more height
     would only add empty space): at L = 64 sites are about 7 px apart, and a click selects the nearest marker.
-    From L = WEBGL_FROM_L on the markers are drawn with WebGL (``scattergl``, selectable the same way) and without
-    outlines except on marked cells, sites first (a click that touches a site and a bond selects the site): as SVG, each of the 3·L² markers is an element of its own that the browser
-    styles and composites again on every rerun of the page (about 0.2 s of its main thread per rerun at L = 64).
+    From L = WEBGL_FROM_L on the markers are drawn with WebGL (``scattergl``, selectable the same way), outlined only
+    where marked, and the sites' trace first (WebGL hit-testing gives a click that touches a site and a bond to the
+    first trace): as SVG, each of the 3·L² markers is an element of its own that the browser styles and composites
+    again on every rerun of the page (about 0.2 s of its main thread per rerun at L = 64).
     """
     L = h.shape[0]
     height = height or min(560, max(420, 12 * L + 60))
@@ -416,7 +417,8 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
         data.append(dict(
             type=kind, x=xs, y=ys, mode="markers", customdata=custom,
             marker=dict(symbol="square", size=bond_size, color=vals.ravel().tolist(), colorscale=DIVERGING,
-                        cmin=-vmax, cmax=vmax, line=dict(width=_outline(L, name, marked_set, 3, bond_line), color="#333")),
+                        cmin=-vmax, cmax=vmax,
+                        line=dict(width=_outline(L, name, marked_set, 3, bond_line), color="#333")),
             hovertemplate=("J_x" if name == "jx" else "J_y")
             + "[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
         ))
@@ -428,7 +430,7 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
                     line=dict(width=_outline(L, "h", marked_set, 3, site_line), color="#333")),
         hovertemplate="h[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
     ))
-    if kind == "scattergl":  # WebGL hit-testing gives a click that touches several markers to the first trace
+    if kind == "scattergl":
         data = data[-1:] + data[:-1]
     return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square(reverse_y=True)))
 
@@ -550,8 +552,8 @@ def bar_row_figure(panels: Sequence[dict], *, y_title: str = "", height: int = 3
     n = max(len(panels), 1)
     chars = max(8, int(TITLE_CHARS * 4 / n))  # TITLE_CHARS fits a quarter of the page
     lines = max((wrap(p.get("title", ""), chars).count("<br>") + 1 for p in panels), default=1)
-    layout = _layout("", height, margin=dict(l=10, r=10, b=10, t=int(np.ceil(lines * FONT_SIZE[True] * 1.3)) + TITLE_PAD),
-                     shapes=[], annotations=[])
+    top = int(np.ceil(lines * FONT_SIZE[True] * 1.3)) + TITLE_PAD  # the panel titles at the larger (presenter) size
+    layout = _layout("", height, margin=dict(l=10, r=10, b=10, t=top), shapes=[], annotations=[])
     data = []
     for k, panel in enumerate(panels):
         suffix = "" if k == 0 else str(k + 1)

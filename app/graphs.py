@@ -512,8 +512,8 @@ def decode(variant: str, n: int, edges: tuple[tuple[int, int], ...], samples: np
     random (so "Resample h" reruns none and fixed from the cache)."""
     kind = encoding(variant)
     if not kind.canonicalizes:
-        samples = np.empty((len(samples) if kind.random else 1, 0), dtype=np.int64)
-    return _decode(variant, n, edges, samples, seed if kind.random else 0, sha256)
+        samples = np.empty((kind.passes(len(samples)), 0), dtype=np.int64)
+    return _decode(variant, n, edges, samples, kind.seed_read(seed), sha256)
 
 
 @_cached
@@ -530,7 +530,7 @@ def decode_with(model: torch.nn.Module, variant: str, n: int, edges: tuple[tuple
     """``decode`` by a given autoencoder (e.g. one trained in this session on the Train page: not cached, since such
     a model lives in one session only)."""
     kind = encoding(variant)
-    K = len(samples) if kind.random else 1
+    K = kind.passes(len(samples))
     A = torch.as_tensor(adjacency(n, edges), dtype=torch.float32)
     adj, mask = models.to_model(model, A.expand(K, n, n).contiguous(), torch.ones(K, n, dtype=torch.bool))
     elements = Permutation(torch.as_tensor(samples, dtype=torch.long)) if kind.canonicalizes else None

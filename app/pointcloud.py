@@ -256,13 +256,13 @@ def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: s
     the seed (so "Sample again" reruns only the random ones). ``pose`` (base, R), when given, says that the cloud is
     the base cloud moved by R (the rotate-and-reflect control): it only lets the output groups be shared between
     poses, and is not part of the cache key."""
-    return _predict(cloud, tol, variant, k, seed if encoding(variant).random else 0, sha256, pose)
+    return _predict(cloud, tol, variant, k, encoding(variant).seed_read(seed), sha256, pose)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: str, _pose: Pose | None) -> dict:
     model = models.model("pointcloud", variant)
-    runs = k if encoding(variant).random else 1  # a deterministic model's K draws are one output repeated
+    runs = encoding(variant).passes(k)
     points = torch.tensor(cloud, dtype=torch.float64).reshape(1, -1, 3).expand(runs, -1, 3)
     mask = torch.ones(runs, points.shape[1], dtype=torch.bool)
     generator = torch.Generator().manual_seed(seed)

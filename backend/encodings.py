@@ -59,6 +59,16 @@ class Encoding:
     def random(self) -> bool:
         return self.features is Features.NOISE or self.canonicalizes
 
+    def passes(self, k: int) -> int:
+        """Forward passes that K draws need: K for a random encoding, one for a deterministic one (its K draws are
+        one output repeated)."""
+        return k if self.random else 1
+
+    def seed_read(self, seed: int) -> int:
+        """What of ``seed`` the outputs depend on: the seed for a random encoding, 0 for a deterministic one (so a
+        cache keyed on it serves every seed)."""
+        return seed if self.random else 0
+
     @property
     def equivariance(self) -> str:
         if self.features is Features.NOTHING:

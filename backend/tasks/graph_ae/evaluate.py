@@ -109,7 +109,7 @@ def cycle_demo(model: GraphAE, sizes=(6, 12, 20), seed: int = 0) -> dict:
 
 
 def evaluate(model: GraphAE, samples: int = 5, quick: bool = False) -> dict:
-    k = samples if model.config.encoding.random else 1
+    k = model.config.encoding.passes(samples)
     results = {}
     for name in DATASETS:
         graphs = load_split(name, "test", 100 if quick and name != "symmetric" else None)

@@ -452,7 +452,7 @@ def nll_terms(model: QM9Denoiser, X0, E0, mask, generator: torch.Generator | Non
     if mixture_draws == 0:
         kl_t = kl_to(*reverse_step())
     else:
-        draws = [reverse_step() for _ in range(mixture_draws if model.config.encoding.random else 1)]
+        draws = [reverse_step() for _ in range(model.config.encoding.passes(mixture_draws))]
         kl_t = torch.stack([kl_to(px, pe) for px, pe in draws]).mean(0)
         if len(draws) > 1:
             gain = mixture_gain(true_x, true_e, draws, mask, gain_samples, enc_gen)
