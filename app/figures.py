@@ -215,6 +215,24 @@ def _list(a) -> list:
     return a.tolist() if isinstance(a, np.ndarray) else list(a)
 
 
+ROW_GAP = 0.04  # the gap between the panels of a multi-panel figure, as a fraction of its width
+
+
+def _cell(k: int, count: int) -> list[float]:
+    """The paper-coordinate domain [start, end] of panel k of ``count`` side by side, ROW_GAP apart."""
+    return [k / count + ROW_GAP / 2, (k + 1) / count - ROW_GAP / 2]
+
+
+def _reference_line(reference: float, suffix: str = "") -> tuple[dict, dict]:
+    """A dashed red line at y = ``reference`` across the plot of axes x<suffix>/y<suffix>, and its label "uniform"
+    (on a white backing, so that it stays readable over a bar of the same colour): (shape, annotation)."""
+    shape = dict(type="line", xref=f"x{suffix} domain", x0=0, x1=1, yref=f"y{suffix}", y0=reference, y1=reference,
+                 line=dict(color="#d62728", dash="dash"))
+    label = dict(xref=f"x{suffix} domain", x=1, yref=f"y{suffix}", y=reference, text="uniform", showarrow=False,
+                 xanchor="right", yanchor="bottom", font=dict(color="#d62728"), bgcolor="rgba(255,255,255,0.85)")
+    return shape, label
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Graphs
 
@@ -319,7 +337,7 @@ def graph_grid_figure(pos: np.ndarray, edges: Sequence[tuple[int, int]], numberi
                               show_scale=False, show_labels=show_labels, axes=suffix)
         data[-1]["marker"].update(cmin=0, cmax=max(n - 1, 1))
         top, bottom = 1 - r / rows, 1 - (r + 1) / rows
-        layout[f"xaxis{suffix}"] = dict(visible=False, domain=[c / per_row + ROW_GAP / 2, (c + 1) / per_row - ROW_GAP / 2],
+        layout[f"xaxis{suffix}"] = dict(visible=False, domain=_cell(c, per_row),
                                         scaleanchor=f"y{suffix}", scaleratio=1, constrain="domain")
         layout[f"yaxis{suffix}"] = dict(visible=False, domain=[bottom + ROW_GAP / 2, top - head], constrain="domain")
         layout.setdefault("annotations", []).append(dict(
@@ -488,13 +506,10 @@ def spins_row_figure(samples: Sequence[np.ndarray], *, title: str = "", height: 
     for k, s in enumerate(samples):
         suffix = "" if k == 0 else str(k + 1)
         data.append(_spins_trace(s, f"sample {k + 1}: ", showscale=False, xaxis=f"x{suffix}", yaxis=f"y{suffix}"))
-        start, end = k / K + ROW_GAP / 2, (k + 1) / K - ROW_GAP / 2
-        axes[f"xaxis{suffix}"] = dict(visible=False, domain=[start, end], scaleanchor=f"y{suffix}", constrain="domain")
+        axes[f"xaxis{suffix}"] = dict(visible=False, domain=_cell(k, K), scaleanchor=f"y{suffix}", constrain="domain")
         axes[f"yaxis{suffix}"] = dict(visible=False, autorange="reversed", constrain="domain")
     return _figure(data, _layout(title, height, **axes))
 
-
-ROW_GAP = 0.04
 
 
 def field_figure(f: np.ndarray, *, title: str = "", height: int | None = None) -> SpecFigure:
@@ -532,14 +547,14 @@ def phase_diagram_figure(grid: np.ndarray, phases: Sequence[str], current: tuple
 
 def bar_figure(labels: Sequence[str], values: Sequence[float], *, title: str = "", height: int = 300,
                colors: Sequence[str] | None = None, y_title: str = "", reference: float | None = None) -> SpecFigure:
+    """One bar per label, in order. Labels are categories even when they read as numbers ("0 1 2 3", "12"): plotly
+    would otherwise put such bars on a numeric axis at those values."""
     data = [dict(type="bar", x=plain(labels), y=_list(values), marker=dict(color=list(colors) if colors else "#4c78a8"),
                  text=[f"{v:g}" for v in values], textposition="auto")]
-    layout = _layout(title, height, yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
+    layout = _layout(title, height, xaxis=dict(type="category"), yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
     if reference is not None:
-        layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, y0=reference, y1=reference,
-                                 line=dict(color="#d62728", dash="dash"))]
-        layout["annotations"] = [dict(xref="paper", x=1, y=reference, text="uniform", showarrow=False,
-                                      xanchor="right", yanchor="bottom", font=dict(color="#d62728"))]
+        shape, label = _reference_line(reference)
+        layout.update(shapes=[shape], annotations=[label])
     return _figure(data, layout)
 
 
@@ -563,21 +578,19 @@ def bar_row_figure(panels: Sequence[dict], *, y_title: str = "", height: int = 3
                          marker=dict(color=list(colors) if colors else "#4c78a8"), text=[f"{v:g}" for v in values],
                          textposition="auto", xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                          hovertemplate="%{x}: %{y}<extra></extra>"))
-        left, right = k / n + ROW_GAP / 2, (k + 1) / n - ROW_GAP / 2
-        layout[f"xaxis{suffix}"] = dict(domain=[left, right], anchor=f"y{suffix}", tickmode="array", tickvals=labels,
+        left, right = _cell(k, n)
+        layout[f"xaxis{suffix}"] = dict(type="category", domain=[left, right], anchor=f"y{suffix}", tickmode="array",
+                                        tickvals=labels,
                                         ticktext=[wrap(t, max(6, chars // 3)) for t in labels], tickangle=0)
         layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", gridcolor="#eee", **({} if k == 0 else {"matches": "y"}),
                                         **({"title": dict(text=y_title)} if k == 0 else {}))
         layout["annotations"].append(dict(text=wrap(plain([panel.get("title", "")])[0], chars), x=(left + right) / 2,
                                           y=1, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
                                           yshift=TITLE_PAD / 2, showarrow=False))
-        reference = panel.get("reference")
-        if reference is not None:
-            layout["shapes"].append(dict(type="line", xref=f"x{suffix} domain", x0=0, x1=1, yref=f"y{suffix}",
-                                         y0=reference, y1=reference, line=dict(color="#d62728", dash="dash")))
-            layout["annotations"].append(dict(xref=f"x{suffix} domain", x=1, yref=f"y{suffix}", y=reference,
-                                              text="uniform", showarrow=False, xanchor="right", yanchor="bottom",
-                                              font=dict(color="#d62728"), bgcolor="rgba(255,255,255,0.85)"))
+        if panel.get("reference") is not None:
+            shape, label = _reference_line(panel["reference"], suffix)
+            layout["shapes"].append(shape)
+            layout["annotations"].append(label)
     return _figure(data, layout)
 
 
@@ -599,7 +612,7 @@ def grouped_bar_figure(categories: Sequence[str], series: dict[str, Sequence[flo
             trace.update(text=[f"{v:.3g}" for v in trace["y"]],
                          textposition=["inside" if abs(v) >= 0.15 * top else "outside" for v in trace["y"]])
     layout = _layout(title, height, barmode="group", showlegend=True, legend=BOTTOM_LEGEND,
-                     yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
+                     xaxis=dict(type="category"), yaxis=dict(title=dict(text=y_title), gridcolor="#eee"))
     return _figure(data, layout)
 
 

@@ -852,6 +852,18 @@ def test_the_painter_has_one_marker_per_site_and_bond_and_outlines_only_what_is_
         assert outlined == expected if webgl else outlined >= expected
 
 
+def test_bar_labels_that_read_as_numbers_stay_categories_in_order():
+    """The Theory page's orderings ("0 1 2 3") and node numbers must not land on a numeric axis."""
+    labels = ["0 1 2 3", "1 0 3 2", "12", "3"]
+    figs = [figures.bar_figure(labels, [1, 2, 3, 4], reference=2.5),
+            figures.grouped_bar_figure(labels, {"a": [1, 2, 3, 4]}),
+            figures.bar_row_figure([dict(name="a", labels=labels, values=[1, 2, 3, 4])])]
+    for fig in figs:
+        spec = fig.to_dict()
+        assert spec["layout"]["xaxis"]["type"] == "category"
+        assert spec["data"][0]["x"] == labels
+
+
 def test_every_figure_builder_passes_plotly_validation(monkeypatch):
     """The builders skip plotly's validation for speed; here plotly checks every property once."""
     import plotly.graph_objects as go

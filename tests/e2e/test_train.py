@@ -50,14 +50,7 @@ def test_train_start_progress_stop_then_use_a_finished_model_in_the_lattice_lab(
     screenshot_viewport(page, "train-running.png")
     stop_then_train_the_fewest_steps(page, "Done. Use your models", "train-done.png")
 
-    page.get_by_role("link", name="Open the Lattice lab").click()
-    page.get_by_role("heading", name="Lattice lab").first.wait_for(timeout=60_000)
-    page.get_by_text("Your models").first.wait_for(timeout=60_000)
-    wait_idle(page)
-    assert page.get_by_text(re.compile(r"yours: sympe \(job \d+\)")).count() >= 1
-    assert_no_exception(page)
-    assert_no_error_box(page)
-    screenshot(page, "lattice-lab-with-your-models.png")
+    open_lab_with_your_models(page, "Lattice lab", "lattice-lab-with-your-models.png")
 
 
 def test_train_a_graph_autoencoder_stop_it_then_use_a_finished_one_in_the_graph_lab(page, server):
@@ -76,14 +69,20 @@ def test_train_a_graph_autoencoder_stop_it_then_use_a_finished_one_in_the_graph_
     screenshot_viewport(page, "train-graph-running.png")
     stop_then_train_the_fewest_steps(page, "Done. Use your models in the Graph lab", "train-graph-done.png")
 
-    page.get_by_role("link", name="Open the Graph lab").click()
-    page.get_by_role("heading", name="Graph lab").first.wait_for(timeout=60_000)
+    open_lab_with_your_models(page, "Graph lab", "graph-lab-with-your-models.png")
+
+
+def open_lab_with_your_models(page, lab: str, shot: str) -> None:
+    """Follow the Train page's link to ``lab``, which then shows the trained sympe model among "Your models", with
+    no exception or error box, and a screenshot ``shot``."""
+    page.get_by_role("link", name=f"Open the {lab}").click()
+    page.get_by_role("heading", name=lab).first.wait_for(timeout=60_000)
     page.get_by_text("Your models").first.wait_for(timeout=60_000)
     wait_idle(page)
     assert page.get_by_text(re.compile(r"yours: sympe \(job \d+\)")).count() >= 1
     assert_no_exception(page)
     assert_no_error_box(page)
-    screenshot(page, "graph-lab-with-your-models.png")
+    screenshot(page, shot)
 
 
 def stop_then_train_the_fewest_steps(page, done: str, shot: str) -> None:
