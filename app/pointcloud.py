@@ -37,6 +37,14 @@ Matrix = tuple[tuple[float, float, float], ...]
 Pose = tuple[Cloud, Matrix]  # (base, R): a cloud given as the base cloud moved by R ∈ O(3)
 
 VARIANTS = TASKS["pointcloud"].variants
+
+
+def _cached(max_entries: int):
+    """st.cache_data for this module's computations. Their arguments are floats, ints, strings, None and tuples of
+    these, so a tuple is hashed by its repr, one string (exact: a float's repr reads back as the same float), instead
+    of by Streamlit's item-by-item walk, which took a tenth of a rerun."""
+    return st.cache_data(show_spinner=False, max_entries=max_entries, hash_funcs={tuple: repr})
+
 _CC, _CH = 1.39, 1.09  # benzene: C–C and C–H bond lengths in Å
 _BENZENE_C = [(_CC * math.cos(k * math.pi / 3), _CC * math.sin(k * math.pi / 3), 0.0) for k in range(6)]
 _BENZENE_H = [((_CC + _CH) * math.cos(k * math.pi / 3), (_CC + _CH) * math.sin(k * math.pi / 3), 0.0) for k in range(6)]
@@ -116,7 +124,7 @@ def _form(cloud: Cloud, types: tuple[str, ...] | None, tol: float) -> PointCloud
     return canonicalize_point_cloud(np.asarray(cloud, dtype=np.float64).reshape(-1, 3), types, tol)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(64)
 def analyse(cloud: Cloud, types: tuple[str, ...] | None, tol: float) -> dict:
     """The group, frame and canonical cloud of a cloud, as plain data (raises PointCloudError)."""
     form = _form(cloud, types, tol)
@@ -145,7 +153,7 @@ def group_listing(summary: dict) -> str:
     return "At most one point: all of O(3) fixes it."
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(64)
 def kernel_frames(cloud: Cloud, types: tuple[str, ...] | None, tol: float, k: int, seed: int) -> np.ndarray:
     """K inversion-kernel frames h = s·γ (K, 3, 3), s uniform on G_x, drawn from the session seed."""
     return _form(cloud, types, tol).sample(k, torch.Generator().manual_seed(seed)).matrix.numpy()
@@ -245,6 +253,17 @@ def shipped_variants() -> list[str]:
     return [v for v, s in model_statuses().items() if s.state == "ok"]
 
 
+def page_computations(cloud: Cloud, types: tuple[str, ...] | None, tol: float, k: int, seed: int, pose: Pose) -> list:
+    """What the Point-cloud lab computes for this input (the kernel's draws, every loadable variant's ``predict``), as
+    calls for ``ui.precompute``: run before the page sends its first figure, they do not share the second core with
+    the browser's drawing, and the page shows one spinner for all of them instead of one per variant."""
+    calls = [lambda: kernel_frames(cloud, types, tol, k, seed)]
+    if len(cloud) >= 2:
+        calls += [lambda v=v, s=s: predict(cloud, tol, v, k, seed, s.sha256, pose)
+                  for v, s in model_statuses().items() if s.state == "ok"]
+    return calls
+
+
 GROUP_ALL_DRAWS_UP_TO = 40  # points; above, only draw 1's output group is determined (0.2 s each at 100 points)
 
 
@@ -259,7 +278,7 @@ def predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: s
     return _predict(cloud, tol, variant, k, encoding(variant).seed_read(seed), sha256, pose)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(64)
 def _predict(cloud: Cloud, tol: float, variant: str, k: int, seed: int, sha256: str, _pose: Pose | None) -> dict:
     model = models.model("pointcloud", variant)
     runs = encoding(variant).passes(k)
@@ -314,7 +333,7 @@ def _output_groups(cloud: Cloud, tol: float, variant: str, runs: int, seed: int,
             for group, ok, out in zip(groups, same, outputs)]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(64)
 def _groups_in_base_pose(base: Cloud, tol: float, variant: str, runs: int, seed: int, sha256: str, _posed: np.ndarray,
                          _analyse) -> tuple[np.ndarray, list[tuple[str, float | None]]]:
     """The output groups of (the first outputs of) a variant's ``runs`` draws on any pose of the base cloud, with
@@ -372,7 +391,7 @@ def target_hits(family: str, cloud: Cloud, rotation: Matrix, displacements: np.n
     return hit.numpy(), index.numpy(), len(targets)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@_cached(32)
 def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Matrix | None = None) -> dict:
     """max |f(g·x, g·h) − g·f(x, h)| in float64 for every shipped variant, with ``g`` (default: a Haar-random
     element of O(3), reflections included, from the seed), a kernel frame h of x, and the same noise on both sides;
@@ -399,7 +418,7 @@ def equivariance_errors(cloud: Cloud, tol: float, seed: int, shas: tuple, g: Mat
     return {"errors": errors, "g": element.matrix.numpy(), "det": float(torch.linalg.det(element.matrix))}
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@_cached(64)
 def _deterministic_output(cloud: Cloud, variant: str, sha256: str) -> np.ndarray:
     """f(x) in float64 (``models.float64_copy``), shape (1, n, 3), of a variant that draws nothing (``none``; ``fixed``
     with its own frame, the identity): the same for every seed, so cached on the cloud and the weights' version."""

@@ -75,6 +75,8 @@ if base is not None:
         st.error(f"This cloud cannot be analysed: {md_plain(one_line(exc, 300))}", icon=":material/error:")
 
 if summary is not None:
+    with st.spinner("Running the models…", show_time=True):
+        ui.precompute(pointcloud.page_computations(cloud, types, tol, K, seed, pose))
     order = pointcloud.order_text(summary["order"])
     ui.story(lambda: pointcloud.story_figures(cloud, types, summary, tol, K, seed, pose))
     if view is not None:
@@ -154,7 +156,7 @@ if summary is not None:
                 if status.state == "failed":
                     st.error(f"`{status.key}` cannot be loaded: {md_plain(status.detail)}", icon=":material/error:")
                     continue
-                with ui.guard(f"The {variant} output"), st.spinner(f"Running {variant}…", show_time=True):
+                with ui.guard(f"The {variant} output"):
                     run = dict(pointcloud.predict(cloud, tol, variant, K, seed, status.sha256, pose))
                     target = None
                     if family:
