@@ -29,8 +29,9 @@ mode, K, J_x, its painted sites, Mirror, the molecule frame, the theory slider) 
 set of painted sites that another session has had is a *leak*; any other difference is a *state mismatch*. Both fail
 the run.
 
-Prints a table (p50 / p95 / max per page and overall, server-side p50 / p95 from the latency log, error counts), writes
-everything to ``--json FILE``, and exits 1 when any error, leak or mismatch occurred (2 when ``--p95-limit`` is given
+Prints a table (p50 / p95 / max per page and overall, server-side p50 / p95 from the latency log, error counts) and
+where the machine's CPU went during the sessions (the server, Chromium with Playwright, this script, everything else:
+the kernel and other processes), writes everything to ``--json FILE``, and exits 1 when any error, leak or mismatch occurred (2 when ``--p95-limit`` is given
 and the overall p95 is above it; 3 when Playwright or Chromium is missing).
 """
 from __future__ import annotations
@@ -550,15 +551,79 @@ def _sum_mb(pids) -> float:
     return total / 1024
 
 
-async def monitor(server_pid: int, peaks: dict, stop: asyncio.Event) -> None:
-    """Peak memory (PSS) of the server and of everything else this process started (Playwright and Chromium)."""
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _machine_busy_seconds() -> float:
+    """CPU time of the whole machine so far, all cores, less idle and I/O wait (/proc/stat)."""
+    with open("/proc/stat") as fh:
+        ticks = [int(v) for v in fh.readline().split()[1:8]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / TICK
+
+
+class CpuAccount:
+    """Where the machine's CPU time went during the sessions: the server, Chromium and Playwright, this script, and
+    everything else (the kernel and other processes), from /proc at every poll. A process's last reading counts, so
+    one that exits loses at most a poll interval."""
+
+    GROUPS = ("server", "browsers", "this script", "everything else")
+
+    def __init__(self):
+        self.seen: dict[int, tuple[str, float]] = {}
+        self.machine = 0.0
+        self.mark_at: tuple[dict, float, float] | None = None
+
+    def poll(self, groups: dict[str, set[int]]) -> None:
+        for group, pids in groups.items():
+            for pid in pids:
+                try:
+                    self.seen[pid] = (group, _cpu_seconds(pid))
+                except (OSError, ValueError, IndexError):
+                    continue
+        self.machine = _machine_busy_seconds()
+
+    def totals(self) -> dict[str, float]:
+        out = dict.fromkeys(self.GROUPS[:3], 0.0)
+        for group, seconds in self.seen.values():
+            out[group] += seconds
+        out["everything else"] = self.machine - sum(out.values())
+        return out
+
+    def mark(self) -> None:
+        self.mark_at = (self.totals(), self.machine, time.perf_counter())
+
+    def since_mark(self) -> dict:
+        """CPU seconds per group since ``mark``, and the wall time."""
+        if self.mark_at is None:
+            return {}
+        before, _, start = self.mark_at
+        now = self.totals()
+        return {"wall_s": time.perf_counter() - start, **{g: now[g] - before.get(g, 0.0) for g in self.GROUPS}}
+
+
+def _process_groups(server_pid: int) -> dict[str, set[int]]:
+    """The server's processes, the rest of what this process started (Playwright and Chromium), and this process."""
+    parents, me = _parents(), os.getpid()
+    server = _descendants(parents, server_pid)
+    return {"server": server, "browsers": _descendants(parents, me) - server - {me}, "this script": {me}}
+
+
+async def monitor(server_pid: int, peaks: dict, cpu: CpuAccount, stop: asyncio.Event) -> None:
+    """Peak memory (PSS) of the server and of everything else this process started (Playwright and Chromium), and
+    their CPU time (``cpu``)."""
     if not os.path.isdir("/proc"):
         return
-    me = os.getpid()
     while not stop.is_set():
-        parents = _parents()
-        server = _descendants(parents, server_pid)
-        browser = _descendants(parents, me) - server - {me}
+        groups = _process_groups(server_pid)
+        server, browser = groups["server"], groups["browsers"]
+        cpu.poll(groups)
         peaks["server_mb"] = max(peaks.get("server_mb", 0), _sum_mb(server))
         peaks["browser_mb"] = max(peaks.get("browser_mb", 0), _sum_mb(browser))
         peaks["browser_processes"] = max(peaks.get("browser_processes", 0), len(browser))
@@ -574,8 +639,8 @@ async def monitor(server_pid: int, peaks: dict, stop: asyncio.Event) -> None:
 async def drive(url: str, server_pid: int, args) -> tuple[list[Session], Shared, dict, float]:
     from playwright.async_api import async_playwright
 
-    shared, peaks, stop = Shared(), {}, asyncio.Event()
-    watcher = asyncio.create_task(monitor(server_pid, peaks, stop))
+    shared, peaks, cpu, stop = Shared(), {}, CpuAccount(), asyncio.Event()
+    watcher = asyncio.create_task(monitor(server_pid, peaks, cpu, stop))
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         warmup = None
@@ -583,8 +648,12 @@ async def drive(url: str, server_pid: int, args) -> tuple[list[Session], Shared,
             warmup = await warm_up(browser, url, args)
         start = time.perf_counter()
         peaks["sessions_started_at"] = time.time()  # server log lines before this are the warm-up's
+        cpu.mark()
         sessions = await asyncio.gather(*(run_session(i, browser, url, args, shared) for i in range(args.sessions)))
         elapsed = time.perf_counter() - start
+        if os.path.isdir("/proc"):
+            cpu.poll(_process_groups(server_pid))  # before the browser closes
+            peaks["cpu_seconds"] = cpu.since_mark()
         await browser.close()
     stop.set()
     await watcher
@@ -745,6 +814,11 @@ def print_report(report: dict) -> None:
         print(f"Peak memory (PSS): server {res.get('server_mb', 0):.0f} MB, Playwright + Chromium "
               f"{res.get('browser_mb', 0):.0f} MB in {res.get('browser_processes', 0)} processes; peak 1-min load "
               f"average {res.get('load_avg_1min', 0):.1f}")
+    used = res.get("cpu_seconds")
+    if used:
+        wall = used["wall_s"]
+        print(f"CPU during the sessions ({wall:.0f} s, in cores of {report['config']['cpus']}): "
+              + ", ".join(f"{g} {used[g] / wall:.2f}" for g in CpuAccount.GROUPS))
     print("OK" if report["ok"] else "FAILED: errors, leaks or state mismatches (details in the JSON)")
 
 

@@ -2,9 +2,11 @@
 report has the promised structure. The real run is skipped with a loud reason (pytest -rs) when Playwright or
 Chromium is missing, like the end-to-end tests."""
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,24 @@ def test_percentile_is_nearest_rank():
     assert lt.summary([])["p95_ms"] is None
 
 
+def test_cpu_account_charges_cpu_time_to_the_process_that_used_it():
+    if not Path("/proc/stat").exists():
+        pytest.skip("CPU accounting reads /proc (Linux)")
+    lt = load_script("load_test")
+    cpu = lt.CpuAccount()
+    groups = {"server": set(), "browsers": set(), "this script": {os.getpid()}}
+    cpu.poll(groups)
+    cpu.mark()
+    start = time.process_time()
+    while time.process_time() - start < 0.3:  # burn 0.3 s of this process's CPU
+        sum(i * i for i in range(1000))
+    cpu.poll(groups)
+    used = cpu.since_mark()
+    assert used["server"] == used["browsers"] == 0.0
+    assert 0.3 - 2 / lt.TICK <= used["this script"] <= used["wall_s"] + 2 / lt.TICK
+    assert used["everything else"] >= -2 / lt.TICK * os.cpu_count()  # the machine's busy time includes ours
+
+
 def test_tiny_real_run_writes_the_report(tmp_path):
     try:
         import playwright  # noqa: F401
@@ -92,3 +112,6 @@ def test_tiny_real_run_writes_the_report(tmp_path):
     assert all(s["interactions"] == 2 and s["aborted"] is None for s in report["sessions"])
     assert {s["final_state"]["seed"] // lt.SEED_STRIDE for s in report["sessions"]} == {1, 2}  # each its own seed
     assert all(r["kind"] in {"first load", "navigation", "interaction"} for r in report["records"])
+    used = report["resources"]["cpu_seconds"]
+    assert used["server"] > 0 and used["browsers"] > 0 and used["wall_s"] > 0
+    assert "CPU during the sessions" in proc.stdout
