@@ -53,7 +53,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, stop_server, wait_healthy  # noqa: E402
+from harness import (CHROMIUM, CHROMIUM_ARGS, cpu_seconds, descendants, free_port, machine_busy_seconds,  # noqa: E402
+                     parents, start_server, stop_server, wait_healthy)
 
 sys.path.insert(0, str(ROOT))
 from app import lattice as app_lattice  # noqa: E402
@@ -516,31 +517,6 @@ def _memory_kb(pid: str) -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _parents() -> dict[int, int]:
-    """pid -> parent pid, from /proc (Linux)."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    table[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    return table
-
-
-def _descendants(parents: dict[int, int], root: int) -> set[int]:
-    children = defaultdict(list)
-    for pid, ppid in parents.items():
-        children[ppid].append(pid)
-    out, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        out.add(pid)
-        todo.extend(children[pid])
-    return out
-
-
 def _sum_mb(pids) -> float:
     total = 0
     for pid in pids:
@@ -549,23 +525,6 @@ def _sum_mb(pids) -> float:
         except OSError:
             continue
     return total / 1024
-
-
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def _machine_busy_seconds() -> float:
-    """CPU time of the whole machine so far, all cores, less idle and I/O wait (/proc/stat)."""
-    with open("/proc/stat") as fh:
-        ticks = [int(v) for v in fh.readline().split()[1:8]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / TICK
 
 
 class CpuAccount:
@@ -584,10 +543,10 @@ class CpuAccount:
         for group, pids in groups.items():
             for pid in pids:
                 try:
-                    self.seen[pid] = (group, _cpu_seconds(pid))
+                    self.seen[pid] = (group, cpu_seconds(pid))
                 except (OSError, ValueError, IndexError):
                     continue
-        self.machine = _machine_busy_seconds()
+        self.machine = machine_busy_seconds()
 
     def totals(self) -> dict[str, float]:
         out = dict.fromkeys(self.GROUPS[:3], 0.0)
@@ -610,9 +569,9 @@ class CpuAccount:
 
 def _process_groups(server_pid: int) -> dict[str, set[int]]:
     """The server's processes, the rest of what this process started (Playwright and Chromium), and this process."""
-    parents, me = _parents(), os.getpid()
-    server = _descendants(parents, server_pid)
-    return {"server": server, "browsers": _descendants(parents, me) - server - {me}, "this script": {me}}
+    table, me = parents(), os.getpid()
+    server = descendants(table, server_pid)
+    return {"server": server, "browsers": descendants(table, me) - server - {me}, "this script": {me}}
 
 
 async def monitor(server_pid: int, peaks: dict, cpu: CpuAccount, stop: asyncio.Event) -> None:

@@ -7,11 +7,16 @@ that a widget change starts to its end), plus the first-render time: from the se
 home page being fully rendered in the browser. Sizes are the issue's upper bounds: graphs of 30 nodes, lattices of
 16×16, K = 16 samples; one more lattice row at the largest size, 64×64. ``--threads N`` runs the server with
 SYMPE_APP_THREADS=N (torch threads per computation; the app's default, and this script's, is 1).
+
+Each row also gives the CPU time per widget change of the server's process and of the measuring Chromium (all its
+processes), read from Linux's /proc over the row's changes: what the server spends outside the logged rerun (sending
+the page, collecting garbage) counts there, and the browser's share says how much of the two cores it takes.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -21,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, stop_server, wait_healthy  # noqa: E402
+from harness import (CHROMIUM, CHROMIUM_ARGS, descendants, free_port, parents, start_server,  # noqa: E402
+                     stop_server, total_cpu_seconds, wait_healthy)
 
 IDLE = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
         "!document.querySelector('[data-stale=\"true\"]') && "
@@ -96,6 +102,13 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(0.95 * (len(ordered) - 1))))]
 
 
+def cpu_split(server_pid: int) -> tuple[float, float]:
+    """CPU seconds so far of the server's processes and of the rest of what this process started (Chromium)."""
+    table, me = parents(), os.getpid()
+    server = descendants(table, server_pid)
+    return total_cpu_seconds(server), total_cpu_seconds(descendants(table, me) - server - {me})
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=12, help="widget changes per scenario")
@@ -128,26 +141,30 @@ def main(argv: list[str] | None = None) -> int:
                 wait_idle(page)
                 load = [r["seconds"] for r in read_log(log)[-1:]]
                 before = len(read_log(log))
+                cpu_before = cpu_split(proc.pid)
                 for k in range(args.repeats):
                     actions[k % len(actions)](page)
                     wait_idle(page)
+                server_cpu, browser_cpu = (1000 * (b - a) / args.repeats for a, b in zip(cpu_before, cpu_split(proc.pid)))
                 runs = [r for r in read_log(log)[before:] if r["status"] == "ok"]
                 times = [1000 * r["seconds"] for r in runs]
                 rows.append({"page": path or "home", "scenario": what, "reruns": len(times),
                              "median_ms": statistics.median(times) if times else float("nan"),
                              "p95_ms": p95(times) if times else float("nan"), "max_ms": max(times, default=float("nan")),
-                             "page_load_ms": 1000 * load[0] if load else float("nan"), "times_ms": times})
+                             "page_load_ms": 1000 * load[0] if load else float("nan"),
+                             "server_cpu_ms": server_cpu, "browser_cpu_ms": browser_cpu, "times_ms": times})
             browser.close()
     finally:
         stop_server(proc)
 
     print(f"First render of the home page after the server's health check: {first_render:.2f} s")
     print()
-    print("| page | widget changes | reruns | median (ms) | p95 (ms) | max (ms) | page load (ms) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| page | widget changes | reruns | median (ms) | p95 (ms) | max (ms) | page load (ms) | server CPU per change "
+          "(ms) | browser CPU per change (ms) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['page']} | {r['scenario']} | {r['reruns']} | {r['median_ms']:.0f} | {r['p95_ms']:.0f} | "
-              f"{r['max_ms']:.0f} | {r['page_load_ms']:.0f} |")
+              f"{r['max_ms']:.0f} | {r['page_load_ms']:.0f} | {r['server_cpu_ms']:.0f} | {r['browser_cpu_ms']:.0f} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"first_render_s": first_render, "rows": rows}, indent=2))
     return 0

@@ -1,6 +1,7 @@
-"""Helpers shared by the end-to-end tests and scripts/measure_latency.py: start a real `streamlit run` server on a
-free localhost port, wait for its health check, stop it; launch options for Debian's headless Chromium; the
-localhost-only request rule, and a browser page that enforces it."""
+"""Helpers shared by the end-to-end tests, scripts/measure_latency.py and scripts/load_test.py: start a real
+`streamlit run` server on a free localhost port, wait for its health check, stop it; launch options for Debian's
+headless Chromium; the localhost-only request rule, and a browser page that enforces it; process trees and their CPU
+time, from Linux's /proc."""
 from __future__ import annotations
 
 import contextlib
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -84,3 +86,59 @@ def local_page(browser, width: int, height: int):
     outside = sorted({u for u in requests if not is_local(u)})
     assert not outside, f"requests left localhost: {outside}"
     assert requests, "the page made no request at all"
+
+
+# ---- processes and their CPU time (Linux /proc) -----------------------------------------------------------------------
+
+def parents() -> dict[int, int]:
+    """pid -> parent pid, from /proc (Linux)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    table[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return table
+
+
+def descendants(table: dict[int, int], root: int) -> set[int]:
+    """``root`` and every process below it in ``table`` (pid -> parent pid, as ``parents`` gives)."""
+    children = defaultdict(list)
+    for pid, ppid in table.items():
+        children[ppid].append(pid)
+    out, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        out.add(pid)
+        todo.extend(children[pid])
+    return out
+
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (raises OSError when it is gone)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def total_cpu_seconds(pids) -> float:
+    """``cpu_seconds`` summed over the processes ``pids`` that still exist."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time of the whole machine so far, all cores, less idle and I/O wait (/proc/stat)."""
+    with open("/proc/stat") as fh:
+        ticks = [int(v) for v in fh.readline().split()[1:8]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / TICK
