@@ -37,14 +37,6 @@ Matrix = tuple[tuple[float, float, float], ...]
 Pose = tuple[Cloud, Matrix]  # (base, R): a cloud given as the base cloud moved by R ∈ O(3)
 
 VARIANTS = TASKS["pointcloud"].variants
-
-
-def _cached(max_entries: int):
-    """st.cache_data for this module's computations. Their arguments are floats, ints, strings, None and tuples of
-    these, so a tuple is hashed by its repr, one string (exact: a float's repr reads back as the same float), instead
-    of by Streamlit's item-by-item walk, which took a tenth of a rerun."""
-    return st.cache_data(show_spinner=False, max_entries=max_entries, hash_funcs={tuple: repr})
-
 _CC, _CH = 1.39, 1.09  # benzene: C–C and C–H bond lengths in Å
 _BENZENE_C = [(_CC * math.cos(k * math.pi / 3), _CC * math.sin(k * math.pi / 3), 0.0) for k in range(6)]
 _BENZENE_H = [((_CC + _CH) * math.cos(k * math.pi / 3), (_CC + _CH) * math.sin(k * math.pi / 3), 0.0) for k in range(6)]
@@ -122,6 +114,13 @@ def order_text(order: float | None) -> str:
 def _form(cloud: Cloud, types: tuple[str, ...] | None, tol: float) -> PointCloudCanonicalForm:
     """The canonical form of a cloud, computed once per input and shared by every panel and session (read only)."""
     return canonicalize_point_cloud(np.asarray(cloud, dtype=np.float64).reshape(-1, 3), types, tol)
+
+
+def _cached(max_entries: int):
+    """st.cache_data for this module's computations. Their arguments are floats, ints, strings, None and tuples of
+    these, so a tuple is hashed by its repr, one string (exact: a float's repr reads back as the same float), instead
+    of by Streamlit's item-by-item walk over its items."""
+    return st.cache_data(show_spinner=False, max_entries=max_entries, hash_funcs={tuple: repr})
 
 
 @_cached(64)
