@@ -31,8 +31,8 @@ the run.
 
 Prints a table (p50 / p95 / max per page and overall, server-side p50 / p95 from the latency log, error counts) and
 where the machine's CPU went during the sessions (the server, Chromium with Playwright, this script, everything else:
-the kernel and other processes), writes everything to ``--json FILE``, and exits 1 when any error, leak or mismatch occurred (2 when ``--p95-limit`` is given
-and the overall p95 is above it; 3 when Playwright or Chromium is missing).
+the kernel and other processes), writes everything to ``--json FILE``, and exits 1 when any error, leak or mismatch
+occurred (2 when ``--p95-limit`` is given and the overall p95 is above it; 3 when Playwright or Chromium is missing).
 """
 from __future__ import annotations
 
@@ -537,7 +537,7 @@ class CpuAccount:
     def __init__(self):
         self.seen: dict[int, tuple[str, float]] = {}
         self.machine = 0.0
-        self.mark_at: tuple[dict, float, float] | None = None
+        self.mark_at: tuple[dict, float] | None = None
 
     def poll(self, groups: dict[str, set[int]]) -> None:
         for group, pids in groups.items():
@@ -556,13 +556,13 @@ class CpuAccount:
         return out
 
     def mark(self) -> None:
-        self.mark_at = (self.totals(), self.machine, time.perf_counter())
+        self.mark_at = (self.totals(), time.perf_counter())
 
     def since_mark(self) -> dict:
         """CPU seconds per group since ``mark``, and the wall time."""
         if self.mark_at is None:
             return {}
-        before, _, start = self.mark_at
+        before, start = self.mark_at
         now = self.totals()
         return {"wall_s": time.perf_counter() - start, **{g: now[g] - before.get(g, 0.0) for g in self.GROUPS}}
 

@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                 for k in range(args.repeats):
                     actions[k % len(actions)](page)
                     wait_idle(page)
-                server_cpu, browser_cpu = (1000 * (b - a) / args.repeats for a, b in zip(cpu_before, cpu_split(proc.pid)))
+                server_cpu, browser_cpu = (1000 * (after - before_) / args.repeats
+                                           for before_, after in zip(cpu_before, cpu_split(proc.pid)))
                 runs = [r for r in read_log(log)[before:] if r["status"] == "ok"]
                 times = [1000 * r["seconds"] for r in runs]
                 rows.append({"page": path or "home", "scenario": what, "reruns": len(times),
