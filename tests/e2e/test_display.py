@@ -49,6 +49,35 @@ def squares(xs: list, ys: list) -> list[tuple[list, list]]:
     return out
 
 
+def hover_node(page, view, node: int, attempts: int = 4) -> None:
+    """Move the mouse onto a node of the pyvis view until vis-network shows its tooltip. The layout's physics can
+    move the node again after it reported itself stabilized (a resize restarts the simulation), so each attempt waits
+    for the node to stand still, reads its position, and moves onto it from outside."""
+    shown = ("() => { const t = document.querySelector('div.vis-tooltip');"
+             " return t && t.style.visibility !== 'hidden' && t.innerText.length > 0; }")
+    where = """k => { const p = network.canvasToDOM(network.getPositions([k])[k]);
+        const r = document.querySelector('#mynetwork canvas').getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y]; }"""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        view.wait_for_function("() => !network.physics.physicsEnabled || network.physics.stabilized", timeout=30_000)
+        first = view.evaluate(where, node)
+        page.wait_for_timeout(200)
+        nx, ny = view.evaluate(where, node)
+        if abs(nx - first[0]) > 0.5 or abs(ny - first[1]) > 0.5:
+            continue  # still moving
+        box = view.frame_element().bounding_box()
+        page.mouse.move(box["x"] + nx - 20, box["y"] + ny - 20)
+        page.mouse.move(box["x"] + nx, box["y"] + ny, steps=5)
+        try:
+            view.wait_for_function(shown, timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"no tooltip after {attempts} hovers over node {node} of the pyvis view")
+
+
 def test_graph_lab_shows_html_node_ids_as_text_and_lines_up_the_none_heatmap(page, server, tmp_path):
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -107,16 +136,8 @@ def test_graph_lab_shows_html_node_ids_as_text_and_lines_up_the_none_heatmap(pag
     assert view.evaluate("() => window.origin") == "null"  # sandbox="allow-scripts" only: an opaque origin
     assert view.evaluate("() => { try { return !!window.parent.document; } catch (e) { return false; } }") is False
     page.locator("iframe").first.scroll_into_view_if_needed()
-    view.wait_for_function("() => !network.physics.physicsEnabled || network.physics.stabilized", timeout=30_000)
-    frame_box = view.frame_element().bounding_box()
-    nx, ny = view.evaluate("""k => { const p = network.canvasToDOM(network.getPositions([k])[k]);
-        const r = document.querySelector('#mynetwork canvas').getBoundingClientRect();
-        return [r.left + p.x, r.top + p.y]; }""", 4)
-    page.mouse.move(frame_box["x"] + nx - 20, frame_box["y"] + ny - 20)
-    page.mouse.move(frame_box["x"] + nx, frame_box["y"] + ny, steps=5)
+    hover_node(page, view, 4)
     tip = view.locator("div.vis-tooltip")
-    view.wait_for_function("() => { const t = document.querySelector('div.vis-tooltip');"
-                           " return t && t.style.visibility !== 'hidden' && t.innerText.length > 0; }", timeout=10_000)
     assert tip.inner_text() == f"id {IDS[4]}, orbit 0"
     assert tip.evaluate("t => t.children.length") == 0  # text, not elements
     page.locator("iframe").first.screenshot(path=str(SCREENSHOTS / "graph-lab-html-ids-pyvis.png"))
