@@ -511,7 +511,6 @@ def spins_row_figure(samples: Sequence[np.ndarray], *, title: str = "", height: 
     return _figure(data, _layout(title, height, **axes))
 
 
-
 def field_figure(f: np.ndarray, *, title: str = "", height: int | None = None) -> SpecFigure:
     vmax = float(np.abs(f).max()) or 1.0
     data = [dict(type="heatmap", z=np.asarray(f, dtype=float).tolist(), zmin=-vmax, zmax=vmax, colorscale="PiYG",
@@ -580,8 +579,8 @@ def bar_row_figure(panels: Sequence[dict], *, y_title: str = "", height: int = 3
                          hovertemplate="%{x}: %{y}<extra></extra>"))
         left, right = _cell(k, n)
         layout[f"xaxis{suffix}"] = dict(type="category", domain=[left, right], anchor=f"y{suffix}", tickmode="array",
-                                        tickvals=labels,
-                                        ticktext=[wrap(t, max(6, chars // 3)) for t in labels], tickangle=0)
+                                        tickvals=labels, ticktext=[wrap(t, max(6, chars // 3)) for t in labels],
+                                        tickangle=0)
         layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", gridcolor="#eee", **({} if k == 0 else {"matches": "y"}),
                                         **({"title": dict(text=y_title)} if k == 0 else {}))
         layout["annotations"].append(dict(text=wrap(plain([panel.get("title", "")])[0], chars), x=(left + right) / 2,

@@ -43,11 +43,11 @@ POINT_NAMES = ["identity", "rot 90°", "rot 180°", "rot 270°", "mirror", "rot 
                "rot 270°·mirror"]
 SA_RUNS, SA_SWEEPS = 16, 400  # up to L = 16; larger lattices get fewer runs (sa_runs)
 SA_SITE_RUNS = SA_RUNS * 16 * 16  # the annealing budget in runs × sites: about 0.1 s of one core at any L
-SEARCH_MAX_L = 16  # the nearby search runs (P + 1)·K forward passes per variant, where a rerun now runs at most K
+SEARCH_MAX_L = 16  # the nearby search runs (P + 1)·K forward passes per variant instead of at most K
 CORE_THREADS = 2  # threads that share a batch of samples (inference_model)
 SEARCH_OFF_NOTE = (f"The nearby search is off above L = {SEARCH_MAX_L}: it runs P + 1 batches of K forward passes for "
-                   "every variant, where a change now runs one batch for the noise baseline and one pass for each "
-                   "other variant; at the larger sizes that is seconds per change.")
+                   "every variant, where a change without it runs one batch for the noise baseline and one pass for "
+                   "each other variant; at the larger sizes that is seconds per change.")
 
 
 def build_inputs(jx: float, jy: float, hval: float, L: int, paint: tuple = ()) -> tuple[np.ndarray, np.ndarray]:

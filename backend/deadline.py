@@ -24,10 +24,10 @@ def deadline(seconds: float | None, error: Callable[[], BaseException]) -> Itera
     if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
-    active = [True]
+    active = True
 
     def expire(signum, frame):
-        if active[0]:
+        if active:
             signal.setitimer(signal.ITIMER_REAL, REPEAT_S)
             raise error()
 
@@ -36,10 +36,10 @@ def deadline(seconds: float | None, error: Callable[[], BaseException]) -> Itera
     try:
         yield
     finally:
-        while active[0]:
+        while active:
             try:
-                active[0] = False
+                active = False
                 signal.setitimer(signal.ITIMER_REAL, 0)
             except BaseException:  # noqa: BLE001 - an alarm that landed in this exit: the block is over anyway
-                active[0] = True
+                active = True
         signal.signal(signal.SIGALRM, previous)

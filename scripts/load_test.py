@@ -53,8 +53,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from harness import (CHROMIUM, CHROMIUM_ARGS, cpu_seconds, descendants, free_port, machine_busy_seconds,  # noqa: E402
-                     parents, start_server, stop_server, wait_healthy)
+from harness import (CHROMIUM, CHROMIUM_ARGS, cpu_seconds, free_port, machine_busy_seconds,  # noqa: E402
+                     process_groups, start_server, stop_server, wait_healthy)
 
 sys.path.insert(0, str(ROOT))
 from app import lattice as app_lattice  # noqa: E402
@@ -567,20 +567,13 @@ class CpuAccount:
         return {"wall_s": time.perf_counter() - start, **{g: now[g] - before.get(g, 0.0) for g in self.GROUPS}}
 
 
-def _process_groups(server_pid: int) -> dict[str, set[int]]:
-    """The server's processes, the rest of what this process started (Playwright and Chromium), and this process."""
-    table, me = parents(), os.getpid()
-    server = descendants(table, server_pid)
-    return {"server": server, "browsers": descendants(table, me) - server - {me}, "this script": {me}}
-
-
 async def monitor(server_pid: int, peaks: dict, cpu: CpuAccount, stop: asyncio.Event) -> None:
     """Peak memory (PSS) of the server and of everything else this process started (Playwright and Chromium), and
     their CPU time (``cpu``)."""
     if not os.path.isdir("/proc"):
         return
     while not stop.is_set():
-        groups = _process_groups(server_pid)
+        groups = process_groups(server_pid)
         server, browser = groups["server"], groups["browsers"]
         cpu.poll(groups)
         peaks["server_mb"] = max(peaks.get("server_mb", 0), _sum_mb(server))
@@ -611,7 +604,7 @@ async def drive(url: str, server_pid: int, args) -> tuple[list[Session], Shared,
         sessions = await asyncio.gather(*(run_session(i, browser, url, args, shared) for i in range(args.sessions)))
         elapsed = time.perf_counter() - start
         if os.path.isdir("/proc"):
-            cpu.poll(_process_groups(server_pid))  # before the browser closes
+            cpu.poll(process_groups(server_pid))  # before the browser closes
             peaks["cpu_seconds"] = cpu.since_mark()
         await browser.close()
     stop.set()

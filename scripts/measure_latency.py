@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -26,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from harness import (CHROMIUM, CHROMIUM_ARGS, descendants, free_port, parents, start_server,  # noqa: E402
-                     stop_server, total_cpu_seconds, wait_healthy)
+from harness import (CHROMIUM, CHROMIUM_ARGS, free_port, process_groups, start_server, stop_server,  # noqa: E402
+                     total_cpu_seconds, wait_healthy)
 
 IDLE = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
         "!document.querySelector('[data-stale=\"true\"]') && "
@@ -104,9 +103,8 @@ def p95(values: list[float]) -> float:
 
 def cpu_split(server_pid: int) -> tuple[float, float]:
     """CPU seconds so far of the server's processes and of the rest of what this process started (Chromium)."""
-    table, me = parents(), os.getpid()
-    server = descendants(table, server_pid)
-    return total_cpu_seconds(server), total_cpu_seconds(descendants(table, me) - server - {me})
+    groups = process_groups(server_pid)
+    return total_cpu_seconds(groups["server"]), total_cpu_seconds(groups["browsers"])
 
 
 def main(argv: list[str] | None = None) -> int:

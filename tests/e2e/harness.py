@@ -116,6 +116,13 @@ def descendants(table: dict[int, int], root: int) -> set[int]:
     return out
 
 
+def process_groups(server_pid: int) -> dict[str, set[int]]:
+    """The server's processes, the rest of what this process started (Playwright and Chromium), and this process."""
+    table, me = parents(), os.getpid()
+    server = descendants(table, server_pid)
+    return {"server": server, "browsers": descendants(table, me) - server - {me}, "this script": {me}}
+
+
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
