@@ -20,11 +20,10 @@ from pathlib import Path
 _started = time.perf_counter()
 
 import streamlit as st  # noqa: E402
-import torch  # noqa: E402
 
 from app import models, sidebar, tour, ui  # noqa: E402
 
-torch.set_num_threads(models.app_threads())
+models.limit_threads()
 
 st.set_page_config(page_title="SymPE Lab", page_icon=str(Path(__file__).resolve().parent / "app" / "favicon.png"), layout="wide")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import importlib
 import logging
 import os
 from dataclasses import dataclass
@@ -207,6 +208,27 @@ def to_model(model: torch.nn.Module, *tensors: torch.Tensor) -> tuple[torch.Tens
 
 def app_threads() -> int:
     return max(1, int(os.environ.get("SYMPE_APP_THREADS", "1")))
+
+
+_blas_limited = False
+
+
+def limit_threads() -> None:
+    """Run torch, and the BLAS libraries that numpy and scipy bundle (OpenBLAS), with ``app_threads()`` threads each.
+
+    OpenBLAS otherwise starts one worker per core, and after every call its workers spin while they wait for the
+    next one: a Molecule lab trajectory (the molecule's layout, from scipy's optimizer in networkx's Kamada–Kawai)
+    kept one of this machine's two cores busy for another 80–90 ms, taken from the rest of the rerun and from the
+    browser. The BLAS limit is set once per process, after scipy's BLAS is loaded (threadpoolctl changes only the
+    libraries already loaded)."""
+    global _blas_limited
+    torch.set_num_threads(app_threads())
+    if not _blas_limited:
+        _blas_limited = True
+        importlib.import_module("scipy.linalg")  # loads scipy's OpenBLAS now, so that the limit covers it
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(app_threads(), user_api="blas")
 
 
 _heap_frozen = False
