@@ -68,11 +68,6 @@ with ui.controls("Couplings, field, size and samples"):  # the phase diagram is 
         if not search_available:
             P = 0
             st.caption(lattice.SEARCH_OFF_NOTE)
-    with diagram:
-        with ui.guard("The phase diagram"):
-            grid, phases = lattice.phase_grid(hval)
-            ui.show_figure(figures.phase_diagram_figure(grid, phases, (jx, jy), h=hval), "phase-diagram",
-                           key="phase_click", on_select="rerun", selection_mode=("points",))
 act, phase = st.columns([1, 3], vertical_alignment="center")
 act.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="resample_lattice")
 phase.markdown(f"Phase of the constant part: **{lattice.phase_of(jx, jy, hval)}**.")
@@ -93,6 +88,10 @@ J, h = lattice.build_inputs(jx, jy, hval, L, tuple((k, i, j, v) for (k, i, j), v
 seed = sidebar.seed()
 shipped = models.shipped_variants("ising")
 ui.precompute(lattice.page_computations(J, h, K, seed, P, shipped))
+with diagram, ui.guard("The phase diagram"):  # filled after the computations: see ui.precompute
+    grid, phases = lattice.phase_grid(hval)
+    ui.show_figure(figures.phase_diagram_figure(grid, phases, (jx, jy), h=hval), "phase-diagram",
+                   key="phase_click", on_select="rerun", selection_mode=("points",))
 ui.story(lambda: lattice.story_figures(J, h, K, seed, P), widths=[1.6, 1, 1, 1, 1])
 
 # ---- input, painter and stabilizer ------------------------------------------------------------------------------------

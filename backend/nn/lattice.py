@@ -224,7 +224,7 @@ class FrozenP4MCNN(nn.Module):
     Shapes: as ``P4MCNN``, with sites and bonds of the same batch size B (or bonds of batch 1).
     """
 
-    MIN_CHUNK_SITES = 1024  # smaller chunks are not worth a thread: their Python overhead holds the GIL
+    MIN_CHUNK_SITES = 4096  # smaller chunks are slower on two threads than on one: scripts/lattice_core_speed.py
 
     def __init__(self, net: P4MCNN, threads: int = 1):
         super().__init__()
@@ -239,11 +239,14 @@ class FrozenP4MCNN(nn.Module):
             self.lift_w = self.lift_w.contiguous(memory_format=torch.channels_last)
         self.blocks = [f"block{i}" for i in range(len(net.blocks))]
 
+    def chunks(self, B: int, L: int) -> int:
+        """How many chunks, on as many threads, a batch of B samples of L×L sites is split into."""
+        return max(1, min(self.threads, B, B * L * L // self.MIN_CHUNK_SITES))
+
     @torch.no_grad()
     def forward(self, sites: torch.Tensor, bonds: torch.Tensor | None = None) -> torch.Tensor:
         bonds = None if self.net.bond_lift is None else self.net.shared_bonds(bonds)
-        B, _, L, _ = sites.shape
-        n = max(1, min(self.threads, B, B * L * L // self.MIN_CHUNK_SITES))
+        n = self.chunks(sites.shape[0], sites.shape[-1])
         if n == 1:
             F = self._convolutions(sites, bonds)
         else:
