@@ -218,7 +218,7 @@ def limit_threads() -> None:
 
     OpenBLAS otherwise starts one worker per core, and after every call its workers spin while they wait for the
     next one: a Molecule lab trajectory (the molecule's layout, from scipy's optimizer in networkx's Kamada–Kawai)
-    kept one of this machine's two cores busy for another 80–90 ms, taken from the rest of the rerun and from the
+    kept one of this machine's two cores busy for another 60–110 ms, taken from the rest of the rerun and from the
     browser. The BLAS limit is set once per process, after scipy's BLAS is loaded (threadpoolctl changes only the
     libraries already loaded)."""
     global _blas_limited

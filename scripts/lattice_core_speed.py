@@ -30,7 +30,7 @@ def forward_ms(model, L: int, K: int, runs: int) -> float:
     generator = torch.Generator().manual_seed(0)
     times = []
     with torch.inference_mode():
-        for k in range(runs + 2):
+        for _ in range(runs + 2):
             start = time.perf_counter()
             model(J, h, generator=generator)
             times.append((time.perf_counter() - start) * 1000)
