@@ -206,8 +206,26 @@ def to_model(model: torch.nn.Module, *tensors: torch.Tensor) -> tuple[torch.Tens
     return tuple(t.to(device) for t in tensors)
 
 
+APP_THREADS_MAX = 64
+
+
 def app_threads() -> int:
-    return max(1, int(os.environ.get("SYMPE_APP_THREADS", "1")))
+    """Threads per computation (torch's, and BLAS's through ``limit_threads``): SYMPE_APP_THREADS, 1 when unset. A
+    value that is not a whole number from 1 to APP_THREADS_MAX counts as 1, with a warning in the server's log."""
+    return _threads_setting(os.environ.get("SYMPE_APP_THREADS", "1"))
+
+
+@lru_cache(maxsize=8)
+def _threads_setting(raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if 1 <= value <= APP_THREADS_MAX:
+        return value
+    log.warning("SYMPE_APP_THREADS=\"%s\" is not a whole number from 1 to %d; using 1", one_line(raw, 40),
+                APP_THREADS_MAX)
+    return 1
 
 
 _blas_limited = False

@@ -1,12 +1,18 @@
 """app.models.limit_threads: the app's process runs torch and every BLAS library it loads with SYMPE_APP_THREADS
-threads, so that no idle BLAS worker spins on a core the rerun or the browser needs."""
+threads, so that no idle BLAS worker spins on a core the rerun or the browser needs; any setting other than a whole
+number in range counts as one thread and says so in the server's log."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from app import models
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,3 +36,20 @@ def test_torch_and_every_loaded_blas_library_get_the_apps_thread_count():
     libraries = [path for path, _ in seen["blas"]]
     assert any("numpy" in path for path in libraries) and any("scipy" in path for path in libraries), libraries
     assert all(threads == 1 for _, threads in seen["blas"]), seen["blas"]
+
+
+@pytest.mark.parametrize("raw, expected", [("3", 3), (" 2 ", 2), ("1", 1)])
+def test_a_whole_number_of_threads_is_taken(monkeypatch, caplog, raw, expected):
+    monkeypatch.setenv("SYMPE_APP_THREADS", raw)
+    assert models.app_threads() == expected
+    assert "SYMPE_APP_THREADS" not in caplog.text
+
+
+@pytest.mark.parametrize("raw", ["abc", "", "0", "-2", "2.5", str(models.APP_THREADS_MAX + 1), "9" * 5000])
+def test_any_other_setting_counts_as_one_thread_and_says_so_in_the_log(monkeypatch, caplog, raw):
+    monkeypatch.setenv("SYMPE_APP_THREADS", raw)
+    models._threads_setting.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="sympe.app"):
+        assert models.app_threads() == 1
+    assert "SYMPE_APP_THREADS" in caplog.text and "using 1" in caplog.text
+    assert max(len(line) for line in caplog.text.splitlines()) < 200
