@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 
 from harness import SCREENSHOTS
-from test_browser import assert_no_error_box, assert_no_exception, open_page, screenshot, wait_idle
+from test_browser import (assert_no_error_box, assert_no_exception, open_page, screenshot, show_pyvis_view,
+                          wait_idle)
 
 IDS = ["<b>bold</b>", "a&b", 'q"uote', "<script>window.__script=1</script>", '<img src=x onerror="window.__img=1" href>',
        "plain"]
@@ -126,8 +127,7 @@ def test_graph_lab_shows_html_node_ids_as_text_and_lines_up_the_none_heatmap(pag
     decoded[0].screenshot(path=str(SCREENSHOTS / "graph-lab-decoded-none.png"))
 
     # pyvis: drawn, ids as text, opaque origin, no script from an id
-    page.get_by_text("Draggable view (pyvis, works offline)").click()
-    page.get_by_text("Show the draggable view").click()
+    show_pyvis_view(page)
     page.frame_locator("iframe").first.frame_locator("iframe").locator("#mynetwork canvas").wait_for(timeout=60_000)
     view = next(f for f in page.frames if f.parent_frame is not None and f.parent_frame.parent_frame is not None)
     view.wait_for_function("() => typeof network !== 'undefined' && Object.keys(network.getPositions()).length === 6",
