@@ -228,25 +228,25 @@ def _threads_setting(raw: str) -> int:
     return 1
 
 
-_blas_limited = False
-
-
 def limit_threads() -> None:
     """Run torch, and the BLAS libraries that numpy and scipy bundle (OpenBLAS), with ``app_threads()`` threads each.
 
     OpenBLAS otherwise starts one worker per core, and after every call its workers spin while they wait for the
     next one: a Molecule lab trajectory (the molecule's layout, from scipy's optimizer in networkx's Kamada–Kawai)
     kept one of this machine's two cores busy for another 60–110 ms, taken from the rest of the rerun and from the
-    browser. The BLAS limit is set once per process, after scipy's BLAS is loaded (threadpoolctl changes only the
-    libraries already loaded)."""
-    global _blas_limited
+    browser."""
     torch.set_num_threads(app_threads())
-    if not _blas_limited:
-        _blas_limited = True
-        importlib.import_module("scipy.linalg")  # loads scipy's OpenBLAS now, so that the limit covers it
-        from threadpoolctl import threadpool_limits
+    _limit_blas(app_threads())
 
-        threadpool_limits(app_threads(), user_api="blas")
+
+@lru_cache(maxsize=1)
+def _limit_blas(threads: int) -> None:
+    """Once per thread count: load scipy's OpenBLAS (threadpoolctl changes only the libraries already loaded), then
+    limit every loaded BLAS library to ``threads``."""
+    importlib.import_module("scipy.linalg")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads, user_api="blas")
 
 
 _heap_frozen = False

@@ -80,9 +80,10 @@ def test_cpu_account_charges_cpu_time_to_the_process_that_used_it():
     cpu.poll(groups)
     used = cpu.since_mark()
     assert used["server"] == used["browsers"] == 0.0
-    tick = 0.05  # more than /proc's clock tick (0.01 s), read twice
-    assert 0.3 - tick <= used["this script"] <= used["wall_s"] + tick
-    assert used["everything else"] >= -tick * os.cpu_count()  # the machine's busy time includes ours
+    from harness import TICK  # tests/e2e is on the path once load_test is loaded
+
+    assert 0.3 - 2 / TICK <= used["this script"] <= used["wall_s"] + 2 / TICK
+    assert used["everything else"] >= -2 / TICK * os.cpu_count()  # the machine's busy time includes ours
 
 
 def test_tiny_real_run_writes_the_report(tmp_path):
