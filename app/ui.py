@@ -28,7 +28,7 @@ import streamlit as st
 
 from backend.options import one_line
 
-from . import models
+from . import live_chart, models
 from .figures import SpecFigure
 
 log = logging.getLogger("sympe.app")
@@ -120,13 +120,16 @@ def apply_style() -> None:
 
 def show_figure(fig: SpecFigure, name: str, *, key: str | None = None, on_select=None, selection_mode=None, **kwargs):
     """st.plotly_chart with the mode's template and height (SpecFigure.present) and a named PNG export in the
-    toolbar. Returns the chart's event."""
+    toolbar. Returns the chart's event. A figure with a 3D scene is drawn by ``live_chart.show`` instead (updated in
+    place, no events), as the element ``key`` or, without one, ``chart_<name>``."""
     fig.present(presenter())
     config = {
         "displaylogo": False,
         "toImageButtonOptions": {"format": "png", "filename": f"sympe-{name}", "scale": 2},
         "modeBarButtonsToRemove": ["sendDataToCloud"],
     }
+    if "scene" in fig.spec["layout"]:
+        return live_chart.show(fig, key=key or f"chart_{name}", config=config)
     args = dict(key=key, config=config, width="stretch", theme=None)
     if on_select is not None:
         args.update(on_select=on_select, selection_mode=selection_mode or ("points",))

@@ -60,6 +60,8 @@ with controls:
                                     "raise it for coordinates rounded in a file.")
 with controls if view is not None else st.container():
     st.button("Sample again", icon=":material/casino:", on_click=sidebar.next_seed, key="pc_resample")
+if view is not None:
+    st.empty()  # the presenter's button row's place: figures keep their positions across the switch (ui.explain)
 
 rotation = pointcloud.transform(alpha, beta, gamma, mirror)
 identity = bool(np.allclose(rotation, np.eye(3)))

@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import pointcloud
+from app_charts import charts
 from backend.checkpoints import read_manifest
 from backend.pointcloud_io import PointCloudInputError
 
@@ -63,7 +64,7 @@ def test_every_preset_renders_with_its_point_group(name):
     at.selectbox(key="pc_preset").set_value(name).run()
     clean(at)
     assert group(at) == EXPECTED.get(name, group(at))
-    assert len(at.get("plotly_chart")) >= 2  # the cloud with its frame, the sampled frames
+    assert {"pc_input_fig", "pc_frames_fig"} <= set(charts(at))  # the cloud with its frame, the sampled frames
 
 
 def test_every_preset_has_an_expected_group():
@@ -362,7 +363,7 @@ def test_a_good_upload_is_analysed_and_its_types_are_escaped_in_the_figures():
     at = upload(open_lab(), "square.json", data)
     clean(at)
     assert group(at) == ("D2h", "8")  # the types break the square's D4h
-    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    traces = charts(at)["pc_input_fig"]["data"]
     shown = [t["name"] for t in traces] + [x for t in traces for x in t.get("text", [])]
     assert "&lt;b&gt;X&lt;/b&gt;" in shown and not any("<b>" in x for x in shown)
 

@@ -7,14 +7,13 @@ story (the browser test reads it). The browser test (tests/e2e/test_presenter.py
 on the first screen."""
 from __future__ import annotations
 
-import json
-
 import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
 from app import lattice
+from app_charts import charts, element_key, is_chart
 from test_app import SHIPPED, assert_clean, open_page
 
 STORY = {  # page: the story's figures (key suffixes), given what is shipped
@@ -37,8 +36,7 @@ FORWARD = "Forward noising of a known molecule (no model)"
 
 def story(at) -> dict[str, dict]:
     """The story's figures by name (their key without the ``story_`` prefix), as plotly specs."""
-    return {c.proto.id.rsplit("story_", 1)[1]: json.loads(c.proto.spec)
-            for c in at.get("plotly_chart") if "story_" in c.proto.id}
+    return {key.removeprefix("story_"): spec for key, spec in charts(at).items() if key.startswith("story_")}
 
 
 @pytest.mark.parametrize("page", list(STORY))
@@ -62,16 +60,16 @@ def chart_positions(at) -> dict[str, tuple[int, ...]]:
 
     def walk(node, path):
         for index, child in sorted(getattr(node, "children", {}).items()):
-            if getattr(child, "type", "") == "plotly_chart":
-                found[child.proto.id.rsplit("-", 1)[-1]] = path + (index,)
+            if is_chart(child):
+                found[element_key(child)] = path + (index,)
             walk(child, path + (index,))
 
     walk(at.main, ())
     return found
 
 
-@pytest.mark.parametrize("page", ["home", "graph_lab", "lattice_lab", "molecule_lab", "equivariance", "theory",
-                                  "results"])
+@pytest.mark.parametrize("page", ["home", "graph_lab", "lattice_lab", "pointcloud_lab", "molecule_lab", "equivariance",
+                                  "theory", "results"])
 def test_the_presenter_mode_switch_moves_no_figure(page):
     """A figure drawn in both modes sits at the same position in both (the story row and hidden explanations keep
     their places): the browser matches elements by position, so a moved figure is drawn again from scratch on the

@@ -20,6 +20,9 @@ SCREENSHOTS = ROOT / "screenshots"
 CHROMIUM = os.environ.get("SYMPE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# A plotly figure in the page: st.plotly_chart's element, or the live chart that app/live_chart.py draws 3D scenes in.
+CHART = '[data-testid="stPlotlyChart"], .sympe-chart'
+CHART_SVG = f":is({CHART}) .main-svg"  # a figure that plotly has drawn
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error", "javascript"}
 

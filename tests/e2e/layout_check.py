@@ -14,17 +14,19 @@ message names every offending text at once. One pixel of slack absorbs sub-pixel
 """
 from __future__ import annotations
 
+from harness import CHART, CHART_SVG
+
 SLACK_PX = 1
 
 _PROBLEMS_JS = r"""
-(slack) => {
+([slack, chart, chartSvg]) => {
   const out = [];
   const visible = (el) => {
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.height > 0 && r.right > 0 && r.left < window.innerWidth && el.checkVisibility({visibilityProperty: true, opacityProperty: true});
   };
   const label = (el) => JSON.stringify((el.textContent || '').trim().slice(0, 60));
-  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  const charts = [...document.querySelectorAll(chart)];
   charts.forEach((chart, i) => {
     const svg = chart.querySelector('.main-svg');
     if (!svg || !visible(svg)) return;
@@ -64,7 +66,7 @@ _PROBLEMS_JS = r"""
     if (cut && el.textContent.trim()) out.push(`label ${label(el)} is truncated`);
   }
   const h = window.innerHeight, w = window.innerWidth;
-  const figures = [...document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg, [data-testid="stImage"] img')]
+  const figures = [...document.querySelectorAll(chartSvg + ', [data-testid="stImage"] img')]
     .filter(visible).filter((f) => {
       const r = f.getBoundingClientRect();
       return r.top < h - 0.25 * Math.min(r.height, h) && r.bottom > 0 && r.left < w && r.right > 0;
@@ -75,11 +77,11 @@ _PROBLEMS_JS = r"""
 """
 
 _STORY_JS = r"""
-(slack) => {
+([slack, chart]) => {
   const story = document.querySelector('.st-key-story');
   if (!story) return [0, 0];
   const h = window.innerHeight, w = window.innerWidth;
-  const charts = [...story.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  const charts = [...story.querySelectorAll(chart)];
   const whole = charts.filter((chart) => {
     const r = chart.getBoundingClientRect();
     return chart.querySelector('.main-svg') && r.width > 0 && r.height > 0 && r.top >= -slack && r.left >= -slack &&
@@ -92,10 +94,10 @@ _STORY_JS = r"""
 
 def problems(page) -> list[str]:
     """Every layout fault of the page as the browser shows it now (see the module docstring)."""
-    return page.evaluate(_PROBLEMS_JS, SLACK_PX)
+    return page.evaluate(_PROBLEMS_JS, [SLACK_PX, CHART, CHART_SVG])
 
 
 def story(page) -> tuple[int, int]:
     """(figures of the story row drawn wholly inside the viewport, figures of the story row); (0, 0) without one."""
-    whole, total = page.evaluate(_STORY_JS, SLACK_PX)
+    whole, total = page.evaluate(_STORY_JS, [SLACK_PX, CHART])
     return whole, total

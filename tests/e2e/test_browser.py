@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from harness import SCREENSHOTS, free_port, start_server, stop_server, wait_healthy
+from harness import CHART, CHART_SVG, SCREENSHOTS, free_port, start_server, stop_server, wait_healthy
 
 from app import lattice
 
@@ -47,8 +47,8 @@ def screenshot(page, name: str) -> None:
     page.set_viewport_size({"width": 1400, "height": int(min(max(height, 1000), 7000))})
     wait_idle(page)
     page.wait_for_function(  # every plotly chart drawn
-        "() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length <= "
-        "document.querySelectorAll('.js-plotly-plot .main-svg').length", timeout=30_000)
+        "([chart, svg]) => document.querySelectorAll(chart).length <= document.querySelectorAll(svg).length",
+        arg=[CHART, CHART_SVG], timeout=30_000)
     page.wait_for_timeout(1000)
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name))

@@ -5,7 +5,11 @@ the URL, a bad upload is exactly one error line; no exception anywhere. Screensh
 """
 from __future__ import annotations
 
-from test_browser import assert_no_error_box, assert_no_exception, open_page, screenshot, wait_for_param, wait_idle
+from harness import CHART
+from test_browser import (assert_no_error_box, assert_no_exception, open_page, query_params, screenshot, wait_for_param,
+                          wait_idle)
+
+from app import live_chart
 
 
 def test_point_cloud_lab_loads_switches_preset_and_refuses_a_bad_upload(page, server):
@@ -14,7 +18,7 @@ def test_point_cloud_lab_loads_switches_preset_and_refuses_a_bad_upload(page, se
     wait_idle(page)
     assert_no_exception(page)
     assert_no_error_box(page)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2
+    assert page.locator(CHART).count() >= 2
     screenshot(page, "point-cloud-lab-rotated-cube.png")
 
     page.get_by_role("combobox", name="Shape").click()  # the preset select box (searchable, so a combobox)
@@ -34,3 +38,44 @@ def test_point_cloud_lab_loads_switches_preset_and_refuses_a_bad_upload(page, se
     wait_idle(page)
     assert boxes.count() == 1 and "finite" in boxes.first.inner_text()
     assert_no_exception(page)
+
+
+COUNT_WEBGL_CONTEXTS = """
+window.sympeWebGLContexts = 0;
+const getContext = HTMLCanvasElement.prototype.getContext;
+HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+  const context = getContext.call(this, kind, ...rest);
+  if (context && /webgl/.test(kind) && !context.sympeCounted) {
+    context.sympeCounted = true;
+    window.sympeWebGLContexts += 1;
+  }
+  return context;
+};
+"""
+SCENES_DRAWN = "() => [...document.querySelectorAll('.sympe-chart')].every((chart) => chart.querySelector('.main-svg'))"
+DATA_OF = "(element) => JSON.stringify(element.querySelector('.sympe-chart').data)"
+
+
+def test_the_3d_views_update_in_place(page, server):
+    """A new draw changes the SymPE output's 3D view without a new WebGL context (app/live_chart.py): the chart is
+    updated with Plotly.react, not built again. plotly.js comes from the app's own server."""
+    page.add_init_script(COUNT_WEBGL_CONTEXTS)
+    open_page(page, server, "point-cloud-lab", "pc_preset=cube&pc_K=4")
+    output = page.locator(".st-key-pc_out_sympe")
+    output.locator(".sympe-chart .main-svg").first.wait_for(timeout=60_000)
+    page.wait_for_function(SCENES_DRAWN, timeout=60_000)
+    contexts, before = page.evaluate("window.sympeWebGLContexts"), output.evaluate(DATA_OF)
+    assert contexts >= page.locator(".sympe-chart").count() >= 5  # the input, the frames, every variant's output
+    seed = int(query_params(page).get("seed", 0))
+    page.get_by_role("button", name="Sample again").click()
+    wait_for_param(page, "seed", str(seed + 1))
+    page.wait_for_function("(before) => JSON.stringify(document.querySelector('.st-key-pc_out_sympe .sympe-chart')"
+                           ".data) !== before", arg=before, timeout=60_000)
+    wait_idle(page)
+    assert page.evaluate("window.sympeWebGLContexts") == contexts
+    assert_no_exception(page)
+    assert_no_error_box(page)
+
+    response = page.request.get(f"{server}{live_chart.plotly_js_url()}")
+    assert response.ok and "javascript" in response.headers["content-type"]
+    assert response.text().startswith("/**") and "plotly.js v" in response.text()[:200]

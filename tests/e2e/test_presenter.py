@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import pytest
 from app import tour
-from harness import SCREENSHOTS, local_page
+from harness import CHART, CHART_SVG, SCREENSHOTS, local_page
 from layout_check import problems, story
 from test_browser import assert_no_exception, wait_for_param, wait_idle
 
@@ -34,13 +34,12 @@ WITHOUT_STORY = {"train"}  # its first screen is the task panel
 SCROLL_SETTLE_MS = 2500  # a step's scroll to its section stops 1.5 s after the section stopped moving
 
 
-DRAWN_JS = """() => {
+DRAWN_JS = """([chart, svg, stableMs]) => {
   const drawn = !document.querySelector('[data-testid="stSkeleton"]') &&
-    document.querySelectorAll('[data-testid="stPlotlyChart"]').length <=
-    document.querySelectorAll('.js-plotly-plot .main-svg').length;
+    document.querySelectorAll(chart).length <= document.querySelectorAll(svg).length;
   if (!drawn) { window.sympeDrawnSince = null; return false; }
   window.sympeDrawnSince = window.sympeDrawnSince || Date.now();
-  return Date.now() - window.sympeDrawnSince > %d;
+  return Date.now() - window.sympeDrawnSince > stableMs;
 }"""
 DRAWN_STABLE_MS = 1000  # a figure's loading skeleton can appear a moment after the page looked finished
 
@@ -49,7 +48,7 @@ def settle(page) -> None:
     """The rerun finished and every plotly chart is drawn: no element has been a loading skeleton, and every chart
     has had its plot, for DRAWN_STABLE_MS."""
     wait_idle(page)
-    page.wait_for_function(DRAWN_JS % DRAWN_STABLE_MS, polling=100, timeout=60_000)
+    page.wait_for_function(DRAWN_JS, arg=[CHART, CHART_SVG, DRAWN_STABLE_MS], polling=100, timeout=60_000)
 
 
 def navigation_paths(page, server: str) -> list[str]:
