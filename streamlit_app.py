@@ -7,8 +7,8 @@ URL state, no error guard).
 
 Every rerun goes through here: page config, the tour's switch to a step's page (app/tour.py, when the URL has
 ?tour=N: before the sidebar, so a deep link keeps its parameters), the shared sidebar, then the tour's bar and the
-selected page inside an error guard, so no page can show a traceback. After the first complete rerun the startup
-heap is frozen (models.freeze_startup_heap), so that the garbage collector's full passes stay short. With
+selected page inside an error guard, so no page can show a traceback. After a page's first complete rerun the heap
+is frozen (models.freeze_heap_after_first_run), so that the garbage collector's full passes stay short. With
 SYMPE_LATENCY_LOG set, the server-side time of every rerun is appended to that file as one JSON line
 (scripts/measure_latency.py reads it).
 """
@@ -54,7 +54,7 @@ except BaseException:
     status = "interrupted"
     raise
 else:
-    models.freeze_startup_heap()
+    models.freeze_heap_after_first_run(page.url_path or "home")
 finally:
     log_path = os.environ.get("SYMPE_LATENCY_LOG")
     if log_path:
