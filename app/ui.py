@@ -129,6 +129,8 @@ def show_figure(fig: SpecFigure, name: str, *, key: str | None = None, on_select
         "modeBarButtonsToRemove": ["sendDataToCloud"],
     }
     if "scene" in fig.spec["layout"]:
+        if on_select is not None or kwargs:
+            raise ValueError(f"figure {name!r} has a 3D scene, drawn by live_chart, which takes no events or options")
         return live_chart.show(fig, key=key or f"chart_{name}", config=config)
     args = dict(key=key, config=config, width="stretch", theme=None)
     if on_select is not None:

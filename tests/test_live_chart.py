@@ -99,3 +99,16 @@ def test_show_figure_sends_exactly_the_3d_scenes_to_the_live_chart():
     assert [e.proto.id.split("-", 2)[2] for e in at.get("bidi_component")] == ["solid"]
     assert sorted(e.proto.id.split("-", 2)[2] for e in at.get("plotly_chart")) == ["flat", "picked"]
     assert list(charts(at)) == ["flat", "solid", "picked"]
+
+
+def test_a_3d_figure_with_selection_events_is_refused():
+    def script():
+        from app import ui
+        from app.figures import SpecFigure
+
+        ui.show_figure(SpecFigure([{"type": "scatter3d", "x": [0], "y": [0], "z": [0]}], {"scene": {}}), "solid",
+                       key="solid", on_select="rerun")
+
+    at = AppTest.from_function(script, default_timeout=60)
+    at.run()
+    assert at.exception[0].proto.type == "ValueError"  # the message itself is redacted (showErrorDetails = "type")
