@@ -1,7 +1,8 @@
 """End-to-end: the Point-cloud lab in headless Chromium (one server for the session, tests/e2e/conftest.py).
 
 The page loads from a deep link with its URL state, a preset switch through the select box updates the group and
-the URL, a bad upload is exactly one error line; no exception anywhere. Screenshots go to screenshots/ for review.
+the URL, a bad upload is exactly one error line; no exception anywhere. The 3D views (app/live_chart.py) update in
+place, and say so in one line when plotly.js cannot be fetched. Screenshots go to screenshots/ for review.
 """
 from __future__ import annotations
 
@@ -79,3 +80,17 @@ def test_the_3d_views_update_in_place(page, server):
     response = page.request.get(f"{server}{live_chart.plotly_js_url()}")
     assert response.ok and "javascript" in response.headers["content-type"]
     assert response.text().startswith("/**") and "plotly.js v" in response.text()[:200]
+
+
+def test_a_3d_view_whose_plotly_js_does_not_load_says_so_and_the_page_stands(page, server):
+    """Each live chart shows one line instead of its figure when plotly.js cannot be fetched; the page stands."""
+    page.route("**/bidi-components/sympe.chart/plotly.min.js", lambda route: route.abort())
+    open_page(page, server, "point-cloud-lab", "pc_preset=cube&pc_K=2")
+    page.get_by_text("Oh", exact=True).first.wait_for(timeout=60_000)
+    views = page.locator(".sympe-chart")
+    views.first.wait_for(timeout=60_000)
+    assert views.count() >= 5  # the input, the frames, every variant's output
+    for k in range(views.count()):
+        views.nth(k).get_by_text("This figure could not be drawn: plotly.js did not load from /").wait_for()
+    assert_no_exception(page)
+    assert_no_error_box(page)
