@@ -14,10 +14,11 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from app import live_chart
-from app_charts import charts
+from app_charts import charts, element_key
 
 
-def two_reruns(script) -> tuple[AppTest, AppTest]:
+def two_reruns(script) -> tuple[list, list]:
+    """The chart elements of ``script``'s first run and of its second."""
     at = AppTest.from_function(script, default_timeout=60)
     at.run()
     first = at.get("bidi_component") + at.get("plotly_chart")
@@ -96,8 +97,8 @@ def test_show_figure_sends_exactly_the_3d_scenes_to_the_live_chart():
     at = AppTest.from_function(figures_script, default_timeout=60)
     at.run()
     assert not at.exception
-    assert [e.proto.id.split("-", 2)[2] for e in at.get("bidi_component")] == ["solid"]
-    assert sorted(e.proto.id.split("-", 2)[2] for e in at.get("plotly_chart")) == ["flat", "picked"]
+    assert [element_key(e) for e in at.get("bidi_component")] == ["solid"]
+    assert sorted(element_key(e) for e in at.get("plotly_chart")) == ["flat", "picked"]
     assert list(charts(at)) == ["flat", "solid", "picked"]
 
 
