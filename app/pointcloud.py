@@ -555,21 +555,27 @@ def cloud_figure(cloud: Cloud, types, summary: dict, title: str, height: int = 4
 
 def frames_figure(cloud: Cloud, summary: dict, frames: np.ndarray, height: int = 440) -> SpecFigure:
     """The cloud with the K sampled frames h: each draw's first axis e1 (one colour per draw, from the centroid)
-    and, thinner, its second axis e2; draws that coincide overlap."""
+    and, thinner and dashed, its second axis e2; draws that coincide overlap. All e1 axes are one trace and all e2
+    axes another (per-vertex colours, hover names h_k e1 / h_k e2), so a new draw updates four traces, not 2K + 1."""
     points = np.asarray(cloud, dtype=np.float64).reshape(-1, 3)
     centroid = summary["centroid"]
     length = max(0.8 * summary["radius"], 0.5)
     extent = _extent(points, centroid + 1.3 * length * np.concatenate([h.T for h in frames]))
+    colors = [PALETTE[(k + 1) % len(PALETTE)] for k in range(len(frames))]
     traces = _points_traces(points, None, "points", "#bbbbbb", size=6)
-    for k, h in enumerate(frames):
-        color = PALETTE[(k + 1) % len(PALETTE)]
-        traces += _frame_traces(centroid, h[:, :1], length, f"h{k + 1}", colors=(color,), width=6,
-                                labels=len(frames) <= 8)
-        traces.append({"type": "scatter3d", "mode": "lines", "name": f"h{k + 1} e2", "showlegend": False,
-                       "x": [centroid[0], centroid[0] + 0.5 * length * h[0, 1]],
-                       "y": [centroid[1], centroid[1] + 0.5 * length * h[1, 1]],
-                       "z": [centroid[2], centroid[2] + 0.5 * length * h[2, 1]],
-                       "line": {"color": color, "width": 3, "dash": "dash"}, "hoverinfo": "name"})
+    for axis, scale, width, dash in ((0, 1.0, 6, "solid"), (1, 0.5, 3, "dash")):
+        ends = centroid + scale * length * frames[:, :, axis]
+        xyz = [[v for end in ends for v in (centroid[c], end[c], None)] for c in range(3)]
+        names = [f"h{k + 1} e{axis + 1}" for k in range(len(frames)) for _ in range(3)]
+        traces.append({"type": "scatter3d", "mode": "lines", "name": f"e{axis + 1} of each draw",
+                       "x": xyz[0], "y": xyz[1], "z": xyz[2], "text": names, "hoverinfo": "text",
+                       "line": {"color": [c for c in colors for _ in range(3)], "width": width, "dash": dash}})
+    if len(frames) <= 8:
+        tips = centroid + 1.18 * length * frames[:, :, 0]
+        traces.append({"type": "scatter3d", "mode": "text", "name": "draw labels", "showlegend": False,
+                       "x": tips[:, 0].tolist(), "y": tips[:, 1].tolist(), "z": tips[:, 2].tolist(),
+                       "text": [f"h{k + 1}" for k in range(len(frames))], "textfont": {"color": colors, "size": 12},
+                       "hoverinfo": "skip"})
     title = f"{len(frames)} sampled frames h (e1 solid, e2 dashed)"
     return SpecFigure(traces, _layout(title, height, extent, legend={"orientation": "h", "y": -0.02}))
 
