@@ -512,24 +512,27 @@ def _points_traces(points: np.ndarray, types, name: str, color: str, size: int =
     return traces
 
 
-def _frame_traces(origin: np.ndarray, frame: np.ndarray, length: float, name: str, colors=AXIS_COLORS,
-                  width: int = 6, labels: bool = True) -> list[dict]:
-    """Axes of a frame (its columns) as lines from ``origin``, each named just beyond its tip."""
-    traces, tips, names = [], [], []
-    for axis, color in enumerate(colors):
+TIP_LABEL_AT = 1.18  # an axis label sits this far along its axis, in units of the axis' length
+
+
+def _tip_labels(name: str, tips: np.ndarray, texts: list[str], colors: list[str]) -> dict:
+    """One text trace naming the axes whose tips are ``tips`` (m, 3), each label in its axis' colour."""
+    return {"type": "scatter3d", "mode": "text", "name": name, "showlegend": False,
+            "x": tips[:, 0].tolist(), "y": tips[:, 1].tolist(), "z": tips[:, 2].tolist(), "text": texts,
+            "textfont": {"color": colors, "size": 12}, "hoverinfo": "skip"}
+
+
+def _frame_traces(origin: np.ndarray, frame: np.ndarray, length: float, name: str) -> list[dict]:
+    """The three axes of a frame (its columns) as lines from ``origin``, each named just beyond its tip."""
+    names = [f"{name} e{axis + 1}" for axis in range(3)]
+    traces = []
+    for axis, (label, color) in enumerate(zip(names, AXIS_COLORS)):
         end = origin + length * frame[:, axis]
-        label = f"{name} e{axis + 1}" if len(colors) > 1 else name
         traces.append({"type": "scatter3d", "mode": "lines", "name": label,
                        "x": [origin[0], end[0]], "y": [origin[1], end[1]], "z": [origin[2], end[2]],
-                       "line": {"color": color, "width": width}, "hoverinfo": "name"})
-        tips.append(origin + 1.18 * length * frame[:, axis])
-        names.append(label)
-    if labels:
-        tips = np.asarray(tips)
-        traces.append({"type": "scatter3d", "mode": "text", "name": f"{name} labels", "showlegend": False,
-                       "x": tips[:, 0].tolist(), "y": tips[:, 1].tolist(), "z": tips[:, 2].tolist(), "text": names,
-                       "textfont": {"color": list(colors), "size": 12}, "hoverinfo": "skip"})
-    return traces
+                       "line": {"color": color, "width": 6}, "hoverinfo": "name"})
+    tips = origin + TIP_LABEL_AT * length * frame.T
+    return traces + [_tip_labels(f"{name} labels", tips, names, list(AXIS_COLORS))]
 
 
 def _extent(points: np.ndarray, *more: np.ndarray) -> float:
@@ -571,11 +574,8 @@ def frames_figure(cloud: Cloud, summary: dict, frames: np.ndarray, height: int =
                        "x": xyz[0], "y": xyz[1], "z": xyz[2], "text": names, "hoverinfo": "text",
                        "line": {"color": [c for c in colors for _ in range(3)], "width": width, "dash": dash}})
     if len(frames) <= 8:
-        tips = centroid + 1.18 * length * frames[:, :, 0]
-        traces.append({"type": "scatter3d", "mode": "text", "name": "draw labels", "showlegend": False,
-                       "x": tips[:, 0].tolist(), "y": tips[:, 1].tolist(), "z": tips[:, 2].tolist(),
-                       "text": [f"h{k + 1}" for k in range(len(frames))], "textfont": {"color": colors, "size": 12},
-                       "hoverinfo": "skip"})
+        tips = centroid + TIP_LABEL_AT * length * frames[:, :, 0]
+        traces.append(_tip_labels("draw labels", tips, [f"h{k + 1}" for k in range(len(frames))], colors))
     title = f"{len(frames)} sampled frames h (e1 solid, e2 dashed)"
     return SpecFigure(traces, _layout(title, height, extent, legend={"orientation": "h", "y": -0.02}))
 
