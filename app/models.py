@@ -258,8 +258,8 @@ def freeze_heap_after_first_run(page: str) -> None:
     """Once per page and process, after the page's first complete rerun: collect, then move every object still alive
     (the imported libraries, the models the page loaded, its caches) to the garbage collector's permanent
     generation. Its full collections otherwise scan them all: 100–160 ms in the middle of some rerun with nothing
-    frozen, and with only the start-up heap frozen still 20–30 ms about once every twenty reruns of the Point-cloud
-    lab, whose models load on its first visit (5–7 ms with them frozen). Frozen objects are still freed by reference
+    frozen, and with only the start-up heap frozen still 20–32 ms about once every twenty reruns of the Point-cloud
+    lab, whose models load on its first visit (4–8 ms with them frozen). Frozen objects are still freed by reference
     counting, only never by the cycle collector: a cycle alive at a freeze (a session's state then) stays in memory
     once it is garbage, so this happens at most once per page."""
     with _freeze_lock:
