@@ -32,7 +32,10 @@ from plotly.colors import get_colorscale, qualitative, sample_colorscale
 PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set3
 VIRIDIS = get_colorscale("Viridis")  # resolved once: plotly looks a named scale up anew on every call (about 1 ms)
 SPIN_COLORS = [[0.0, "#1f3b73"], [0.5, "#f2f2f2"], [1.0, "#e8a33d"]]  # -1 dark blue, +1 amber
-DIVERGING = "RdBu"
+# plotly.js's "RdBu" (blue for low, red for high; not colorbrewer's RdBu of plotly.colors), spelt out so that shapes
+# coloured here (lattice_input_figure) match the traces and colour bars that plotly.js colours with it.
+DIVERGING = [[0.0, "rgb(5,10,172)"], [0.35, "rgb(106,137,247)"], [0.5, "rgb(190,190,190)"], [0.6, "rgb(220,170,132)"],
+             [0.7, "rgb(230,145,90)"], [1.0, "rgb(178,10,28)"]]
 PHASE_COLORS = {
     "ferromagnet": "#e8a33d",
     "antiferromagnet": "#1f3b73",
@@ -421,6 +424,13 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     where marked, and the sites' trace first (WebGL hit-testing gives a click that touches a site and a bond to the
     first trace): as SVG, each of the 3·L² markers is an element of its own that the browser styles and composites
     again on every rerun of the page (about 0.2 s of its main thread per rerun at L = 64).
+
+    Up to L = CELLS_IN_DATA_UNITS_UP_TO_L the circles and squares are filled outlines sized in lattice spacings
+    (``_cell_outlines``, traces after the three marker traces) and the markers, still there for hover, clicks,
+    selection and the colour bar, are transparent: a marker's size is in pixels and is chosen before the width of the
+    plot is known, so in a narrow column (Home's input at a 1280-pixel screen) markers sized for the height
+    overlapped, while outlines scale with the axes. (Layout shapes would too, but cost the browser about 60% more
+    per redraw of a 16×16 painter: one element per cell instead of one per colour.)
     """
     L = h.shape[0]
     height = height or min(560, max(420, 12 * L + 60))
@@ -444,13 +454,44 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     data.append(dict(
         type=kind, x=xs, y=ys, mode="markers", customdata=custom,
         marker=dict(size=site_size, color=h.ravel().tolist(), colorscale=DIVERGING, cmin=-vmax, cmax=vmax,
-                    showscale=True, colorbar=dict(thickness=10, title=dict(text="value", side="right")),
+                    showscale=True, colorbar=dict(thickness=10, orientation="h", y=-0.02, yanchor="top", len=0.9,
+                                                  nticks=3, title=dict(text="value", side="top")),
                     line=dict(width=_outline(L, "h", marked_set, 3, site_line), color="#333")),
         hovertemplate="h[%{customdata[1]},%{customdata[2]}] = %{marker.color:.2f}<extra></extra>",
     ))
     if kind == "scattergl":
         data = data[-1:] + data[:-1]
+    elif L <= CELLS_IN_DATA_UNITS_UP_TO_L:
+        hidden = dict(marker=dict(opacity=0))
+        for trace in data:
+            trace.update(marker={**trace["marker"], "opacity": 0}, selected=hidden, unselected=hidden)
+        for name, vals in (("jx", J[0]), ("jy", J[1]), ("h", h)):
+            data += _cell_outlines(L, name, vals, vmax, marked_set)
     return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square(reverse_y=True)))
+
+
+CELLS_IN_DATA_UNITS_UP_TO_L = 8  # lattice_input_figure draws its cells as filled outlines up to this size
+SITE_RADIUS, BOND_HALF = 0.21, 0.13  # in lattice spacings: the sizes of the markers in a plot as wide as it is high
+_CIRCLE = [(float(np.cos(a)), float(np.sin(a))) for a in np.linspace(0, 2 * np.pi, 17)]  # closed 16-gon
+_SQUARE = [(1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (1.0, 1.0)]
+
+
+def _cell_outlines(L: int, name: str, values: np.ndarray, vmax: float, marked: set) -> list[dict]:
+    """The sites ("h", circles as 16-gons) or bonds ("jx", "jy", squares) of an L×L lattice as filled outlines in
+    data coordinates, centred at the markers' positions (``_lattice_points``), filled with their values' colours on
+    ``DIVERGING`` over [−vmax, vmax] and outlined thicker where (name, i, j) is marked: one line trace per colour
+    and outline width (a constant lattice is three traces), not taking hover, clicks or selections."""
+    xs, ys, custom = _lattice_points(L, name)
+    colors = sample_colorscale(DIVERGING, np.clip((values.ravel() / vmax + 1) / 2, 0, 1).tolist())
+    r, corners, thin = (SITE_RADIUS, _CIRCLE, 1.0) if name == "h" else (BOND_HALF, _SQUARE, 0.5)
+    groups: dict[tuple[str, float], tuple[list, list]] = {}
+    for x, y, (_, i, j), color in zip(xs, ys, custom, colors):
+        gx, gy = groups.setdefault((color, 3.0 if (name, i, j) in marked else thin), ([], []))
+        gx += [x + r * cx for cx, _ in corners] + [None]
+        gy += [y + r * cy for _, cy in corners] + [None]
+    return [dict(type="scatter", x=gx, y=gy, mode="lines", fill="toself", fillcolor=color, hoverinfo="skip",
+                 line=dict(color="#333", width=width), name=f"{name} cells", showlegend=False)
+            for (color, width), (gx, gy) in groups.items()]
 
 
 @lru_cache(maxsize=16)

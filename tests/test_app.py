@@ -836,7 +836,7 @@ def test_the_painter_has_one_marker_per_site_and_bond_and_outlines_only_what_is_
     rng = np.random.default_rng(L)
     J, h = rng.normal(size=(2, L, L)), rng.normal(size=(L, L))
     marked = [("h", 0, 1), ("jy", L - 1, 2)]
-    data = figures.lattice_input_figure(J, h, marked=marked).to_dict()["data"]
+    data = [t for t in figures.lattice_input_figure(J, h, marked=marked).to_dict()["data"] if "customdata" in t]
     webgl = L >= figures.WEBGL_FROM_L
     assert {t["type"] for t in data} == {"scattergl" if webgl else "scatter"}
     assert data[0 if webgl else -1]["customdata"][0][0] == "h"
@@ -850,6 +850,42 @@ def test_the_painter_has_one_marker_per_site_and_bond_and_outlines_only_what_is_
         outlined = {(kind, i, j) for (_, i, j), w in zip(trace["customdata"], widths) if w > 0}
         expected = {m for m in marked if m[0] == kind}
         assert outlined == expected if webgl else outlined >= expected
+
+
+@pytest.mark.parametrize("L", [4, figures.CELLS_IN_DATA_UNITS_UP_TO_L])
+def test_small_lattices_draw_cells_in_lattice_units_so_they_cannot_overlap_at_any_width(L):
+    """Up to CELLS_IN_DATA_UNITS_UP_TO_L every site and bond is a filled outline around its (transparent) marker,
+    sized in lattice spacings, so no two cells overlap whatever the plot's size in pixels; its fill is the colour
+    plotly.js gives the value on the diverging scale (its ends and its grey middle), and only the marked cells have
+    the thick outline. Outlines take no hover, so hover, clicks and selections stay with the markers."""
+    J, h = np.zeros((2, L, L)), np.zeros((L, L))
+    J[0, 0, 0], J[1, 0, 0], h[1, 1] = -2.0, 2.0, 1.0
+    marked = {("h", 1, 1), ("jy", 0, 0)}
+    data = figures.lattice_input_figure(J, h, marked=sorted(marked)).to_dict()["data"]
+    markers, outlines = [t for t in data if "customdata" in t], [t for t in data if "customdata" not in t]
+    assert len(markers) == 3 and all(t["marker"]["opacity"] == 0 for t in markers)
+    assert all(t["hoverinfo"] == "skip" and t["fill"] == "toself" for t in outlines)
+    cells = []  # (centre x, centre y, half width, fill, outline width)
+    for t in outlines:
+        xs, ys = np.array(t["x"], dtype=float), np.array(t["y"], dtype=float)
+        for part in np.split(np.arange(len(xs)), np.flatnonzero(np.isnan(xs)) + 1):
+            px, py = xs[part][~np.isnan(xs[part])], ys[part][~np.isnan(ys[part])]
+            if len(px):
+                cells.append(((px.max() + px.min()) / 2, (py.max() + py.min()) / 2, (px.max() - px.min()) / 2,
+                              t["fillcolor"].replace(" ", ""), t["line"]["width"]))
+    centres = {(kind, i, j): (x, y) for t in markers for x, y, (kind, i, j) in zip(t["x"], t["y"], t["customdata"])}
+    drawn = {(round(x, 9), round(y, 9)): (r, fill, width) for x, y, r, fill, width in cells}
+    assert len(cells) == 3 * L * L and sorted(drawn) == sorted((round(x, 9), round(y, 9)) for x, y in centres.values())
+    for a, (xa, ya, ra, _, _) in enumerate(cells):
+        for xb, yb, rb, _, _ in cells[a + 1:]:
+            assert max(abs(xa - xb), abs(ya - yb)) > ra + rb
+    at = {cell: drawn[(round(x, 9), round(y, 9))] for cell, (x, y) in centres.items()}
+    assert (at[("jx", 0, 0)][1], at[("jy", 0, 0)][1], at[("h", 0, 0)][1]) == ("rgb(5,10,172)", "rgb(178,10,28)",
+                                                                              "rgb(190,190,190)")
+    assert {cell for cell, (_, _, width) in at.items() if width == 3} == marked
+    n = figures.CELLS_IN_DATA_UNITS_UP_TO_L + 2
+    larger = figures.lattice_input_figure(np.zeros((2, n, n)), np.zeros((n, n))).to_dict()["data"]
+    assert all("customdata" in t for t in larger)
 
 
 def test_bar_labels_that_read_as_numbers_stay_categories_in_order():
