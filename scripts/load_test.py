@@ -116,6 +116,11 @@ INIT_JS = """
 """
 
 # Resolves (to the time of the last DOM change) once a run has finished since `before` and the app is idle and quiet.
+# Every page has the sidebar's seed box (also when presenter mode collapses it), and the app is settled only once the
+# box is there and shows the URL's seed: Streamlit's number input takes a value that the server sets (every "sample
+# again") through a chain of React effects after the rerun's DOM changes, and setting an input's value is no DOM
+# mutation, so under load the DOM can be quiet for a while before the box shows the new seed. Its change counts as a
+# DOM change (polled here, every 50 ms), so the wait for it is part of the interaction's time.
 WAIT_JS = """
 ([before, quiet]) => {
   const s = window.__lt;
@@ -126,6 +131,9 @@ WAIT_JS = """
     return false;
   if (document.querySelectorAll('[data-testid="stPlotlyChart"]').length >
       document.querySelectorAll('.js-plotly-plot .main-svg').length) return false;
+  const seed = document.querySelector('input[aria-label="Seed"]');
+  if (seed && seed.value !== s.seedShown) { s.seedShown = seed.value; s.lastMut = performance.now(); }
+  if (!seed || seed.value !== (new URLSearchParams(location.search).get('seed') || '0')) return false;
   if (performance.now() - s.lastMut < quiet) return false;
   return {lastMut: s.lastMut, lastInput: s.lastInput};
 }
