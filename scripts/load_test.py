@@ -405,6 +405,15 @@ async def snapshot_and_check(page, sess: Session, page_name: str, when: str, arr
     return snap
 
 
+async def _unsettled(page) -> str:
+    """What the page showed when an action timed out: its seed box against the URL's seed, and its headings."""
+    try:
+        snap = await page.evaluate(SNAPSHOT_JS)
+    except Exception:  # noqa: BLE001 - the page may be gone
+        return ""
+    return f" (seed box {snap['seed']!r}, URL seed {snap['q'].get('seed', '0')!r}, headings {snap['h1'][:2]})"
+
+
 async def step(page, sess: Session, args, page_name: str, kind: str, action: str, act) -> bool:
     """One timed action with its checks; False when it failed (timeout or the action itself)."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -417,7 +426,7 @@ async def step(page, sess: Session, args, page_name: str, kind: str, action: str
     except PlaywrightTimeout as exc:
         ok = False
         record["error"] = "timeout"
-        sess.error("timeouts", f"{page_name} {action}: {str(exc).splitlines()[0][:200]}")
+        sess.error("timeouts", f"{page_name} {action}: {str(exc).splitlines()[0][:200]}{await _unsettled(page)}")
     except Exception as exc:  # noqa: BLE001 - a failed action is counted, the session goes on
         ok = False
         record["error"] = "action"
