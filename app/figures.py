@@ -32,8 +32,8 @@ from plotly.colors import get_colorscale, qualitative, sample_colorscale
 PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set3
 VIRIDIS = get_colorscale("Viridis")  # resolved once: plotly looks a named scale up anew on every call (about 1 ms)
 SPIN_COLORS = [[0.0, "#1f3b73"], [0.5, "#f2f2f2"], [1.0, "#e8a33d"]]  # -1 dark blue, +1 amber
-# plotly.js's "RdBu" (blue for low, red for high; not colorbrewer's RdBu of plotly.colors), spelt out so that shapes
-# coloured here (lattice_input_figure) match the traces and colour bars that plotly.js colours with it.
+# plotly.js's "RdBu" (blue for low, red for high; not colorbrewer's RdBu of plotly.colors), spelt out so that the
+# cells coloured here (lattice_input_figure's outlines) match the markers and colour bars plotly.js colours with it.
 DIVERGING = [[0.0, "rgb(5,10,172)"], [0.35, "rgb(106,137,247)"], [0.5, "rgb(190,190,190)"], [0.6, "rgb(220,170,132)"],
              [0.7, "rgb(230,145,90)"], [1.0, "rgb(178,10,28)"]]
 PHASE_COLORS = {
@@ -429,8 +429,8 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     (``_cell_outlines``, traces after the three marker traces) and the markers, still there for hover, clicks,
     selection and the colour bar, are transparent: a marker's size is in pixels and is chosen before the width of the
     plot is known, so in a narrow column (Home's input at a 1280-pixel screen) markers sized for the height
-    overlapped, while outlines scale with the axes. (Layout shapes would too, but cost the browser about 60% more
-    per redraw of a 16×16 painter: one element per cell instead of one per colour.)
+    overlapped, while outlines scale with the axes. (Layout shapes would scale too, but they are one SVG element per
+    cell: drawn so, a 16×16 painter cost the browser about 60% more CPU per redraw than its markers.)
     """
     L = h.shape[0]
     height = height or min(560, max(420, 12 * L + 60))

@@ -15,10 +15,10 @@ first); ``--no-warmup`` measures a cold server.
 Interaction time (the headline) is what the user sees: from the input event (pointerdown / keydown, recorded in the
 page) to the last DOM change before the app is idle again, i.e. the server has reported a finished script run since
 the action (read off the app's websocket), the script state is "notRunning", nothing is stale, no skeleton or status
-widget is shown, every plotly chart is drawn, and the DOM has been quiet for ``--quiet-ms``. Page navigations (sidebar
-clicks) and first loads are timed the same way, a navigation only once the target page's title is shown (a run of the
-page being left can finish after the click and would otherwise pass for the new page's), and reported on their own
-rows, not in "overall".
+widget is shown, every plotly chart is drawn, the sidebar's seed box shows the URL's seed, and the DOM (the seed box's
+value included) has been quiet for ``--quiet-ms``. Page navigations (sidebar clicks) and first loads are timed the
+same way, a navigation only once the target page's title is shown (a run of the page being left can finish after the
+click and would otherwise pass for the new page's), and reported on their own rows, not in "overall".
 
 Errors: Streamlit exception boxes (``stException``), error boxes (``st.error``, which the app's error guard uses
 instead of tracebacks), uncaught page errors, console errors (less the 404s of Streamlit's base-path probe on a deep
