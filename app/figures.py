@@ -409,6 +409,8 @@ def matrix_heatmap(M: np.ndarray, *, title: str = "", x: Sequence[str] | None = 
 
 
 WEBGL_FROM_L = 48  # the painter draws with WebGL from this size on (lattice_input_figure)
+CELLS_IN_DATA_UNITS_UP_TO_L = 8  # lattice_input_figure draws its cells as filled outlines up to this size
+SITE_RADIUS, BOND_HALF = 0.21, 0.13  # in lattice spacings: the radius of a site's circle, half a bond's square
 
 
 def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", height: int | None = None,
@@ -436,7 +438,7 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     height = height or min(560, max(420, 12 * L + 60))
     vmax = max(float(np.abs(J).max()), float(np.abs(h).max()), 1e-9)
     cell = max(height - 80, 100) / (L + 0.5)  # pixels per lattice spacing in a square plot of this height
-    site_size, bond_size = max(4.0, 0.42 * cell), max(3.0, 0.26 * cell)
+    site_size, bond_size = max(4.0, 2 * SITE_RADIUS * cell), max(3.0, 2 * BOND_HALF * cell)
     marked_set = set(marked)
     kind, bond_line, site_line = ("scattergl", 0.0, 0.0) if L >= WEBGL_FROM_L else ("scatter", 0.5, 1.0)
     data = []
@@ -470,8 +472,6 @@ def lattice_input_figure(J: np.ndarray, h: np.ndarray, *, title: str = "", heigh
     return _figure(data, _layout(title, height, dragmode=False, clickmode="event+select", **_square(reverse_y=True)))
 
 
-CELLS_IN_DATA_UNITS_UP_TO_L = 8  # lattice_input_figure draws its cells as filled outlines up to this size
-SITE_RADIUS, BOND_HALF = 0.21, 0.13  # in lattice spacings: the sizes of the markers in a plot as wide as it is high
 _CIRCLE = [(float(np.cos(a)), float(np.sin(a))) for a in np.linspace(0, 2 * np.pi, 17)]  # closed 16-gon
 _SQUARE = [(1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (1.0, 1.0)]
 
